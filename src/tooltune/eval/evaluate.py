@@ -25,6 +25,7 @@ from tooltune.eval.report import RunOutcome, write_report
 from tooltune.eval.runner import EvalRunner, EvalSettings, load_results
 from tooltune.llm.base import LLM
 from tooltune.messages import write_text_atomic
+from tooltune.tools import ToolRegistry
 
 
 @dataclass
@@ -68,8 +69,10 @@ def prepare_run(run_dir: Path, name: str, fingerprint: dict[str, Any], restart: 
 def run_eval(
     items: list[EvalItem], models: list[ModelSpec], formats: list[str], settings: EvalSettings, out_dir: str | Path,
     data_name: str, batch_size: int = 4, judge: AnswerJudge | None = None, restart: bool = False, progress: bool = True,
+    implementations: ToolRegistry | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every model under every format and write the report; returns the report dict."""
+    """Evaluate every model under every format and write the report; returns the report dict.
+    `implementations` binds the items' tools by name for free runs (default: the built-ins)."""
     if judge is None and any(i.answer_match == "judge" and i.reference_answers for i in items):
         raise TooltuneError("some items use answer_match 'judge': pass --judge-model (and --judge-base-url for a server)")
     out_dir = Path(out_dir)
@@ -92,7 +95,7 @@ def run_eval(
                 continue
             llm = llm or spec.load()  # a model that cannot load is the user's error, not the format's
             try:
-                runner = EvalRunner(llm, run_settings, batch_size=batch_size, judge=judge)
+                runner = EvalRunner(llm, run_settings, batch_size=batch_size, judge=judge, implementations=implementations)
                 outcome.results = _run_with_progress(runner, items, path, f"{spec.label} · {fmt}", progress)
             except TooltuneError as exc:  # e.g. native on a template without tools: report it, go on
                 outcome.status, outcome.error = "failed", str(exc)

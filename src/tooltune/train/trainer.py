@@ -66,6 +66,9 @@ class TrainConfig:
     resume: bool = False
     progress: bool = True
     save_model: bool = True
+    # Stop (with a checkpoint) after this many minutes of this invocation; `resume` continues.
+    # With a constant schedule a run can grow session by session.
+    max_minutes: float | None = None
 
     def validate(self) -> None:
         if self.scheduler not in SCHEDULERS:
@@ -107,7 +110,8 @@ def _checkpoints(out: Path) -> list[Path]:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, model: Any = None, tokenizer: Any = None, samples: list[Sample] | None = None) -> None:
+    def __init__(self, cfg: TrainConfig, model: Any = None, tokenizer: Any = None, samples: list[Sample] | None = None,
+                 corpus: Corpus | None = None) -> None:
         cfg.validate()
         self.cfg = cfg
         self.out = Path(cfg.out)
@@ -118,8 +122,10 @@ class Trainer:
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
-        samples = samples if samples is not None else load_samples(cfg.data or "")
-        self.corpus: Corpus = build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed)
+        if corpus is None:  # a caller with its own rendering (e.g. a mix of formats) passes `corpus`
+            samples = samples if samples is not None else load_samples(cfg.data or "")
+            corpus = build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed)
+        self.corpus: Corpus = corpus
         import torch
 
         packed = cfg.pack if cfg.pack is not None else torch.cuda.is_available()
@@ -182,6 +188,7 @@ class Trainer:
         real_tokens, train_seconds, eval_loss = 0, 0.0, None
         bar = _progress(total, step, cfg.progress and acc.is_main_process)
         pad_id = self.tokenizer.pad_token_id
+        deadline = time.monotonic() + 60 * cfg.max_minutes if cfg.max_minutes else None
         try:
             while step < total:
                 started = time.perf_counter()
@@ -218,8 +225,11 @@ class Trainer:
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{row['tokens_per_s']:.0f}")
-                if (cfg.save_steps and step % cfg.save_steps == 0) or step == total:
+                out_of_time = deadline is not None and time.monotonic() > deadline
+                if (cfg.save_steps and step % cfg.save_steps == 0) or step == total or out_of_time:
                     self._save_checkpoint(acc, scheduler, step)
+                if out_of_time:
+                    break
         finally:
             if bar is not None:
                 bar.close()
@@ -266,6 +276,8 @@ class Trainer:
         acc.save_state(str(tmp))
         if acc.is_main_process:
             torch.save(scheduler.state_dict(), tmp / "scheduler_tooltune.pt")
+            if self.cfg.lora:  # the adapter alone (MBs), usable without the accelerate state
+                acc.unwrap_model(self.model).save_pretrained(tmp / "adapter")
             (tmp / "trainer_state.json").write_text(json.dumps({"step": step}), encoding="utf-8")
             shutil.rmtree(final, ignore_errors=True)
             tmp.rename(final)

@@ -1,0 +1,1 @@
+"""Recipes: end-to-end runs of tooltune's own loop (corpus -> training -> evaluation -> export)."""

@@ -1,0 +1,41 @@
+"""`tooltune recipe NAME --out DIR`: rerun a shipped recipe, stage by stage, resumably."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from tooltune.errors import TooltuneError
+
+RECIPES = ("smollm2-tools",)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def recipe(
+        name: Annotated[str, typer.Argument(help="Recipe name: smollm2-tools")],
+        out: Annotated[str, typer.Option("--out", help="Output folder; a rerun skips finished stages and resumes training")] = "runs/smollm2-tools",
+        stages: Annotated[Optional[str], typer.Option(help="Comma-separated stages to run (default: all): sources,corpus,sweep,train,eval,export")] = None,
+        n_synth: Annotated[int, typer.Option(help="Synthetic training samples")] = 4000,
+        steps: Annotated[int, typer.Option(help="Training steps (each of 2 micro-batches of --batch-size rows)")] = 1200,
+        lr: Annotated[float, typer.Option(help="Learning rate of the final training")] = 1e-3,
+        batch_size: Annotated[int, typer.Option(help="Rows per micro-batch")] = 2,
+        eval_limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N held-out items")] = None,
+        minutes: Annotated[Optional[float], typer.Option(help="Time budget of the train stage in this run; rerun to continue from its checkpoint")] = None,
+        no_glaive: Annotated[bool, typer.Option("--no-glaive", help="Skip the glaive demos from LLaMA-Factory's sdist")] = False,
+    ) -> None:
+        """Build a tool-calling model end to end: corpus, sweep, training, base-vs-tuned eval, export."""
+        from tooltune.recipe.smollm2_tools import STAGES, RecipeConfig, run
+
+        if name not in RECIPES:
+            raise TooltuneError(f"unknown recipe {name!r}: use one of {', '.join(RECIPES)}")
+        chosen = [s.strip() for s in stages.split(",")] if stages else None
+        for s in chosen or []:
+            if s not in STAGES:
+                raise TooltuneError(f"unknown stage {s!r}: use one of {', '.join(STAGES)}")
+        if n_synth < 1 or steps < 1 or batch_size < 1 or lr <= 0 or (minutes is not None and minutes <= 0):
+            raise TooltuneError("--n-synth, --steps and --batch-size must be at least 1, --lr and --minutes positive")
+        cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=lr, batch_size=batch_size, eval_limit=eval_limit,
+                           glaive=not no_glaive, minutes=minutes)
+        run(cfg, chosen)

@@ -1,0 +1,350 @@
+"""The `smollm2-tools` recipe: from nothing to a tool-calling SmolLM2-135M adapter, measured on
+tools it never saw.
+
+Stages (each writes into OUT/<stage>/ and a `done.json`; a rerun skips finished stages, and
+training resumes from its last checkpoint):
+  sources  glaive tool-call demos from LLaMA-Factory's sdist on PyPI (Apache-2.0)
+  corpus   schema-driven synthesis over the train side of the tool bank + the glaive demos;
+           held-out eval items from tools never used in training (split by tool)
+  sweep    short LoRA runs at a few learning rates -> sweep.png (loss and grad-norm curves)
+  train    LoRA over a json/react mix, each sample rendered in its own language
+  eval     base vs tuned on the held-out tools, json and react, tools executed (simulated)
+  export   the adapter + recipe.json (version, sources, counts, hyper-parameters, eval numbers)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from tooltune.errors import TooltuneError
+from tooltune.messages import Sample, read_jsonl, write_jsonl_atomic, write_text_atomic
+
+RECIPE = "smollm2-tools"
+VERSION = 1
+STAGES = ("sources", "corpus", "sweep", "train", "eval", "export")
+
+
+@dataclass
+class RecipeConfig:
+    out: str = "runs/smollm2-tools"
+    n_synth: int = 4000  # synthetic training samples (each 1-3 episodes)
+    glaive: bool = True
+    formats: str = "json:3,react:1"  # training mix of prompt formats, by weight
+    held_out: float = 0.2  # share of bank tools kept out of training
+    eval_per_tool: int = 2  # eval questions per held-out tool (en and zh)
+    eval_limit: int | None = None
+    max_length: int = 1024
+    batch_size: int = 2
+    grad_accum: int = 2  # 2 x 2 rows per step: half the activation memory of 4 x 1
+    rank: int = 16
+    alpha: int = 32
+    lr: float = 1e-3
+    steps: int = 1200
+    save_steps: int = 10
+    minutes: float | None = None  # time budget of one invocation of the train stage
+    sweep_lrs: str = "3e-4,1e-3,2e-3"
+    sweep_steps: int = 5
+    eval_formats: str = "json,react"
+    eval_max_tokens: int = 128
+    seed: int = 0
+
+
+def stage_dir(cfg: RecipeConfig, stage: str) -> Path:
+    return Path(cfg.out) / stage
+
+
+def is_done(cfg: RecipeConfig, stage: str) -> bool:
+    return (stage_dir(cfg, stage) / "done.json").exists()
+
+
+def mark_done(cfg: RecipeConfig, stage: str, info: dict[str, Any]) -> dict[str, Any]:
+    write_text_atomic(stage_dir(cfg, stage) / "done.json", json.dumps(info, indent=2, ensure_ascii=False))
+    return info
+
+
+def run(cfg: RecipeConfig, stages: list[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the stages in order, skipping those already done."""
+    todo = stages or list(STAGES)
+    for s in todo:
+        if s not in STAGES:
+            raise TooltuneError(f"unknown recipe stage {s!r}: use one of {', '.join(STAGES)}")
+    results = {}
+    for stage in STAGES:
+        if stage not in todo:
+            continue
+        if is_done(cfg, stage):
+            log(f"[{stage}] done already ({stage_dir(cfg, stage) / 'done.json'})")
+            results[stage] = json.loads((stage_dir(cfg, stage) / "done.json").read_text(encoding="utf-8"))
+            continue
+        log(f"[{stage}] starting")
+        started = time.perf_counter()
+        info = {**STAGE_FUNCS[stage](cfg, log), "seconds": round(time.perf_counter() - started, 1)}
+        if info.get("partial"):  # e.g. training stopped by its time budget: rerun to continue
+            log(f"[{stage}] stopped part-way after {info['seconds']:.0f} s; run the recipe again to continue")
+            results[stage] = info
+            continue
+        results[stage] = mark_done(cfg, stage, info)
+        log(f"[{stage}] finished in {results[stage]['seconds']:.0f} s")
+    return results
+
+
+# -- stages -------------------------------------------------------------------------------------
+def stage_sources(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    from tooltune.recipe.sources import fetch_glaive
+
+    if not cfg.glaive:
+        return {"glaive": None}
+    return {"glaive": fetch_glaive(stage_dir(cfg, "sources") / "glaive")}
+
+
+def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    from tooltune.data.synth.bank import load_bank, split_bank
+    from tooltune.data.synth.corpus import Synth, split_chat
+    from tooltune.recipe.sources import glaive_samples
+
+    bank = load_bank()
+    train_tools, held_tools = split_bank(bank, cfg.held_out)
+    chat_train, chat_held = split_chat()
+    synth = Synth(train_tools, chat_train, cfg.seed)
+    rows, langs = [], Counter()
+    for _ in range(cfg.n_synth):
+        sample, kinds, lang = synth.sample()
+        langs[lang] += 1
+        rows.append({**sample.to_openai(), "source": "synth", "kinds": kinds, "lang": lang})
+    n_glaive = 0
+    if cfg.glaive:
+        for sample in glaive_samples(stage_dir(cfg, "sources") / "glaive"):
+            rows.append({**sample.to_openai(), "source": "glaive"})
+            n_glaive += 1
+    random.Random(cfg.seed).shuffle(rows)
+    d = stage_dir(cfg, "corpus")
+    write_jsonl_atomic(d / "train.jsonl", rows)
+    used = sorted({name for r in rows if r["source"] == "synth" for name in _bank_names(r)})
+    write_text_atomic(d / "train_tool_names.json", json.dumps(used, indent=1))
+    episodes = dict(synth.kinds)
+    neg = episodes.get("no_fit", 0) + episodes.get("chat", 0)
+    info = {
+        "bank_tools": len(bank), "train_tools": len(train_tools), "held_out_tools": len(held_tools),
+        "domains": len({t.domain for t in bank}), "synth_samples": cfg.n_synth, "synth_langs": dict(langs),
+        "synth_episodes": episodes, "hard_negative_share": round(neg / max(sum(episodes.values()), 1), 3),
+        "glaive_samples": n_glaive,
+        "sources": {"synth": "tooltune tool bank (src/tooltune/data/synth/bank.jsonl), Apache-2.0", "glaive": "llamafactory 0.9.5 sdist, Apache-2.0"},
+    }
+    log(f"[corpus] {info}")
+    return info
+
+
+def _bank_names(row: dict[str, Any]) -> set[str]:
+    return {t["function"]["name"] for t in row["tools"]}
+
+
+def heldout_items(cfg: RecipeConfig) -> tuple[Path, list[Any]]:
+    """Held-out eval items from the bank's held-out side, written once; refuses any tool that the
+    training corpus offered (the split is by tool, so a leak means the bank or split changed)."""
+    from tooltune.data.synth.bank import load_bank, split_bank
+    from tooltune.data.synth.corpus import eval_items, split_chat
+
+    path = stage_dir(cfg, "eval") / "heldout_eval.jsonl"
+    _, held_tools = split_bank(load_bank(), cfg.held_out)
+    if not path.exists():
+        used = set(json.loads((stage_dir(cfg, "corpus") / "train_tool_names.json").read_text(encoding="utf-8")))
+        leaked = sorted(used & {t.name for t in held_tools})
+        if leaked:
+            raise TooltuneError(f"held-out tools were offered in training: {', '.join(leaked[:5])}; rebuild the corpus stage")
+        write_jsonl_atomic(path, eval_items(held_tools, split_chat()[1], cfg.eval_per_tool, seed=cfg.seed + 1))
+    return path, held_tools
+
+
+def format_mix(spec: str) -> list[tuple[str, float]]:
+    out = []
+    for part in spec.split(","):
+        name, _, weight = part.strip().partition(":")
+        out.append((name, float(weight or 1)))
+    return out
+
+
+def build_mixed_corpus(rows: list[dict[str, Any]], tokenizer: Any, cfg: RecipeConfig, eval_share: float = 0.03) -> Any:
+    """Render each sample in a format drawn from the mix and in the sample's own language;
+    samples longer than max_length go to the eval-loss split, never truncated."""
+    from tooltune.data.convert import guess_lang
+    from tooltune.formats import get_format
+    from tooltune.formats.chat import ChatRenderer
+    from tooltune.train.dataset import Corpus, build_example
+
+    renderer = ChatRenderer(tokenizer)
+    mix = format_mix(cfg.formats)
+    fmts = {(f, lang): get_format(f, lang) for f, _ in mix for lang in ("en", "zh")}
+    rng = random.Random(cfg.seed)
+    train, held, overlong = [], [], 0
+    for i, row in enumerate(rows):
+        sample = Sample.from_openai(row)
+        fmt_name = rng.choices([f for f, _ in mix], [w for _, w in mix])[0]
+        lang = row.get("lang") or guess_lang(sample)
+        ex = build_example(sample, fmts[(fmt_name, lang)], renderer, source=i)
+        if len(ex) > cfg.max_length:
+            overlong += 1
+            continue
+        (held if rng.random() < eval_share else train).append(ex)
+    corpus = Corpus(train, held[:32])
+    corpus.truncated = overlong  # reported as "dropped as overlong"; nothing is cut
+    return corpus
+
+
+def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_steps: int) -> Any:
+    from tooltune.train.trainer import TrainConfig
+
+    # A constant rate after a short warm-up, so training can stop on a time budget at any step
+    # and continue in a later session without a schedule that assumed a fixed end.
+    return TrainConfig(out=str(out), format="mixed", lora=True, rank=cfg.rank, alpha=cfg.alpha, lr=lr, max_steps=steps,
+                       batch_size=cfg.batch_size, grad_accum=cfg.grad_accum, max_length=cfg.max_length, save_steps=save_steps,
+                       seed=cfg.seed, report_to="none", eval_split=0.0, pack=False, scheduler="constant", warmup_ratio=0.02)
+
+
+def _load_corpus(cfg: RecipeConfig, tokenizer: Any) -> Any:
+    rows = [obj for _, obj in read_jsonl(stage_dir(cfg, "corpus") / "train.jsonl")]
+    return build_mixed_corpus(rows, tokenizer, cfg)
+
+
+def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    from tooltune.llm.transformers_backend import load_pretrained
+    from tooltune.train.sweep import plot_sweep, write_sweep_csv
+    from tooltune.train.trainer import Trainer
+
+    results = {}
+    _, tokenizer = load_pretrained(None)
+    corpus = _load_corpus(cfg, tokenizer)
+    for lr in [float(x) for x in cfg.sweep_lrs.split(",")]:
+        model, _ = load_pretrained(None)
+        out = stage_dir(cfg, "sweep") / f"lr{lr:g}"
+        tc = _train_config(cfg, out, lr, cfg.sweep_steps, 0)
+        tc.save_model = False
+        res = Trainer(tc, model, tokenizer, corpus=corpus).run()
+        results[f"lr={lr:g}"] = res
+        log(f"[sweep] lr {lr:g}: loss {res.history[-1]['loss']:.4f}, held-out loss {res.eval_loss}")
+    png, csv_path = stage_dir(cfg, "sweep") / "sweep.png", stage_dir(cfg, "sweep") / "sweep.csv"
+    write_sweep_csv(csv_path, results)
+    plot_sweep(png, results, title=f"LR sweep, smollm2-tools corpus: LoRA r{cfg.rank}, {cfg.formats}, {cfg.sweep_steps} steps of {cfg.batch_size}")
+    best = min(results, key=lambda k: results[k].eval_loss if results[k].eval_loss is not None else results[k].history[-1]["loss"])
+    return {"png": str(png), "csv": str(csv_path), "best": best,
+            "eval_loss": {k: r.eval_loss for k, r in results.items()}, "final_loss": {k: r.history[-1]["loss"] for k, r in results.items()}}
+
+
+def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    from tooltune.llm.transformers_backend import load_pretrained
+    from tooltune.train.trainer import Trainer, _checkpoints
+
+    out = stage_dir(cfg, "train")
+    model, tokenizer = load_pretrained(None)
+    corpus = _load_corpus(cfg, tokenizer)
+    tc = _train_config(cfg, out, cfg.lr, cfg.steps, cfg.save_steps)
+    tc.resume = bool(_checkpoints(out))
+    tc.max_minutes = cfg.minutes
+    trainer = Trainer(tc, model, tokenizer, corpus=corpus)
+    log(f"[train] {len(corpus.train)} train / {len(corpus.eval)} eval-loss examples, {corpus.truncated} dropped as overlong, "
+        f"{cfg.steps} steps of {cfg.batch_size}{' (resuming)' if tc.resume else ''}")
+    res = trainer.run()
+    return {"partial": res.steps < cfg.steps, "steps": res.steps, "final_loss": res.history[-1]["loss"] if res.history else None, "eval_loss": res.eval_loss,
+            "tokens_per_s": round(res.tokens_per_s, 1), "train_examples": len(corpus.train), "overlong_dropped": corpus.truncated,
+            "adapter": str(out)}
+
+
+def tuned_llm(adapter_dir: str | Path) -> Any:
+    """The embedded base with a LoRA adapter merged in (fp32, for CPU inference)."""
+    from peft import PeftModel
+
+    from tooltune.llm.transformers_backend import TransformersLLM
+    from tooltune.train.model import load_for_training
+
+    model, tokenizer = load_for_training(None)
+    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    merged.eval()
+    return TransformersLLM(model_obj=merged, tokenizer=tokenizer)
+
+
+def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    from tooltune.data.synth.corpus import simulated_registry
+    from tooltune.eval.evaluate import ModelSpec, run_eval
+    from tooltune.eval.items import load_items
+    from tooltune.eval.runner import EvalSettings
+    from tooltune.llm import make_llm
+
+    from tooltune.train.trainer import _checkpoints
+
+    path, held_tools = heldout_items(cfg)
+    items = load_items(path, limit=cfg.eval_limit)
+    found = _checkpoints(stage_dir(cfg, "train"))
+    if not found or not (stage_dir(cfg, "train") / "adapter_config.json").exists():
+        raise TooltuneError(f"no trained adapter in {stage_dir(cfg, 'train')}: run the train stage first")
+    step = found[-1].name  # results are kept per adapter step, so more training means a new eval
+    models = [ModelSpec("base", lambda: make_llm(None)), ModelSpec("tuned", lambda: tuned_llm(stage_dir(cfg, "train")))]
+    settings = EvalSettings(max_tokens=cfg.eval_max_tokens, free_run=True, extra_steps=1)
+    out = stage_dir(cfg, "eval") / step
+    if (stage_dir(cfg, "eval") / "base").exists() and not (out / "runs").exists():  # base results do not change: reuse
+        import shutil
+
+        shutil.copytree(stage_dir(cfg, "eval") / "base", out / "runs", dirs_exist_ok=True)
+    report = run_eval(items, models, [f.strip() for f in cfg.eval_formats.split(",")], settings, out,
+                      "held-out tools (smollm2-tools recipe)", batch_size=4, implementations=simulated_registry(held_tools))
+    _keep_base_runs(out / "runs", stage_dir(cfg, "eval") / "base")
+    table = {f"{r['model']} · {r['format']}": r.get("summary") for r in report["runs"]}
+    for label, summary in table.items():
+        if summary:
+            log(f"[eval] {label}: valid {summary['format_validity']}, name EM {summary['tool_name_em']}, args EM {summary['args_em']}, "
+                f"no-call acc {summary['no_call_accuracy']}, e2e {summary['e2e_success']}")
+    return {"partial": not is_done(cfg, "train"), "adapter_step": step, "items": len(items), "report": str(out / "report.md"), "summary": table}
+
+
+def _save_fp16(src: Path, dest: Path) -> None:
+    """The adapter in fp16: half the size in the package; LoRA deltas lose nothing that matters
+    (peft casts them to the base model's dtype on load)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(src)).items()}
+    tmp = dest.with_name(dest.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={"format": "pt"})
+    tmp.replace(dest)
+
+
+def _keep_base_runs(runs: Path, keep: Path) -> None:
+    import shutil
+
+    keep.mkdir(parents=True, exist_ok=True)
+    for f in runs.glob("base__*"):
+        shutil.copy2(f, keep / f.name)
+
+
+def stage_export(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    """The adapter alone (a few MB) plus recipe.json: how it was made and how well it does."""
+    import shutil
+
+    src, dest = stage_dir(cfg, "train"), stage_dir(cfg, "export") / "adapter"
+    if not (src / "adapter_config.json").exists():
+        raise TooltuneError(f"{src} holds no trained adapter: run the train stage first")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("adapter_config.json", "tooltune_train.json"):
+        shutil.copy2(src / name, dest / name)
+    _save_fp16(src / "adapter_model.safetensors", dest / "adapter_model.safetensors")
+    done = {s: json.loads((stage_dir(cfg, s) / "done.json").read_text(encoding="utf-8")) for s in STAGES if is_done(cfg, s)}
+    record = {**config_json(cfg), "sources": done.get("sources"), "corpus": done.get("corpus"), "sweep": done.get("sweep"),
+              "train": done.get("train"), "eval": done.get("eval")}
+    write_text_atomic(dest / "recipe.json", json.dumps(record, indent=2, ensure_ascii=False))
+    size = sum(f.stat().st_size for f in dest.iterdir())
+    log(f"[export] adapter ({size / 1e6:.1f} MB) -> {dest}")
+    return {"adapter": str(dest), "bytes": size}
+
+
+STAGE_FUNCS: dict[str, Callable[[RecipeConfig, Callable[[str], None]], dict[str, Any]]] = {
+    "sources": stage_sources, "corpus": stage_corpus, "sweep": stage_sweep, "train": stage_train,
+    "eval": stage_eval, "export": stage_export,
+}
+
+
+def config_json(cfg: RecipeConfig) -> dict[str, Any]:
+    return {"recipe": RECIPE, "version": VERSION, **asdict(cfg)}

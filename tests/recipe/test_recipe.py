@@ -1,0 +1,57 @@
+"""The smollm2-tools recipe's plumbing: stage skipping, the format mix, overlong handling, CLI errors.
+(The recipe's real run — hours of CPU — produced the shipped adapter; tests check the machinery.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tooltune.errors import TooltuneError
+from tooltune.messages import Message, Sample, ToolCall
+from tooltune.recipe.smollm2_tools import RecipeConfig, build_mixed_corpus, format_mix, mark_done, run
+
+
+def test_finished_stages_are_skipped(tmp_path):
+    cfg = RecipeConfig(out=str(tmp_path))
+    mark_done(cfg, "sources", {"glaive": {"files": {"x.json": 3}}})
+    logs: list[str] = []
+    out = run(cfg, ["sources"], log=logs.append)
+    assert out["sources"] == {"glaive": {"files": {"x.json": 3}}}
+    assert logs == [f"[sources] done already ({tmp_path / 'sources' / 'done.json'})"]
+
+
+def test_unknown_stage_is_a_clear_error(tmp_path):
+    with pytest.raises(TooltuneError, match="unknown recipe stage 'trian'"):
+        run(RecipeConfig(out=str(tmp_path)), ["trian"])
+
+
+def test_format_mix_parses_weights():
+    assert format_mix("json:3,react:1") == [("json", 3.0), ("react", 1.0)]
+    assert format_mix("json") == [("json", 1.0)]
+
+
+def _sample(question: str) -> dict:
+    tools = [{"type": "function", "function": {"name": "calculator", "description": "calc",
+              "parameters": {"type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}}}]
+    msgs = [Message("user", question), Message("assistant", None, [ToolCall("calculator", {"expression": "1+1"}, "c1")]),
+            Message("tool", "2", tool_call_id="c1", name="calculator"), Message("assistant", "2")]
+    return Sample(msgs, tools).to_openai()
+
+
+def test_overlong_samples_are_dropped_not_truncated_and_languages_kept(smol_tokenizer):
+    rows = [_sample("What is 1+1?"), _sample("一加一等于几？" * 3), _sample("long " * 400)]
+    corpus = build_mixed_corpus(rows, smol_tokenizer, RecipeConfig(formats="json", max_length=400), eval_share=0.0)
+    assert corpus.truncated == 1 and len(corpus.train) == 2
+    texts = [smol_tokenizer.decode(ex.input_ids) for ex in corpus.train]
+    assert any("<tool_call>" in t and "# 工具" in t for t in texts)  # the zh sample got the zh prompt
+    assert any("# Tools" in t for t in texts)
+    assert all(len(ex) <= 400 for ex in corpus.train)
+
+
+def test_cli_rejects_an_unknown_recipe():
+    done = subprocess.run([sys.executable, "-m", "tooltune.cli", "recipe", "smollm3-tools"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "unknown recipe 'smollm3-tools'" in done.stderr and "Traceback" not in done.stderr
