@@ -1,0 +1,22 @@
+"""A time-budgeted LoRA run stops with a checkpoint that holds the adapter alone, and a rerun
+continues from it: how the recipe trains across sessions on a CPU."""
+
+from __future__ import annotations
+
+from peft import PeftModel
+
+from tooltune.train.trainer import TrainConfig, _checkpoints, train
+
+
+def test_time_budget_stops_with_an_adapter_checkpoint_and_resume_continues(tmp_path, make_tiny, smol_tokenizer, short_samples):
+    cfg = TrainConfig(lora=True, rank=4, alpha=8, lr=1e-3, max_steps=4, batch_size=2, max_length=1024, eval_split=0.0,
+                      out=str(tmp_path / "run"), progress=False, report_to="none", scheduler="constant", max_minutes=1e-6)
+    first = train(cfg, make_tiny(), smol_tokenizer, short_samples)
+    assert first.steps == 1  # out of time after the first step, not after max_steps
+    (ckpt,) = _checkpoints(tmp_path / "run")
+    assert ckpt.name == "step-000001"
+    assert (ckpt / "adapter" / "adapter_config.json").exists()
+    PeftModel.from_pretrained(make_tiny(), str(ckpt / "adapter"))  # loads on its own
+    cfg.max_minutes, cfg.resume = None, True
+    second = train(cfg, make_tiny(), smol_tokenizer, short_samples)
+    assert second.steps == 4 and len(second.history) == 3  # steps 2..4 only
