@@ -132,8 +132,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         fmt = get_format(format)
         store = _existing_store(db)
         registry = _registry(tools)
-        todo = len(pending_questions(store, False, limit))
-        if not todo and not retry_failed:
+        todo = len(pending_questions(store, retry_failed, limit))
+        if not todo:
             console.print("nothing to roll out: no approved question without a rollout (run `tooltune judge` first?)")
             return
         llm = _llm(model, base_url, api_key)
