@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     def export(
         out: Annotated[str, typer.Option("--out", help="JSONL file to write")],
         db: DbOpt = "corpus.db",
-        format: Annotated[str, typer.Option("--format", help="openai | sharegpt | react | agentfabric | alpaca")] = "openai",
+        format: Annotated[str, typer.Option("--format", help="openai | sharegpt | react | agentfabric | alpaca | dpo (preference pairs from human edits)")] = "openai",
         status: Annotated[str, typer.Option(help="Comma-separated statuses to export")] = "approved",
         with_errors: Annotated[bool, typer.Option(help="Include samples whose rollout ended in an error")] = False,
     ) -> None:
@@ -174,8 +174,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         from tooltune.data.io import export_file
 
         n = export_file(_existing_store(db), out, format, tuple(s.strip() for s in status.split(",") if s.strip()), with_errors)
-        console.print(f"wrote {n} samples to {out} ({format})")
-        if not n:
+        console.print(f"wrote {n} {'preference pairs' if format == 'dpo' else 'samples'} to {out} ({format})")
+        if not n and format == "dpo":
+            console.print(f"[yellow]no {status} sample has a model-written step a person changed: edit some on the annotation page[/]")
+        elif not n:
             console.print(f"[yellow]no sample has status {status}: approve some, or pass --status draft[/]")
 
     @app.command("corpus-stats")

@@ -294,14 +294,15 @@ class Store:
     # -- samples ------------------------------------------------------------------------------
     def add_sample(self, sample: Sample, status: str = "draft", source: str = "imported", question_id: int | None = None,
                    expect_tool_call: bool | None = None, lang: str | None = None, meta: dict[str, Any] | None = None,
-                   error: str | None = None, judge_verdict: str | None = None, judge_reason: str | None = None) -> int:
+                   error: str | None = None, judge_verdict: str | None = None, judge_reason: str | None = None,
+                   author: str | None = None) -> int:
         return self.add_samples([dict(sample=sample, status=status, source=source, question_id=question_id,
                                       expect_tool_call=expect_tool_call, lang=lang, meta=meta, error=error,
-                                      judge_verdict=judge_verdict, judge_reason=judge_reason)])[0]
+                                      judge_verdict=judge_verdict, judge_reason=judge_reason, author=author)])[0]
 
     def add_samples(self, items: Iterable[dict[str, Any]]) -> list[int]:
         """Insert many samples (keyword dicts as for `add_sample`) in ONE transaction; each gets
-        revision 1, authored by its source."""
+        revision 1, authored by the item's `author` (default: its source)."""
         now = time.time()
         ids = []
         with self.transaction() as conn:
@@ -318,7 +319,7 @@ class Store:
                      item.get("judge_reason"), item.get("error"), _dump(item.get("meta") or {}), now, now),
                 )
                 row = conn.execute("SELECT * FROM samples WHERE id = ?", (cur.lastrowid,)).fetchone()
-                _insert_revision(conn, row, item.get("source") or "imported", ["created"], now)
+                _insert_revision(conn, row, item.get("author") or item.get("source") or "imported", ["created"], now)
                 ids.append(cur.lastrowid)
         return ids
 
