@@ -121,3 +121,23 @@ def test_trl_dpo_trainer_accepts_the_rows(tmp_path, smol_tokenizer, tiny_model):
     prepared = trainer.train_dataset[0]
     assert tok.decode(prepared["chosen_ids"]) == text["chosen"]
     assert tok.decode(prepared["rejected_ids"]) == text["rejected"]
+
+
+def test_corpus_stats_shows_the_human_rubric_per_status(tmp_path):
+    from typer.testing import CliRunner
+
+    from tooltune.cli import app
+
+    store = Store(tmp_path / "c.db")
+    ids = store.add_samples([{"sample": Sample(run("3*8", "24", "24"), TOOLS), "lang": lang} for lang in ("en", "en", "zh", "en")])
+    for sid, score in zip(ids, (5, 4, 0)):
+        store.set_human_score(sid, score)
+        store.set_status(sid, "approved")
+    result = CliRunner().invoke(app, ["corpus-stats", "--db", str(tmp_path / "c.db")])
+    assert result.exit_code == 0, result.output
+    rubric = json.loads(result.output)["human_rubric"]
+    assert set(rubric) == {"approved", "draft"}
+    approved = rubric["approved"]
+    assert (approved["samples"], approved["scored"], approved["mean"], approved["usable_rate"], approved["violations"]) == (3, 3, 3.0, 2 / 3, 1)
+    assert approved["per_lang"]["en"]["histogram"] == {"0": 0, "1": 0, "2": 0, "3": 0, "4": 1, "5": 1}
+    assert (rubric["draft"]["samples"], rubric["draft"]["scored"]) == (1, 0)

@@ -182,7 +182,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
 
     @app.command("corpus-stats")
     def corpus_stats(db: DbOpt = "corpus.db") -> None:
-        """Counts of questions and samples by kind and status."""
+        """Counts of questions and samples by kind and status, and the human rubric (per status)."""
+        from tooltune.eval.aggregate import human_rubric
 
-
-        print(json.dumps(_existing_store(db).counts(), indent=2))
+        store = _existing_store(db)
+        stats: dict = store.counts()
+        stats["human_rubric"] = {status: human_rubric(store.human_scores(status)) for status in stats["samples"]}
+        print(json.dumps(stats, indent=2, ensure_ascii=False))
