@@ -131,7 +131,8 @@ def _register_subcommands() -> None:
     """Packages that add commands expose `register(app)` in their `commands` module."""
     import importlib
 
-    for module in ("tooltune.data.commands", "tooltune.train.commands", "tooltune.eval.commands", "tooltune.serve.commands"):
+    for module in ("tooltune.data.commands", "tooltune.train.commands", "tooltune.eval.commands", "tooltune.serve.commands",
+                   "tooltune.annotate.commands"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
