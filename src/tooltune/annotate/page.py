@@ -143,10 +143,15 @@ def build_app(annotator: Annotator, title: str = "tooltune · annotate") -> gr.B
                     gr.update(visible=stale)]
 
         def failed(item: Item | None, exc: Exception) -> list[Any]:
+            """Show the error; leave everything the person typed in place."""
+            out = [gr.skip()] * len(view_outputs)
+            out[-2] = f"**Error:** {exc}"
             if isinstance(exc, StaleRevisionError):
-                return view(item, f"**Not saved:** {exc}. Press **Load fresh version** to see the saved one (your change is "
-                                  "still on the page until you do).", stale=True)
-            return [gr.skip()] * (len(view_outputs) - 2) + [f"**Error:** {exc}", gr.skip()]
+                out[-2] = (f"**Not saved:** {exc}. Your edit is still in the fields; press **Load fresh version** to see "
+                           "the saved one (see History for who saved it), then apply your edit again.")
+                out[-1] = gr.update(visible=True)
+                out[view_outputs.index(history)] = ann.history(item) if item else []
+            return out
 
         def refresh_queue(status: str, text: str, current: Item | None = None) -> Any:
             choices = ann.queue(status, text or "")
