@@ -62,7 +62,9 @@ def _serve(tmp_path, setup, replies=()):
 
 @contextmanager
 def _browser_page(url):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)  # a wait limit, not a timing: generous for a loaded CI machine
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=_chromium_or_skip(), headless=True, args=FLAGS)

@@ -29,10 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooltune.data.revisions import (REVISED_FIELDS, REVISION_COLUMNS, STATUSES, Revision, check_status, checked_fields, dump,
+                                     insert_revision, is_human_author, is_model_author)
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
 
-STATUSES = ("draft", "approved", "rejected")
+__all__ = ["STATUSES", "QUESTION_KINDS", "REVISED_FIELDS", "Revision", "StaleRevisionError", "Store", "StoredQuestion",
+           "StoredSample", "is_human_author", "is_model_author"]
+
 QUESTION_KINDS = ("positive", "negative")
 _PAGE = 500  # rows fetched per query while iterating, so no read transaction stays open
 
@@ -86,28 +90,12 @@ CREATE INDEX IF NOT EXISTS questions_status ON questions(status, kind);
 """
 
 
-# Snapshot columns a revision keeps besides the messages (added to stores made before they existed).
-REVISED_FIELDS = ("status", "human_score", "human_comment", "judge_verdict", "judge_reason", "error", "meta")
-_REVISION_COLUMNS = {"status": "TEXT", "human_score": "INTEGER", "human_comment": "TEXT", "judge_verdict": "TEXT",
-                     "judge_reason": "TEXT", "error": "TEXT", "meta": "TEXT", "changes": "TEXT NOT NULL DEFAULT '[]'"}
-_UNSET: Any = object()
-
-
 class StaleRevisionError(TooltuneError):
     """Someone else saved the sample since it was loaded: reload it and re-apply the edit."""
 
     def __init__(self, message: str, current: int = 0) -> None:
         super().__init__(message)
         self.current = current
-
-
-def is_model_author(author: str) -> bool:
-    """True for versions a model wrote (a rollout, or a model step on the annotation page)."""
-    return author == "rollout" or author.startswith("model:")
-
-
-def is_human_author(author: str) -> bool:
-    return not is_model_author(author) and author not in ("imported", "generated")
 
 
 @dataclass
@@ -149,30 +137,6 @@ class StoredSample:
     updated_at: float = 0.0
 
 
-@dataclass
-class Revision:
-    """One saved version of a sample: the full state after the change, who made it, and what changed."""
-
-    revision: int
-    sample: Sample
-    author: str
-    created_at: float
-    changes: list[str]
-    status: str | None = None
-    human_score: int | None = None
-    human_comment: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-def _check_status(status: str) -> None:
-    if status not in STATUSES:
-        raise TooltuneError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 class Store:
     """A `corpus.db`. Thread-safe within a process (one lock around one connection) and safe
     across processes (SQLite locking). Every write method is one atomic transaction."""
@@ -193,7 +157,7 @@ class Store:
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     self._conn.execute(statement)
                 have = {r["name"] for r in self._conn.execute("PRAGMA table_info(revisions)")}
-                for column, decl in _REVISION_COLUMNS.items():
+                for column, decl in REVISION_COLUMNS.items():
                     if column not in have:  # a store made before revisions kept the whole state
                         self._conn.execute(f"ALTER TABLE revisions ADD COLUMN {column} {decl}")
         except sqlite3.DatabaseError as exc:
@@ -245,8 +209,8 @@ class Store:
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO questions (text, norm, lang, kind, tools, source, status, meta, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
-                    (q["text"], q["norm"], q.get("lang"), kind, _dump(q.get("tools") or []), q.get("source", "generated"),
-                     _dump(q.get("meta") or {}), now, now),
+                    (q["text"], q["norm"], q.get("lang"), kind, dump(q.get("tools") or []), q.get("source", "generated"),
+                     dump(q.get("meta") or {}), now, now),
                 )
                 ids.append(cur.lastrowid if cur.rowcount else None)
         return ids
@@ -278,7 +242,7 @@ class Store:
         now = time.time()
         with self.transaction() as conn:
             for qid, verdict, reason, status in verdicts:
-                _check_status(status)
+                check_status(status)
                 conn.execute("UPDATE questions SET judge_verdict=?, judge_reason=?, status=?, updated_at=? WHERE id=?",
                              (verdict, reason, status, now, qid))
 
@@ -308,7 +272,7 @@ class Store:
         with self.transaction() as conn:
             for item in items:
                 status = item.get("status") or "draft"
-                _check_status(status)
+                check_status(status)
                 expect = item.get("expect_tool_call")
                 data = item["sample"].to_json()
                 cur = conn.execute(
@@ -316,10 +280,10 @@ class Store:
                     " error, meta, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (item.get("question_id"), data, status, item.get("source") or "imported",
                      None if expect is None else int(bool(expect)), item.get("lang"), item.get("judge_verdict"),
-                     item.get("judge_reason"), item.get("error"), _dump(item.get("meta") or {}), now, now),
+                     item.get("judge_reason"), item.get("error"), dump(item.get("meta") or {}), now, now),
                 )
                 row = conn.execute("SELECT * FROM samples WHERE id = ?", (cur.lastrowid,)).fetchone()
-                _insert_revision(conn, row, item.get("author") or item.get("source") or "imported", ["created"], now)
+                insert_revision(conn, row, item.get("author") or item.get("source") or "imported", ["created"], now)
                 ids.append(cur.lastrowid)
         return ids
 
@@ -329,7 +293,7 @@ class Store:
         contain the text (case-insensitive for ASCII)."""
         where, params = ["1=1"], []
         if status is not None:
-            _check_status(status)
+            check_status(status)
         for column, value in (("status", status), ("source", source), ("question_id", question_id)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -352,7 +316,7 @@ class Store:
         judge_verdict, judge_reason, error, meta) as ONE new revision; returns its number.
         With `expected_revision`, refuse (StaleRevisionError) if someone saved since. A change
         that changes nothing adds no revision."""
-        values = _checked_fields(fields)
+        values = checked_fields(fields)
         if sample is not None:
             values["data"] = sample.to_json()
         now = time.time()
@@ -372,7 +336,7 @@ class Store:
             conn.execute(f"UPDATE samples SET {columns}, revision = ?, updated_at = ? WHERE id = ?",
                          (*changed.values(), revision, now, sample_id))
             new_row = conn.execute("SELECT * FROM samples WHERE id = ?", (sample_id,)).fetchone()
-            _insert_revision(conn, new_row, author, ["messages" if k == "data" else k for k in changed], now)
+            insert_revision(conn, new_row, author, ["messages" if k == "data" else k for k in changed], now)
         return revision
 
     def update_sample(self, sample_id: int, sample: Sample, expected_revision: int | None = None, author: str = "human",
@@ -437,33 +401,6 @@ class Store:
         done = self.question_ids_with_samples()
         needle = (search or "").lower()
         return [q for q in self.questions() if q.id not in done and q.status != "rejected" and needle in q.text.lower()]
-
-
-def _checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Validate the fields a revision may change and turn them into column values."""
-    unknown = set(fields) - set(REVISED_FIELDS)
-    if unknown:
-        raise TypeError(f"cannot revise {', '.join(sorted(unknown))}: use {', '.join(REVISED_FIELDS)}")
-    if "status" in fields:
-        _check_status(fields["status"])
-    score = fields.get("human_score")
-    if score is not None and (not isinstance(score, int) or isinstance(score, bool) or not 0 <= score <= 5):
-        raise TooltuneError(f"human score must be an integer 0..5 (0 = content violation), got {score!r}")
-    if fields.get("human_comment") is None and "human_comment" in fields:
-        fields = {**fields, "human_comment": ""}
-    if "meta" in fields:
-        fields = {**fields, "meta": _dump(fields["meta"] or {})}
-    return dict(fields)
-
-
-def _insert_revision(conn: sqlite3.Connection, row: sqlite3.Row, author: str, changes: list[str], now: float) -> None:
-    """Append the sample's whole current state as revision `row["revision"]`."""
-    conn.execute(
-        "INSERT INTO revisions (sample_id, revision, data, author, created_at, status, human_score, human_comment,"
-        " judge_verdict, judge_reason, error, meta, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (row["id"], row["revision"], row["data"], author, now, row["status"], row["human_score"], row["human_comment"],
-         row["judge_verdict"], row["judge_reason"], row["error"], row["meta"], _dump(changes)),
-    )
 
 
 def _sample_from_row(row: sqlite3.Row) -> StoredSample:
