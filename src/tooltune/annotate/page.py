@@ -10,10 +10,12 @@ author of every revision.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
-import gradio as gr
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the page never phones home
+import gradio as gr  # noqa: E402
 
 from tooltune.annotate.session import QUEUE_FILTERS, Annotator, Item, StepFields
 from tooltune.data.store import StaleRevisionError
@@ -241,9 +243,11 @@ def build_app(annotator: Annotator, title: str = "tooltune · annotate") -> gr.B
         step.input(lambda item, n: fields(item, n), [item_state, step], editor)
         call.change(lambda item, n, k: fields(item, n, k), [item_state, step, call], editor)
         apply_btn.click(apply_edit, [item_state, step, call, *editor], view_outputs)
-        continue_btn.click(continue_from, [item_state, step, call, *editor], [*view_outputs, live])
-        step_btn.click(lambda item: (yield from run(item, 1)), item_state, [*view_outputs, live])
-        run_btn.click(lambda item: (yield from run(item, None)), item_state, [*view_outputs, live])
+        # One model run at a time across all users: a local model is not shared by concurrent generations.
+        model = {"concurrency_limit": 1, "concurrency_id": "model"}
+        continue_btn.click(continue_from, [item_state, step, call, *editor], [*view_outputs, live], **model)
+        step_btn.click(lambda item: (yield from run(item, 1)), item_state, [*view_outputs, live], **model)
+        run_btn.click(lambda item: (yield from run(item, None)), item_state, [*view_outputs, live], **model)
         save_btn.click(save("approved"), [item_state, score, comment, flt, search], [*view_outputs, queue])
         reject_btn.click(save("rejected"), [item_state, score, comment, flt, search], [*view_outputs, queue])
         undo_btn.click(undo, item_state, view_outputs)
