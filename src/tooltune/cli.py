@@ -132,7 +132,7 @@ def _register_subcommands() -> None:
     import importlib
 
     for module in ("tooltune.data.commands", "tooltune.train.commands", "tooltune.eval.commands", "tooltune.serve.commands",
-                   "tooltune.recipe.commands"):
+                   "tooltune.annotate.commands", "tooltune.recipe.commands"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

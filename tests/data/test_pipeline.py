@@ -6,7 +6,7 @@ import pytest
 
 from tooltune.data.generate import generate_questions, split_counts
 from tooltune.data.judge import judge_questions, parse_verdict
-from tooltune.data.rollout import RolloutConfig, rollout
+from tooltune.data.rollout import RolloutConfig, pending_questions, rollout
 from tooltune.data.store import Store
 from tooltune.data.text import Deduper, split_questions
 from tooltune.errors import TooltuneError
@@ -118,8 +118,15 @@ def test_rollout_runs_tools_for_real_and_stores_drafts(tmp_path, batched):
     assert not neg.sample.messages[-1].tool_calls and neg.sample.tools == TOOLS
     # Resumable: nothing left to do; --retry-failed redoes only the failed one.
     assert rollout(store, ScriptedLLM([]), REGISTRY) == {}
+    # Asking what is pending (with retry) is a query: the failed sample and its history stay.
+    assert [q.text for q in pending_questions(store, retry_failed=True)] == ["Say 3*7 badly"]
+    assert store.get_sample(bad.id).revision == 1 and len(store.revisions(bad.id)) == 1
     assert rollout(store, ScriptedLLM(["Thought: ok\nFinal Answer: 21"]), REGISTRY, RolloutConfig(retry_failed=True)) == {"final": 1}
     assert len(list(store.samples())) == 3 and not any(s.error for s in store.samples())
+    history = store.revisions(bad.id)  # the retry is the failed sample's next revision, the failure kept
+    assert [(r.revision, r.author, r.status) for r in history] == [(1, "rollout", "rejected"), (2, "rollout", "draft")]
+    assert history[0].sample == bad.sample and history[1].sample.messages[-1].content == "21"
+    assert history[1].changes == ["messages", "status", "error", "meta"]
 
 
 def test_rollout_needs_implementations_for_the_question_tools(tmp_path):

@@ -132,8 +132,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         fmt = get_format(format)
         store = _existing_store(db)
         registry = _registry(tools)
-        todo = len(pending_questions(store, False, limit))
-        if not todo and not retry_failed:
+        todo = len(pending_questions(store, retry_failed, limit))
+        if not todo:
             console.print("nothing to roll out: no approved question without a rollout (run `tooltune judge` first?)")
             return
         llm = _llm(model, base_url, api_key)
@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
     def export(
         out: Annotated[str, typer.Option("--out", help="JSONL file to write")],
         db: DbOpt = "corpus.db",
-        format: Annotated[str, typer.Option("--format", help="openai | sharegpt | react | agentfabric | alpaca")] = "openai",
+        format: Annotated[str, typer.Option("--format", help="openai | sharegpt | react | agentfabric | alpaca | dpo (preference pairs from human edits)")] = "openai",
         status: Annotated[str, typer.Option(help="Comma-separated statuses to export")] = "approved",
         with_errors: Annotated[bool, typer.Option(help="Include samples whose rollout ended in an error")] = False,
     ) -> None:
@@ -174,13 +174,18 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one small function per c
         from tooltune.data.io import export_file
 
         n = export_file(_existing_store(db), out, format, tuple(s.strip() for s in status.split(",") if s.strip()), with_errors)
-        console.print(f"wrote {n} samples to {out} ({format})")
-        if not n:
+        console.print(f"wrote {n} {'preference pairs' if format == 'dpo' else 'samples'} to {out} ({format})")
+        if not n and format == "dpo":
+            console.print(f"[yellow]no {status} sample has a model-written step a person changed: edit some on the annotation page[/]")
+        elif not n:
             console.print(f"[yellow]no sample has status {status}: approve some, or pass --status draft[/]")
 
     @app.command("corpus-stats")
     def corpus_stats(db: DbOpt = "corpus.db") -> None:
-        """Counts of questions and samples by kind and status."""
+        """Counts of questions and samples by kind and status, and the human rubric (per status)."""
+        from tooltune.eval.aggregate import human_rubric
 
-
-        print(json.dumps(_existing_store(db).counts(), indent=2))
+        store = _existing_store(db)
+        stats: dict = store.counts()
+        stats["human_rubric"] = {status: human_rubric(store.human_scores(status)) for status in stats["samples"]}
+        print(json.dumps(stats, indent=2, ensure_ascii=False))

@@ -112,9 +112,16 @@ def import_file(store: Store, path: str | Path, fmt: str = "auto", on_error: str
 
 def export_file(store: Store, path: str | Path, fmt: str = "openai", statuses: tuple[str, ...] = ("approved",),
                 with_errors: bool = False) -> int:
-    """Write the chosen samples as JSONL in `fmt`, atomically; returns how many were written."""
+    """Write the chosen samples as JSONL in `fmt`, atomically; returns how many rows were written.
+    `dpo` writes preference pairs from people's edits of model-written steps (see data/pairs.py)."""
+    if fmt == "dpo":
+        from tooltune.data.pairs import preference_pairs
+
+        rows = [pair.to_trl() for pair in preference_pairs(store, statuses)]
+        write_jsonl_atomic(path, rows)
+        return len(rows)
     if fmt not in WRITERS:
-        raise TooltuneError(f"unknown export format {fmt!r}: use one of {', '.join(WRITERS)}")
+        raise TooltuneError(f"unknown export format {fmt!r}: use one of {', '.join(WRITERS)}, dpo")
     rows = []
     for status in statuses:
         for stored in store.samples(status=status):

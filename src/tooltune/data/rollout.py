@@ -12,7 +12,9 @@ stored with `expect_tool_call=False`: the model is asked for an ordinary chat an
 
 Each finished trajectory is committed at once, so a crash loses at most the ones in flight, and a
 re-run skips every question that already has a rollout sample. Trajectories that end in a format
-error or at `max_steps` are stored as `rejected` with their error, for a person to fix or drop.
+error or at `max_steps` are stored as `rejected` with their error, for a person to fix or drop;
+`retry_failed` rolls those questions out again and stores the new trajectory as a new revision of
+the same sample, so the failed attempt stays in its history.
 """
 
 from __future__ import annotations
@@ -55,19 +57,17 @@ class RolloutConfig:
     retry_failed: bool = False
 
 
+def failed_rollouts(store: Store) -> dict[int, int]:
+    """{question id: sample id} of rollout samples that ended in an error (a query: changes nothing)."""
+    return {s.question_id: s.id for s in store.samples(source="rollout") if s.question_id is not None and s.error}
+
+
 def pending_questions(store: Store, retry_failed: bool = False, limit: int | None = None) -> list[StoredQuestion]:
-    """Kept questions (status approved) that have no rollout sample yet."""
-    done: set[int] = set()
-    failed: list[int] = []
-    for s in store.samples(source="rollout"):
-        if s.question_id is None:
-            continue
-        if retry_failed and s.error:
-            failed.append(s.id)
-        else:
-            done.add(s.question_id)
-    if failed:
-        store.delete_samples(failed)
+    """Kept questions (status approved) that have no rollout sample yet — or, with `retry_failed`,
+    only a failed one. A query: it changes nothing in the store."""
+    done = {s.question_id for s in store.samples(source="rollout") if s.question_id is not None}
+    if retry_failed:
+        done -= set(failed_rollouts(store))
     pending = [q for q in store.questions(status="approved") if q.id not in done]
     return pending[:limit] if limit else pending
 
@@ -84,12 +84,16 @@ def _start(question: StoredQuestion, system: str | None) -> list[Message]:
     return ([Message("system", system)] if system else []) + [Message("user", question.text)]
 
 
-def _store(store: Store, conv: _Conversation, tools: list[dict[str, Any]]) -> int:
+def _store(store: Store, conv: _Conversation, tools: list[dict[str, Any]], retry_of: int | None = None) -> int:
     q = conv.question
     ok = conv.status == "final"
     meta = {"trajectory_status": conv.status, "steps": conv.steps}
     if conv.tool_errors:
         meta["tool_errors"] = conv.tool_errors
+    if retry_of is not None:  # a retried failure: the new attempt is the sample's next revision
+        store.update_sample(retry_of, Sample(conv.messages, tools), author="rollout", status="draft" if ok else "rejected",
+                            meta=meta, error=None if ok else (conv.error or conv.status))
+        return retry_of
     return store.add_sample(
         Sample(conv.messages, tools), status="draft" if ok else "rejected", source="rollout", question_id=q.id,
         expect_tool_call=q.expect_tool_call, lang=q.lang, meta=meta, error=None if ok else (conv.error or conv.status),
@@ -102,9 +106,10 @@ def rollout(store: Store, llm: LLM, registry: ToolRegistry, config: RolloutConfi
     """Roll out every pending question; returns counts by outcome."""
     config = config or RolloutConfig()
     counts: dict[str, int] = {}
+    retry_of = failed_rollouts(store) if config.retry_failed else {}
 
     def done(conv: _Conversation, tools: list[dict[str, Any]]) -> None:
-        _store(store, conv, tools)
+        _store(store, conv, tools, retry_of.get(conv.question.id))
         key = conv.status if conv.question.expect_tool_call else f"negative {conv.status}"
         counts[key] = counts.get(key, 0) + 1
         if on_progress:

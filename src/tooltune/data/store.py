@@ -7,9 +7,14 @@ annotation page, a training run — can read and write it at once (readers never
 writers wait up to `busy_timeout` for each other).
 
 Samples are stored in the canonical OpenAI shape (`Sample.to_openai()`), never in another schema.
-Every change to a sample's messages bumps its `revision` and appends the old and new versions to
-`revisions`, so a human edit can always be audited or undone. `update_sample(expected_revision=)`
+Every change to a sample — its messages, status, human score and comment, judge verdict, error or
+meta — bumps its `revision` and appends a full snapshot to `revisions` with who made it, when,
+and which fields changed, so any edit can be audited or undone and preference pairs can be built
+from what a person changed in a model-written step. Queries never write. `revise(expected_revision=)`
 is optimistic locking: an editor that loaded revision 3 cannot silently overwrite revision 4.
+
+Authors: `rollout` and `model:<name>` mark versions a model wrote; `imported` / `generated` mark
+data from elsewhere; any other author is a person.
 """
 
 from __future__ import annotations
@@ -24,10 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooltune.data.revisions import (REVISED_FIELDS, REVISION_COLUMNS, STATUSES, Revision, check_status, checked_fields, dump,
+                                     insert_revision, is_human_author, is_model_author)
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
 
-STATUSES = ("draft", "approved", "rejected")
+__all__ = ["STATUSES", "QUESTION_KINDS", "REVISED_FIELDS", "Revision", "StaleRevisionError", "Store", "StoredQuestion",
+           "StoredSample", "is_human_author", "is_model_author"]
+
 QUESTION_KINDS = ("positive", "negative")
 _PAGE = 500  # rows fetched per query while iterating, so no read transaction stays open
 
@@ -74,6 +83,7 @@ CREATE TABLE IF NOT EXISTS revisions (
     created_at REAL NOT NULL,
     UNIQUE (sample_id, revision)
 );
+CREATE INDEX IF NOT EXISTS revisions_author ON revisions(author);
 CREATE INDEX IF NOT EXISTS samples_status ON samples(status);
 CREATE INDEX IF NOT EXISTS samples_question ON samples(question_id);
 CREATE INDEX IF NOT EXISTS questions_status ON questions(status, kind);
@@ -82,6 +92,10 @@ CREATE INDEX IF NOT EXISTS questions_status ON questions(status, kind);
 
 class StaleRevisionError(TooltuneError):
     """Someone else saved the sample since it was loaded: reload it and re-apply the edit."""
+
+    def __init__(self, message: str, current: int = 0) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 @dataclass
@@ -123,15 +137,6 @@ class StoredSample:
     updated_at: float = 0.0
 
 
-def _check_status(status: str) -> None:
-    if status not in STATUSES:
-        raise TooltuneError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 class Store:
     """A `corpus.db`. Thread-safe within a process (one lock around one connection) and safe
     across processes (SQLite locking). Every write method is one atomic transaction."""
@@ -151,6 +156,10 @@ class Store:
             with self._lock_free_tx():
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     self._conn.execute(statement)
+                have = {r["name"] for r in self._conn.execute("PRAGMA table_info(revisions)")}
+                for column, decl in REVISION_COLUMNS.items():
+                    if column not in have:  # a store made before revisions kept the whole state
+                        self._conn.execute(f"ALTER TABLE revisions ADD COLUMN {column} {decl}")
         except sqlite3.DatabaseError as exc:
             raise TooltuneError(f"{self.path} is not a tooltune corpus database ({exc}): pass another --db path") from None
         self._lock = threading.RLock()
@@ -200,8 +209,8 @@ class Store:
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO questions (text, norm, lang, kind, tools, source, status, meta, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
-                    (q["text"], q["norm"], q.get("lang"), kind, _dump(q.get("tools") or []), q.get("source", "generated"),
-                     _dump(q.get("meta") or {}), now, now),
+                    (q["text"], q["norm"], q.get("lang"), kind, dump(q.get("tools") or []), q.get("source", "generated"),
+                     dump(q.get("meta") or {}), now, now),
                 )
                 ids.append(cur.lastrowid if cur.rowcount else None)
         return ids
@@ -233,7 +242,7 @@ class Store:
         now = time.time()
         with self.transaction() as conn:
             for qid, verdict, reason, status in verdicts:
-                _check_status(status)
+                check_status(status)
                 conn.execute("UPDATE questions SET judge_verdict=?, judge_reason=?, status=?, updated_at=? WHERE id=?",
                              (verdict, reason, status, now, qid))
 
@@ -249,19 +258,21 @@ class Store:
     # -- samples ------------------------------------------------------------------------------
     def add_sample(self, sample: Sample, status: str = "draft", source: str = "imported", question_id: int | None = None,
                    expect_tool_call: bool | None = None, lang: str | None = None, meta: dict[str, Any] | None = None,
-                   error: str | None = None, judge_verdict: str | None = None, judge_reason: str | None = None) -> int:
+                   error: str | None = None, judge_verdict: str | None = None, judge_reason: str | None = None,
+                   author: str | None = None) -> int:
         return self.add_samples([dict(sample=sample, status=status, source=source, question_id=question_id,
                                       expect_tool_call=expect_tool_call, lang=lang, meta=meta, error=error,
-                                      judge_verdict=judge_verdict, judge_reason=judge_reason)])[0]
+                                      judge_verdict=judge_verdict, judge_reason=judge_reason, author=author)])[0]
 
     def add_samples(self, items: Iterable[dict[str, Any]]) -> list[int]:
-        """Insert many samples (keyword dicts as for `add_sample`) in ONE transaction."""
+        """Insert many samples (keyword dicts as for `add_sample`) in ONE transaction; each gets
+        revision 1, authored by the item's `author` (default: its source)."""
         now = time.time()
         ids = []
         with self.transaction() as conn:
             for item in items:
                 status = item.get("status") or "draft"
-                _check_status(status)
+                check_status(status)
                 expect = item.get("expect_tool_call")
                 data = item["sample"].to_json()
                 cur = conn.execute(
@@ -269,22 +280,27 @@ class Store:
                     " error, meta, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (item.get("question_id"), data, status, item.get("source") or "imported",
                      None if expect is None else int(bool(expect)), item.get("lang"), item.get("judge_verdict"),
-                     item.get("judge_reason"), item.get("error"), _dump(item.get("meta") or {}), now, now),
+                     item.get("judge_reason"), item.get("error"), dump(item.get("meta") or {}), now, now),
                 )
-                conn.execute("INSERT INTO revisions (sample_id, revision, data, author, created_at) VALUES (?, 1, ?, ?, ?)",
-                             (cur.lastrowid, data, item.get("source") or "imported", now))
+                row = conn.execute("SELECT * FROM samples WHERE id = ?", (cur.lastrowid,)).fetchone()
+                insert_revision(conn, row, item.get("author") or item.get("source") or "imported", ["created"], now)
                 ids.append(cur.lastrowid)
         return ids
 
-    def samples(self, status: str | None = None, source: str | None = None) -> Iterator[StoredSample]:
+    def samples(self, status: str | None = None, source: str | None = None, search: str | None = None,
+                question_id: int | None = None) -> Iterator[StoredSample]:
+        """Samples by status / source / question; `search` keeps those whose messages or tools
+        contain the text (case-insensitive for ASCII)."""
         where, params = ["1=1"], []
         if status is not None:
-            _check_status(status)
-            where.append("status = ?")
-            params.append(status)
-        if source is not None:
-            where.append("source = ?")
-            params.append(source)
+            check_status(status)
+        for column, value in (("status", status), ("source", source), ("question_id", question_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if search:
+            where.append("data LIKE ? ESCAPE '\\'")
+            params.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         for row in self._paged("samples", " AND ".join(where), params):
             yield _sample_from_row(row)
 
@@ -294,57 +310,74 @@ class Store:
             raise TooltuneError(f"no sample with id {sample_id} in {self.path}")
         return _sample_from_row(rows[0])
 
-    def update_sample(self, sample_id: int, sample: Sample, expected_revision: int | None = None, author: str = "human") -> int:
-        """Replace a sample's messages, keeping the old version in `revisions`; returns the new
-        revision. With `expected_revision`, refuse (StaleRevisionError) if someone saved since."""
+    def revise(self, sample_id: int, *, author: str = "human", expected_revision: int | None = None,
+               sample: Sample | None = None, **fields: Any) -> int:
+        """Change a sample's messages and/or fields (status, human_score, human_comment,
+        judge_verdict, judge_reason, error, meta) as ONE new revision; returns its number.
+        With `expected_revision`, refuse (StaleRevisionError) if someone saved since. A change
+        that changes nothing adds no revision."""
+        values = checked_fields(fields)
+        if sample is not None:
+            values["data"] = sample.to_json()
         now = time.time()
-        data = sample.to_json()
         with self.transaction() as conn:
-            row = conn.execute("SELECT revision FROM samples WHERE id = ?", (sample_id,)).fetchone()
+            row = conn.execute("SELECT * FROM samples WHERE id = ?", (sample_id,)).fetchone()
             if row is None:
                 raise TooltuneError(f"no sample with id {sample_id} in {self.path}")
             if expected_revision is not None and row["revision"] != expected_revision:
                 raise StaleRevisionError(
                     f"sample {sample_id} is at revision {row['revision']}, not {expected_revision}: "
-                    "someone saved it meanwhile; reload it and apply your edit again")
+                    "someone saved it meanwhile; reload it and apply your edit again", row["revision"])
+            changed = {k: values[k] for k in ("data", *REVISED_FIELDS) if k in values and row[k] != values[k]}
+            if not changed:
+                return row["revision"]
             revision = row["revision"] + 1
-            conn.execute("UPDATE samples SET data=?, revision=?, updated_at=? WHERE id=?", (data, revision, now, sample_id))
-            conn.execute("INSERT INTO revisions (sample_id, revision, data, author, created_at) VALUES (?, ?, ?, ?, ?)",
-                         (sample_id, revision, data, author, now))
+            columns = ", ".join(f"{k} = ?" for k in changed)
+            conn.execute(f"UPDATE samples SET {columns}, revision = ?, updated_at = ? WHERE id = ?",
+                         (*changed.values(), revision, now, sample_id))
+            new_row = conn.execute("SELECT * FROM samples WHERE id = ?", (sample_id,)).fetchone()
+            insert_revision(conn, new_row, author, ["messages" if k == "data" else k for k in changed], now)
         return revision
 
-    def revisions(self, sample_id: int) -> list[tuple[int, Sample, str, float]]:
-        """(revision, sample, author, time) for every saved version, oldest first."""
+    def update_sample(self, sample_id: int, sample: Sample, expected_revision: int | None = None, author: str = "human",
+                      **fields: Any) -> int:
+        """Replace a sample's messages (and optionally fields) as a new revision; see `revise`."""
+        return self.revise(sample_id, author=author, expected_revision=expected_revision, sample=sample, **fields)
+
+    def revisions(self, sample_id: int) -> list[Revision]:
+        """Every saved version of a sample, oldest first."""
         rows = self._query("SELECT * FROM revisions WHERE sample_id = ? ORDER BY revision", [sample_id])
-        return [(r["revision"], Sample.from_openai(json.loads(r["data"])), r["author"], r["created_at"]) for r in rows]
+        return [Revision(r["revision"], Sample.from_openai(json.loads(r["data"])), r["author"], r["created_at"],
+                         json.loads(r["changes"] or "[]"), r["status"], r["human_score"], r["human_comment"] or "",
+                         json.loads(r["meta"] or "{}")) for r in rows]
 
-    def _update_fields(self, sample_id: int, **fields: Any) -> None:
-        columns = ", ".join(f"{k} = ?" for k in fields)
-        with self.transaction() as conn:
-            cur = conn.execute(f"UPDATE samples SET {columns}, updated_at = ? WHERE id = ?", (*fields.values(), time.time(), sample_id))
-            if not cur.rowcount:
-                raise TooltuneError(f"no sample with id {sample_id} in {self.path}")
+    def undo(self, sample_id: int, author: str = "human", expected_revision: int | None = None) -> int:
+        """Bring back the version before the latest one — as a new revision, so the undone one
+        stays in the history. Raises when there is nothing to undo."""
+        rows = self._query("SELECT * FROM revisions WHERE sample_id = ? ORDER BY revision DESC LIMIT 2", [sample_id])
+        if len(rows) < 2:
+            raise TooltuneError(f"sample {sample_id} has no earlier version to go back to")
+        prev = rows[1]
+        fields: dict[str, Any] = {}
+        if prev["status"] is not None:  # a revision that kept the whole state, not only the messages
+            fields = {k: prev[k] for k in REVISED_FIELDS}
+            fields.update(meta=json.loads(prev["meta"] or "{}"), human_comment=prev["human_comment"] or "")
+        expected = rows[0]["revision"] if expected_revision is None else expected_revision
+        return self.revise(sample_id, author=author, expected_revision=expected,
+                           sample=Sample.from_openai(json.loads(prev["data"])), **fields)
 
-    def set_status(self, sample_id: int, status: str) -> None:
-        _check_status(status)
-        self._update_fields(sample_id, status=status)
+    def set_status(self, sample_id: int, status: str, author: str = "human", expected_revision: int | None = None) -> int:
+        return self.revise(sample_id, author=author, expected_revision=expected_revision, status=status)
 
-    def set_human_score(self, sample_id: int, score: int, comment: str = "") -> None:
-        if not isinstance(score, int) or not 0 <= score <= 5:
-            raise TooltuneError(f"human score must be an integer 0..5, got {score!r}")
-        self._update_fields(sample_id, human_score=score, human_comment=comment)
+    def set_human_score(self, sample_id: int, score: int | None, comment: str = "", author: str = "human",
+                        expected_revision: int | None = None) -> int:
+        return self.revise(sample_id, author=author, expected_revision=expected_revision, human_score=score, human_comment=comment)
 
-    def set_sample_judgement(self, sample_id: int, verdict: str, reason: str = "") -> None:
-        self._update_fields(sample_id, judge_verdict=verdict, judge_reason=reason)
+    def set_sample_judgement(self, sample_id: int, verdict: str, reason: str = "", author: str = "judge") -> int:
+        return self.revise(sample_id, author=author, judge_verdict=verdict, judge_reason=reason)
 
-    def set_meta(self, sample_id: int, meta: dict[str, Any]) -> None:
-        self._update_fields(sample_id, meta=_dump(meta))
-
-    def delete_samples(self, ids: Iterable[int]) -> None:
-        with self.transaction() as conn:
-            for sid in ids:
-                conn.execute("DELETE FROM revisions WHERE sample_id = ?", (sid,))
-                conn.execute("DELETE FROM samples WHERE id = ?", (sid,))
+    def set_meta(self, sample_id: int, meta: dict[str, Any], author: str = "human") -> int:
+        return self.revise(sample_id, author=author, meta=meta)
 
     # -- summaries ----------------------------------------------------------------------------
     def question_ids_with_samples(self, source: str | None = None) -> set[int]:
@@ -357,6 +390,17 @@ class Store:
         q = self._query("SELECT kind, status, COUNT(*) AS n FROM questions GROUP BY kind, status")
         s = self._query("SELECT status, COUNT(*) AS n FROM samples GROUP BY status")
         return {"questions": {f"{r['kind']}/{r['status']}": r["n"] for r in q}, "samples": {r["status"]: r["n"] for r in s}}
+
+    def human_scores(self, status: str | None = None) -> list[tuple[str, int | None]]:
+        """(lang, human score or None) of every sample (with `status`): the rubric's raw data."""
+        sql = "SELECT lang, human_score FROM samples" + (" WHERE status = ?" if status else "") + " ORDER BY id"
+        return [(r["lang"] or "?", r["human_score"]) for r in self._query(sql, [status] if status else [])]
+
+    def questions_without_samples(self, search: str | None = None) -> list[StoredQuestion]:
+        """Questions no sample answers yet (the annotation queue's "new"), not those a judge rejected."""
+        done = self.question_ids_with_samples()
+        needle = (search or "").lower()
+        return [q for q in self.questions() if q.id not in done and q.status != "rejected" and needle in q.text.lower()]
 
 
 def _sample_from_row(row: sqlite3.Row) -> StoredSample:

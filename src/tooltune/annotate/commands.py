@@ -1,0 +1,62 @@
+"""`tooltune annotate`: serve the annotation page for a corpus.db."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from tooltune.errors import TooltuneError
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """`user:pass` -> (user, pass); the user name becomes the author of every revision."""
+    if value is None:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise TooltuneError("--auth must look like user:password (both non-empty)")
+    return user, password
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def annotate(
+        db: Annotated[str, typer.Option("--db", help="The corpus database to annotate")] = "corpus.db",
+        host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps the page on this machine")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port of the page")] = 7860,
+        model: Annotated[Optional[str], typer.Option("--model", help="embedded (default), a HF folder or .gguf; with --base-url, the served model name")] = None,
+        base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")] = None,
+        api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")] = None,
+        format: Annotated[str, typer.Option("--format", help="react | json | native")] = "react",
+        tools: Annotated[str, typer.Option(help="Built-in tools for questions that list none")] = "calculator,current_time,web_search",
+        max_steps: Annotated[int, typer.Option(help="Model steps for 'Run to end'")] = 6,
+        max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 384,
+        auth: Annotated[Optional[str], typer.Option(help="user:password login for the page")] = None,
+    ) -> None:
+        """Serve a page to step through agent runs, edit any step, continue from it, rate and save."""
+        from pathlib import Path
+
+        from tooltune.data.store import Store
+        from tooltune.formats import get_format
+        from tooltune.tools import builtin_registry
+
+        credentials = parse_auth(auth)
+        if not Path(db).exists():
+            raise TooltuneError(f"{db}: no such corpus: create it with `tooltune generate` or `tooltune import`, or fix --db")
+        if not 0 < port < 65536:
+            raise TooltuneError(f"--port must be 1..65535, not {port}")
+        get_format(format)  # a bad --format fails before the model loads; each item renders in its own language
+        try:
+            import gradio  # noqa: F401
+        except ModuleNotFoundError:
+            raise TooltuneError("the annotation page needs gradio: pip install 'tooltune[annotate]'") from None
+        registry = builtin_registry().select(tools.split(","))
+        from tooltune.annotate.page import build_app, launch
+        from tooltune.annotate.session import Annotator
+        from tooltune.llm import make_llm
+
+        llm = make_llm(model, base_url, api_key)
+        annotator = Annotator(Store(db), llm, format, registry, model_name=model or "embedded", max_steps=max_steps, max_tokens=max_tokens)
+        typer.echo(f"annotating {db} on http://{host}:{port}" + (" (login required)" if credentials else ""), err=True)
+        launch(build_app(annotator), host, port, credentials)
