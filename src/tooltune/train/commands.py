@@ -7,11 +7,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
 
 console = Console()
 
-DataOpt = Annotated[str, typer.Option("--data", help="corpus.db (approved samples) or a .jsonl of samples; 'demo' = the bundled demo corpus")]
+DataOpt = Annotated[str, corpus_option("corpus.db (approved samples) or a .jsonl of samples; 'demo' = the bundled demo corpus")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="HF model folder or .gguf file (default: embedded SmolLM2-135M)")]
 FormatOpt = Annotated[str, typer.Option("--format", help="react | json | native (must match what the agent will use)")]
 LangOpt = Annotated[str, typer.Option("--lang", help="Prompt language: en | zh")]

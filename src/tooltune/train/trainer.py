@@ -21,7 +21,9 @@ from typing import Any
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
-from tooltune.train.dataset import Corpus, Example, build_corpus, load_samples
+from tooltune.formats import get_format
+from tooltune.formats.templates import LANGS
+from tooltune.train.dataset import LOSS_SCALES, Corpus, Example, build_corpus, load_samples
 from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_for_training, save_trained
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
@@ -75,6 +77,13 @@ class TrainConfig:
                 raise TooltuneError(f"--{name.replace('_', '-')} must be at least 1")
         if self.lr <= 0 or self.epochs <= 0:
             raise TooltuneError("--lr and --epochs must be positive")
+        if not 0.0 <= self.eval_split < 1.0:
+            raise TooltuneError("--eval-split must be in [0, 1)")
+        if self.loss_scale is not None and self.loss_scale not in LOSS_SCALES:
+            raise TooltuneError(f"unknown loss scale {self.loss_scale!r}: use one of {', '.join(LOSS_SCALES)} or none")
+        if self.lang not in LANGS:
+            raise TooltuneError(f"--lang {self.lang!r}: use one of {', '.join(LANGS)}")
+        get_format(self.format, self.lang)  # unknown format: fail before any weight is loaded
 
 
 @dataclass
@@ -113,12 +122,12 @@ class Trainer:
         self.out = Path(cfg.out)
         self.base_model_path = str(Path(cfg.model).resolve()) if cfg.model else None
         self.base_is_embedded = model is None and cfg.model is None
+        samples = samples if samples is not None else load_samples(cfg.data or "")  # a bad --data fails before the model loads
         if model is None:
             model, tokenizer = load_for_training(cfg.model)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
-        samples = samples if samples is not None else load_samples(cfg.data or "")
         self.corpus: Corpus = build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed)
         import torch
 
