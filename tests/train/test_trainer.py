@@ -123,12 +123,19 @@ def test_sweep_writes_one_png_and_a_csv(tmp_path, make_tiny, smol_tokenizer, sho
 
 
 def test_cli_train_inspect_and_mistakes(tmp_path, base_dir, short_jsonl):
+    from tooltune.llm.transformers_backend import load_tokenizer
+    from tooltune.train.dataset import build_corpus, load_samples
+
     out = tmp_path / "cli"
     res = runner.invoke(app, ["train", "--data", str(short_jsonl), "--model", str(base_dir), "--full", "--max-steps", "2",
-                              "--batch-size", "2", "--lr", "1e-3", "--out", str(out), "--report-to", "none"])
+                              "--batch-size", "2", "--lr", "1e-3", "--out", str(out), "--report-to", "none", "--max-length", "400"])
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())  # rich wraps long lines
     assert "done" in text and "real tokens/s" in text and "padding waste" in text and (out / "config.json").exists()
+    want = build_corpus(load_samples(short_jsonl), load_tokenizer(str(base_dir)), "react", max_length=400, eval_split=0.1)
+    assert want.overlong > 0
+    assert (f"{len(want.train)} train / {len(want.eval)} eval samples ({want.langs['en']} en, {want.langs['zh']} zh); over --max-length 400: "
+            f"{want.overlong} held out for eval, 0 with trailing turns dropped") in text, text
 
     res = runner.invoke(app, ["inspect-sample", "--index", "1", "--model", str(base_dir), "--loss-scale", "react"])
     assert res.exit_code == 0, res.output

@@ -22,8 +22,7 @@ from typing import Any
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
 from tooltune.formats import get_format
-from tooltune.formats.templates import LANGS
-from tooltune.train.dataset import LOSS_SCALES, Corpus, Example, build_corpus, load_samples
+from tooltune.train.dataset import LANG_CHOICES, LOSS_SCALES, OVERLONG, Corpus, Example, build_corpus, load_samples
 from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_for_training, save_trained
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
@@ -37,7 +36,7 @@ class TrainConfig:
     model: str | None = None  # HF folder or .gguf; None = the embedded SmolLM2
     out: str = "runs/train"
     format: str = "react"
-    lang: str = "en"
+    lang: str = "auto"  # auto: each sample in its own language (tooltune.lang); en | zh: force one
     lora: bool = True
     rank: int = 8
     alpha: int = 16
@@ -48,6 +47,7 @@ class TrainConfig:
     batch_size: int = 4
     grad_accum: int = 1
     max_length: int = 1024
+    overlong: str = "eval"  # samples longer than max_length: eval (held out whole) | drop-turns
     # None = auto: pack on CUDA; on CPU a packed row's block-diagonal mask costs more attention
     # FLOPs than the padding it saves (measured in benchmarks/train_throughput.py).
     pack: bool | None = None
@@ -81,9 +81,11 @@ class TrainConfig:
             raise TooltuneError("--eval-split must be in [0, 1)")
         if self.loss_scale is not None and self.loss_scale not in LOSS_SCALES:
             raise TooltuneError(f"unknown loss scale {self.loss_scale!r}: use one of {', '.join(LOSS_SCALES)} or none")
-        if self.lang not in LANGS:
-            raise TooltuneError(f"--lang {self.lang!r}: use one of {', '.join(LANGS)}")
-        get_format(self.format, self.lang)  # unknown format: fail before any weight is loaded
+        if self.lang not in LANG_CHOICES:
+            raise TooltuneError(f"--lang {self.lang!r}: use one of {', '.join(LANG_CHOICES)}")
+        if self.overlong not in OVERLONG:
+            raise TooltuneError(f"--overlong {self.overlong!r}: use one of {', '.join(OVERLONG)}")
+        get_format(self.format)  # unknown format: fail before any weight is loaded
 
 
 @dataclass
@@ -128,7 +130,7 @@ class Trainer:
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
-        self.corpus: Corpus = build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed)
+        self.corpus: Corpus = build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed, cfg.overlong)
         import torch
 
         packed = cfg.pack if cfg.pack is not None else torch.cuda.is_available()
@@ -242,7 +244,7 @@ class Trainer:
             if acc.is_main_process:
                 self._save_final(acc.unwrap_model(loss_model), history, eval_loss, state_dict)
         acc.wait_for_everyone()
-        info = {"train": len(self.corpus.train), "eval": len(self.corpus.eval), "truncated": self.corpus.truncated, "skipped": self.corpus.skipped}
+        info = self.corpus.counts()
         return TrainResult(self.out, step, history, eval_loss, real_tokens / train_seconds if train_seconds else 0.0, real_tokens, pack, info)
 
     def evaluate(self, loss_model: Any, acc: Any) -> float | None:
