@@ -97,6 +97,9 @@ def register(app: typer.Typer) -> None:
             if run["status"] != "ok":
                 console.print(f"[yellow]{run['model']} · {run['format']}: not evaluated — {run['error']}[/]", highlight=False)
                 continue
+            if run["backend_errors"]:
+                console.print(f"[yellow]{run['model']} · {run['format']}: {run['backend_errors']} items hit backend errors and are not scored "
+                              f"(rerun to retry them)[/]", highlight=False)
             s = run["summary"]
             console.print(
                 f"[bold]{run['model']} · {run['format']}[/]: valid {_pct(s['format_validity'])}, name EM {_pct(s['tool_name_em'])}, "
