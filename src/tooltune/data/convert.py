@@ -329,6 +329,11 @@ WRITERS: dict[str, Callable[[Sample], dict[str, Any]]] = {
 }
 
 
+def guess_lang(sample: Sample) -> str:
+    """Kept for existing callers (the training recipe on main); the rule lives in tooltune.lang."""
+    return dialogue_lang(sample.messages)
+
+
 def detect_format(obj: dict[str, Any]) -> str:
     """Guess a record's format from its keys and system prompt."""
     if "messages" in obj and isinstance(obj["messages"], list) and obj["messages"] and "role" in obj["messages"][0]:
