@@ -3,8 +3,12 @@ labels and hardware; plus the tokens one-pass masking saves over per-turn splitt
 
 CPU: the embedded SmolLM2-135M (GGUF -> fp32), LoRA r=8. GPU (when CUDA is present): a randomly
 initialised Qwen2-0.5B-shaped model, full fine-tuning in bf16. Both trainers see the same
-pre-tokenized rows (rendered by ChatRenderer) with the same assistant-only labels, one epoch, same
-batch size; speed is real (non-pad) tokens per second of training time. TRL keeps its defaults
+pre-tokenized samples (rendered by ChatRenderer in each sample's language, each no longer than MAX_LENGTH, so neither side
+truncates or drops anything) with the same assistant-only labels, one epoch, same batch size.
+
+Timing is the same for both: wall clock of the whole training call — tooltune's `train(...)`,
+and TRL's `SFTTrainer(...)` construction plus `.train()` — after one warm-up run of each, on
+N_SAMPLES (>= 64) samples. Speed = real (non-pad) tokens / that wall time. TRL keeps its defaults
 (no packing, padding to the longest row, full logits, gradient checkpointing on); on CPU it is
 told use_cpu/bf16=False because its bf16 default refuses to start there.
 
@@ -23,17 +27,15 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from tooltune.formats import get_format
-from tooltune.formats.chat import ChatRenderer
 from tooltune.messages import Sample, read_jsonl
-from tooltune.train.dataset import DEMO_CORPUS, build_example, split_per_turn
+from tooltune.train.dataset import DEMO_CORPUS, build_corpus, split_per_turn
 from tooltune.train.packing import batches, make_rows, stats
 from tooltune.train.trainer import TrainConfig, train
 
 CUDA = torch.cuda.is_available()
-N_SAMPLES = 64 if CUDA else 8
+N_SAMPLES = 64
 BATCH = 8 if CUDA else 4
-MAX_LENGTH = 2048 if CUDA else 1024
+MAX_LENGTH = 2048 if CUDA else 512
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 console = Console()
 
@@ -58,24 +60,26 @@ def load_model() -> tuple[Any, Any, str]:
 
 
 def run_tooltune(model: Any, tok: Any, samples: list[Sample], pack: bool = True) -> tuple[float, int, float]:
+    """(real tokens/s of the whole call, real tokens, wall seconds of the whole `train` call)."""
     with tempfile.TemporaryDirectory() as out:
         cfg = TrainConfig(out=out, lora=not CUDA, lr=1e-4, epochs=1, batch_size=BATCH, max_length=MAX_LENGTH, eval_split=0.0,
                           progress=False, report_to="none", save_model=False, compile=CUDA, seed=0, pack=pack)
         started = time.perf_counter()
         result = train(cfg, model, tok, samples)
         wall = time.perf_counter() - started
-    return result.tokens_per_s, result.real_tokens, wall
+    return result.real_tokens / wall, result.real_tokens, wall
 
 
 def run_trl(model: Any, tok: Any, samples: list[Sample]) -> tuple[float, int, float] | None:
+    """Same measure for TRL: the clock covers SFTTrainer construction (dataset prep, PEFT wrap) and train()."""
     if importlib.util.find_spec("trl") is None or importlib.util.find_spec("datasets") is None:
         return None
     from datasets import Dataset
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    renderer, fmt = ChatRenderer(tok), get_format("react")
-    rows = [build_example(s, fmt, renderer) for s in samples]
+    rows = build_corpus(samples, tok, "react", max_length=MAX_LENGTH).train  # what tooltune trains on: each sample in its language
+    assert len(rows) == len(samples), "every benchmark sample must fit MAX_LENGTH"
     data = Dataset.from_list([{"input_ids": e.input_ids, "completion_mask": [int(lab != -100) for lab in e.labels]} for e in rows])
     real = sum(len(e) for e in rows)
     with tempfile.TemporaryDirectory() as out:
@@ -83,17 +87,23 @@ def run_trl(model: Any, tok: Any, samples: list[Sample]) -> tuple[float, int, fl
                          max_length=MAX_LENGTH, report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
                          **({} if CUDA else {"use_cpu": True, "bf16": False}))
         peft = None if CUDA else LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
-        trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=peft)
         started = time.perf_counter()
-        trainer.train()
+        SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=peft).train()
         wall = time.perf_counter() - started
     return real / wall, real, wall
 
 
+def fitting_samples(tok: Any, demo: list[Sample]) -> list[Sample]:
+    """N_SAMPLES samples (cycling the demo corpus) that fit MAX_LENGTH, so both trainers see the same tokens."""
+    trimmed_demo = [trimmed(s) for s in demo]
+    fit = [trimmed_demo[e.source] for e in build_corpus(trimmed_demo, tok, "react", max_length=MAX_LENGTH).train]
+    return [fit[i % len(fit)] for i in range(N_SAMPLES)]
+
+
 def main() -> None:
     demo = [Sample.from_openai(o) for _, o in read_jsonl(DEMO_CORPUS)]
-    samples = [trimmed(s) for s in (demo * 4)[:N_SAMPLES]]
     model, tok, label = load_model()
+    samples = fitting_samples(tok, demo)
     console.print(f"model: {label}; {len(samples)} samples, batch {BATCH}, max_length {MAX_LENGTH}, {torch.get_num_threads()} CPU threads, "
                   f"{'CUDA ' + torch.cuda.get_device_name() if CUDA else 'CPU'}")
 
@@ -104,8 +114,8 @@ def main() -> None:
     ours = run_tooltune(copy.deepcopy(model), tok, samples)
     ours_unpacked = run_tooltune(copy.deepcopy(model), tok, samples, pack=False)
     theirs = run_trl(copy.deepcopy(model), tok, samples)
-    table = Table(title="training throughput (real = non-pad tokens, same rows and labels, 1 epoch)")
-    for col in ("trainer", "real tokens", "train s", "real tokens/s", "vs TRL"):
+    table = Table(title="training throughput: wall clock of the whole training call after a warm-up (real = non-pad tokens, same samples and labels, 1 epoch)")
+    for col in ("trainer", "real tokens", "wall s", "real tokens/s", "vs TRL"):
         table.add_column(col, justify="right")
     for name, got in (("tooltune (packed, selective CE)", ours), ("tooltune (one sample per row, selective CE)", ours_unpacked)):
         table.add_row(name, str(got[1]), f"{got[2]:.1f}", f"{got[0]:.1f}", f"{got[0] / theirs[0]:.2f}x" if theirs else "-")
@@ -120,8 +130,7 @@ def main() -> None:
 def token_table(tok: Any, demo: list[Sample]) -> Table:
     """Tokens processed when every assistant turn is trained in one pass vs one sample per turn,
     on the multi-turn demo corpus (full tool lists), and padding waste with/without packing."""
-    renderer, fmt = ChatRenderer(tok), get_format("react")
-    examples = [build_example(s, fmt, renderer) for s in demo]
+    examples = build_corpus(demo, tok, "react", max_length=1 << 20).train
     one_pass = sum(len(e) for e in examples)
     split = sum(len(s) for e in examples for s in split_per_turn(e))
     trained = sum(e.n_trained for e in examples)

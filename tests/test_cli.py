@@ -7,6 +7,7 @@ import sys
 from typer.testing import CliRunner
 
 from tooltune.cli import app
+from tooltune.errors import TooltuneError
 
 from .formats.cases import CASES, INVALID, TOOLS
 
@@ -79,3 +80,72 @@ def test_run_against_a_server_streams_steps_and_prints_the_trajectory(tmp_path):
         assert json.loads(saved.read_text())["messages"] == traj["messages"]
     finally:
         server.close()
+
+
+def test_usage_errors_are_one_error_line_plus_the_usage_hint():
+    """Missing argument, unknown option, wrong type, missing value: exit 2, no traceback."""
+    for args, needle, usage in [
+        (["run"], "Missing argument", "Usage: tooltune run"),
+        (["eval", "--bogus"], "No such option: --bogus", "Usage: tooltune eval"),
+        (["train", "--max-length", "abc"], "Invalid value for '--max-length'", "Usage: tooltune train"),
+        (["export", "--format"], "Option '--format' requires an argument", "Usage: tooltune export"),
+        (["teleport"], "No such command 'teleport'", "Usage: tooltune"),
+    ]:
+        proc = tooltune(*args)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert lines[0].startswith("error: ") and needle in lines[0], (args, lines)
+        assert lines[1].startswith(usage) and lines[2].startswith("Try 'tooltune"), (args, lines)
+        assert len(lines) == 3, (args, lines)
+
+
+def test_version_prints_the_package_version():
+    from tooltune import __version__
+
+    proc = tooltune("--version")
+    assert (proc.returncode, proc.stdout.strip()) == (0, f"tooltune {__version__}")
+
+
+def _corpus_option_names(command) -> list[tuple[str, ...]]:
+    return [tuple(p.opts) for p in command.params if {"--data", "--db"} & set(p.opts)]
+
+
+def test_every_corpus_option_takes_both_data_and_db():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    seen = {}
+    for name, command in group.commands.items():
+        for opts in _corpus_option_names(command):
+            seen[name] = opts
+    assert {"train", "sweep", "inspect-sample", "eval", "generate", "judge", "rollout", "import", "export", "corpus-stats"} <= set(seen)
+    assert set(seen.values()) == {("--data", "--db")}, seen
+
+
+def test_both_corpus_flags_reach_the_command():
+    for flag in ("--data", "--db"):
+        proc = tooltune("export", flag, "/nonexistent/corpus.db", "--out", "/tmp/x.jsonl")
+        assert proc.returncode == 2 and "/nonexistent/corpus.db: no such corpus" in proc.stderr, (flag, proc.stderr)
+        proc = tooltune("train", flag, "/nonexistent/train.db")
+        assert proc.returncode == 2 and "training data /nonexistent/train.db not found" in proc.stderr, (flag, proc.stderr)
+
+
+def test_train_checks_its_arguments_before_loading_a_model(monkeypatch, tmp_path):
+    import tooltune.train.trainer as trainer
+
+    def no_model(*_a, **_k):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(trainer, "load_for_training", no_model)
+    demo = ["--data", "demo", "--out", str(tmp_path)]
+    for args, needle in [
+        (["--data", str(tmp_path / "missing.db"), "--out", str(tmp_path)], "missing.db not found"),
+        ([*demo, "--format", "yaml"], "unknown format 'yaml'"),
+        ([*demo, "--loss-scale", "loud"], "unknown loss scale 'loud'"),
+        ([*demo, "--eval-split", "1.5"], "--eval-split must be in [0, 1)"),
+        ([*demo, "--lang", "fr"], "--lang"),
+    ]:
+        result = runner.invoke(app, ["train", *args])
+        assert isinstance(result.exception, TooltuneError), (args, result.exception)
+        assert needle in str(result.exception), (args, str(result.exception))

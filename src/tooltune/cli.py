@@ -22,6 +22,21 @@ BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-co
 ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from tooltune import __version__
+
+        print(f"tooltune {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global_options(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit")] = False,
+) -> None:
+    """Teach language models to use tools, and run them as agents."""
+
+
 def make_tools(names: str | None, search_dir: str | None = None, search_backend: str = "local"):
     from tooltune.tools import builtin_registry
 
@@ -145,9 +160,52 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """Typer >= 0.2x vendors its own click (typer._click); older typer uses click itself."""
+    types: list[type[BaseException]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = __import__(module, fromlist=["ClickException"])
+        except ImportError:
+            continue
+        types.append(mod.ClickException)
+    return tuple(types)
+
+
+def _show_usage_error(exc: BaseException) -> int:
+    """One `error: …` line, then the usage line and where to get help; returns the exit code.
+
+    A bare `tooltune` (no_args_is_help) prints the help instead: asking for nothing is not a mistake."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        print(ctx.get_help())
+        return 0
+    if ctx is None:
+        ctx = _context_from_argv()
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if ctx is not None:
+        help_flag = ctx.help_option_names[0] if ctx.help_option_names else "--help"
+        err_console.print(f"{escape(ctx.get_usage())}\nTry '{escape(ctx.command_path)} {help_flag}' for help.", highlight=False, soft_wrap=True)
+    return int(getattr(exc, "exit_code", 2) or 2)
+
+
+def _context_from_argv():
+    """Some parser errors carry no context; rebuild the one of the subcommand named on the line
+    (without parsing anything) so the usage hint names the right command."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    root = group.context_class(group, info_name="tooltune")
+    name = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    command = group.commands.get(name) if name else None
+    return command.context_class(command, info_name=name, parent=root) if command else root
+
+
 def main() -> None:
+    """The console entry point: user mistakes exit 2 with one line, never a traceback."""
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=False, prog_name="tooltune")
     except TooltuneError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
@@ -156,13 +214,8 @@ def main() -> None:
         raise SystemExit(130) from None
     except (typer.Abort, typer.Exit) as exc:
         raise SystemExit(getattr(exc, "exit_code", 1)) from None
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise
+    except _usage_error_types() as exc:
+        raise SystemExit(_show_usage_error(exc)) from None
 
 
 if __name__ == "__main__":

@@ -8,3 +8,8 @@ message should name what is wrong *and* how to fix it.
 
 class TooltuneError(Exception):
     """An error caused by user input, reported as one line without a traceback."""
+
+
+class BackendError(TooltuneError):
+    """A model server failed — a stream cut off without a finish_reason, a connection reset, a 5xx —
+    even after retries. What it produced is not a model answer: callers must not score or parse it."""

@@ -33,3 +33,46 @@ def gold_script(fmt_name: str, items: list[EvalItem], free_run: bool = True) -> 
 
 def gold_llm(fmt_name: str, items: list[EvalItem]) -> ScriptedLLM:
     return ScriptedLLM(gold_script(fmt_name, items))
+
+
+# A tiny chat template that renders the tool list, every message and every call, as a native
+# (tools-aware) model template does; `PromptReadingLLM` answers only from what it renders.
+TOOLS_TEMPLATE = (
+    "{% if tools %}TOOLS:{% for t in tools %} {{ t['function']['name'] }}{% endfor %}{{ '\\n' }}{% endif %}"
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] if m['content'] is string else '' }}"
+    "{% for c in m.get('tool_calls') or [] %}<call>{{ c['function']['name'] }}</call>{% endfor %}{{ '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+class PromptReadingLLM(ScriptedLLM):
+    """A perfect native model that must read its prompt: the request is rendered through a real
+    HF tokenizer's chat template (ChatRenderer, tools included), and the answer is chosen from what
+    that text shows — the question, the tool list and how many assistant turns came before. A
+    prompt without the item's tools, or with the wrong history, gets a wrong answer."""
+
+    def __init__(self, items: list[EvalItem], tokenizer) -> None:
+        from tooltune.formats.chat import ChatRenderer
+
+        super().__init__([])
+        tokenizer.chat_template = TOOLS_TEMPLATE
+        self.renderer = ChatRenderer(tokenizer)
+        self.answers: dict[tuple[str, str, int], str] = {}
+        for item in items:
+            names = " ".join(spec["function"]["name"] for spec in item.tools)
+            question = next(m.text for m in item.messages if m.role == "user")
+            for k, ref in enumerate(item.reference_steps(False)):
+                self.answers[(question, names, k)] = gold_text("native", item, ref)
+        self.prompts: list[str] = []
+
+    def complete(self, request, on_text=None):
+        import re
+
+        from tooltune.llm.base import Completion
+
+        prompt = self.renderer.prompt_text(request.rendered)
+        self.prompts.append(prompt)
+        tools = re.match(r"TOOLS: (.*)\n", prompt)
+        question = re.search(r"<\|user\|>(.*?)\n<\|", prompt, re.S)
+        key = (question.group(1) if question else "", tools.group(1) if tools else "", prompt.count("<|assistant|>") - 1)
+        return Completion(self.answers.get(key, "I cannot tell from this prompt."), None, "stop")

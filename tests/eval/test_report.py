@@ -85,3 +85,56 @@ def test_changed_settings_do_not_mix_with_old_results(items, tmp_path):
 def test_cli_user_mistakes(args, needle, tmp_path):
     result = CliRunner().invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args])
     assert isinstance(result.exception, TooltuneError) and needle in str(result.exception)
+
+
+def test_backend_errors_are_counted_never_scored_and_retried_on_rerun(items, tmp_path):
+    """Items whose requests the server keeps breaking are reported as backend errors: not
+    scored as (empty) completions, not written to the results, and evaluated on a rerun."""
+    from tooltune.llm.openai_backend import OpenAILLM
+
+    from ..llm.test_openai_backend import StandInServer
+
+    subset = [next(i for i in items if i.id == x) for x in ("calc-en-1", "multi-en-1", "neg-en-1")]
+    victim = next(m.text for m in subset[1].messages if m.role == "user")
+    server = StandInServer(echo=True, break_if=lambda body: "503" if victim in json.dumps(body, ensure_ascii=False) else None)
+    spec = ModelSpec("srv", lambda: OpenAILLM(server.url, model="m", retries=1, backoff=0))
+    try:
+        report = run_eval(subset, [spec], ["json"], EvalSettings(), tmp_path, "smoke", batch_size=4, progress=False)
+        run = report["runs"][0]
+        assert run["status"] == "ok" and run["backend_errors"] == 1
+        assert list(run["backend_error_items"]) == ["multi-en-1"]
+        assert "HTTP 503: the server is busy" in run["backend_error_items"]["multi-en-1"]
+        assert run["summary"]["items"] == 2 and run["summary"]["steps"] == 2 + 1
+        results = (tmp_path / "runs" / "srv__json.jsonl").read_text().splitlines()
+        assert [json.loads(line)["item_id"] for line in results] == ["calc-en-1", "neg-en-1"]
+        assert "srv · json: 1 items hit backend errors" in (tmp_path / "report.md").read_text()
+
+        server.break_if, before = None, len(server.bodies)
+        again = run_eval(subset, [spec], ["json"], EvalSettings(), tmp_path, "smoke", batch_size=4, progress=False)
+        assert again["runs"][0]["backend_errors"] == 0 and again["runs"][0]["summary"]["items"] == 3
+        asked = [b for b in server.bodies[before:]]
+        assert asked and all(victim in json.dumps(b, ensure_ascii=False) for b in asked)  # only the failed item was redone
+    finally:
+        server.close()
+
+
+def test_eval_cli_against_a_one_request_at_a_time_server_matches_batch_size_1(items, tmp_path):
+    """The issue's llama.cpp case: 4 concurrent requests to a server that serves one at a time.
+    Broken streams are retried with less concurrency; the scores equal a --batch-size 1 run."""
+    from ..llm.test_openai_backend import StandInServer
+
+    server = StandInServer(echo=True, one_at_a_time=True, delay=0.01)
+    try:
+        summaries = {}
+        for batch in ("4", "1"):
+            out = tmp_path / f"b{batch}"
+            result = CliRunner().invoke(app, ["eval", "--base-url", server.url, "--model", "m", "--formats", "react,json",
+                                              "--limit", "4", "--batch-size", batch, "--out", str(out)])
+            assert result.exit_code == 0, result.output
+            report = json.loads((out / "report.json").read_text())
+            assert [r["backend_errors"] for r in report["runs"]] == [0, 0]
+            summaries[batch] = [r["summary"] for r in report["runs"]]
+        assert server.broken > 0  # the concurrent run did hit broken streams
+        assert summaries["4"] == summaries["1"]
+    finally:
+        server.close()

@@ -13,7 +13,7 @@ from tooltune.eval.runner import EvalRunner, EvalSettings, load_results
 from tooltune.llm import ScriptedLLM
 from tooltune.messages import Message, Sample, ToolCall
 
-from .helpers import gold_llm, gold_script
+from .helpers import PromptReadingLLM, gold_llm, gold_script
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,17 @@ def test_smoke_set_shape(items):
     assert names == {"calculator", "current_time", "web_search"}
 
 
+@pytest.fixture
+def native_llm(items, smol_tokenizer):
+    import copy
+
+    return PromptReadingLLM(items, copy.deepcopy(smol_tokenizer))
+
+
 @pytest.mark.parametrize("fmt", ["react", "json", "native"])
-def test_perfect_model_scores_perfectly(items, fmt, tmp_path):
-    runner = EvalRunner(gold_llm(fmt, items), EvalSettings(format=fmt), batch_size=1)
+def test_perfect_model_scores_perfectly(items, fmt, tmp_path, request):
+    llm = request.getfixturevalue("native_llm") if fmt == "native" else gold_llm(fmt, items)
+    runner = EvalRunner(llm, EvalSettings(format=fmt), batch_size=1)
     results = runner.run(items, tmp_path / "r.jsonl")
     s = summarize(results)
     for key in ("format_validity", "strict_format", "tool_name_em", "args_em", "rouge_l", "call_precision",
@@ -48,6 +56,8 @@ def test_perfect_model_scores_perfectly(items, fmt, tmp_path):
     assert s["e2e_items"] == 8 and s["free_runs"] == 12
     # ReAct asks for the two parallel searches one after the other (it stops at Observation:)
     assert s["steps"] == (24 if fmt == "react" else 23)
+    if fmt == "native":  # every answer was read off a prompt the model's template rendered, tools listed
+        assert llm.prompts and all(p.startswith("TOOLS: ") and p.endswith("<|assistant|>") for p in llm.prompts)
 
 
 def test_mistakes_are_counted_where_they_happen(items, tmp_path):

@@ -2,23 +2,63 @@
 server like vLLM/ollama, speaking the real wire protocol: SSE chat-completion chunks)."""
 
 import json
+import socket
+import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tooltune.agent import Agent
-from tooltune.errors import TooltuneError
+from tooltune.errors import BackendError, TooltuneError
 from tooltune.llm.openai_backend import OpenAILLM
 from tooltune.messages import Message
 from tooltune.tools import builtin_registry
 
 
-class StandInServer:
-    """Replies with queued chunks; records request bodies; can refuse the `tool` role like ollama did."""
+def send_chunks(handler, deltas, finish="stop", delay=0.0):
+    """Write SSE chat-completion chunks, then (unless `finish` is None) the finishing chunk and [DONE]."""
+    for delta in deltas:
+        chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "stand-in",
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        handler.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        handler.wfile.flush()
+        time.sleep(delay)
+    if finish is None:
+        return
+    last = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "stand-in",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
+    handler.wfile.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
 
-    def __init__(self, refuse_tool_role=False, echo=False):
+
+def break_stream(handler, fault, deltas):
+    """The failures a real server shows: a stream cut off without a finish_reason, a connection
+    reset (TCP RST) mid-stream, a 5xx with the server's message."""
+    if fault == "503":
+        return handler._json(503, {"error": {"message": "the server is busy: one request at a time"}})
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.end_headers()
+    send_chunks(handler, deltas[:1], finish=None)
+    handler.close_connection = True  # "truncate": the body just ends
+    if fault == "reset":  # linger 0 + close = RST instead of FIN
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.rfile.close()
+        handler.wfile.close()
+        handler.connection.close()
+
+
+class StandInServer:
+    """Replies with queued chunks; records request bodies; can refuse the `tool` role like ollama did.
+    `faults` (popped one per request: "truncate" | "reset" | "503" | None) break streams;
+    `break_if(body)` picks a fault per request; `one_at_a_time` breaks every stream that arrives while another is being served (llama.cpp-like)."""
+
+    def __init__(self, refuse_tool_role=False, echo=False, one_at_a_time=False, delay=0.0, break_if=None):
         self.bodies, self.replies, self.refuse_tool_role, self.echo = [], [], refuse_tool_role, echo
+        self.faults, self.one_at_a_time, self.delay, self.active, self.broken = [], one_at_a_time, delay, 0, 0
+        self.lock = threading.Lock()
+        self.break_if = break_if  # body -> fault or None: break chosen requests every time
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,18 +70,31 @@ class StandInServer:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.bodies.append(body)
+                with outer.lock:
+                    outer.bodies.append(body)
+                    outer.active += 1
+                    fault = outer.faults.pop(0) if outer.faults else None
+                    if fault is None and outer.break_if:
+                        fault = outer.break_if(body)
+                    if fault is None and outer.one_at_a_time and outer.active > 1:
+                        fault = "truncate"
+                    outer.broken += fault is not None
+                try:
+                    self._answer(body, fault)
+                finally:
+                    with outer.lock:
+                        outer.active -= 1
+
+            def _answer(self, body, fault):
                 if outer.refuse_tool_role and any(m["role"] == "tool" for m in body["messages"]):
                     return self._json(400, {"error": {"message": "invalid role: tool"}})
+                reply = text_reply("echo: " + body["messages"][-1]["content"]) if outer.echo or fault else outer.replies.pop(0)
+                if fault:
+                    return break_stream(self, fault, reply)
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                reply = text_reply("echo: " + body["messages"][-1]["content"]) if outer.echo else outer.replies.pop(0)
-                for delta in reply:
-                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "stand-in",
-                             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.write(b"data: [DONE]\n\n")
+                send_chunks(self, reply, "tool_calls" if any("tool_calls" in d for d in reply) else "stop", outer.delay)
 
             def _json(self, code, obj):
                 data = json.dumps(obj).encode()
@@ -120,9 +173,8 @@ def test_role_map_renames_roles(server):
 
 
 def test_unreachable_server_is_a_one_line_error():
-    llm = OpenAILLM("http://127.0.0.1:9/v1", model="m", timeout=2)
-    llm.client = llm.client.with_options(max_retries=0)
-    with pytest.raises(TooltuneError, match="cannot reach"):
+    llm = OpenAILLM("http://127.0.0.1:9/v1", model="m", timeout=2, retries=1, backoff=0)
+    with pytest.raises(BackendError, match="failed 2 times, last: the connection failed"):
         llm.complete(Agent(llm, builtin_registry(), "json").request([Message("user", "q")]))
 
 
@@ -137,3 +189,68 @@ def test_complete_batch_sends_concurrently_and_keeps_request_order():
         assert len(server.bodies) == 5
     finally:
         server.close()
+
+
+def _ask(llm, question="q"):
+    return llm.complete(Agent(llm, builtin_registry(), "json").request([Message("user", question)]))
+
+
+@pytest.mark.parametrize("fault", ["truncate", "reset", "503"])
+def test_a_broken_stream_is_retried_not_taken_as_an_answer(server, fault):
+    server.faults += [fault, fault]
+    server.replies += [text_reply("The answer |is 42.")]
+    shown = []
+    llm = OpenAILLM(server.url, model="m", retries=2, backoff=0)
+    completion = llm.complete(Agent(llm, builtin_registry(), "json").request([Message("user", "q")]), shown.append)
+    assert (completion.text, completion.finish_reason) == ("The answer is 42.", "stop")
+    assert len(server.bodies) == 3 and server.broken == 2
+    assert "".join(shown) == "The answer is 42."  # a retried stream does not show its text twice
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("truncate", "the stream ended without a finish_reason after 0 characters"),
+    ("reset", "the connection"),
+    ("503", "HTTP 503: the server is busy: one request at a time"),
+])
+def test_a_server_that_keeps_failing_fails_the_request_with_its_message(server, fault, message):
+    server.faults += [fault] * 3
+    llm = OpenAILLM(server.url, model="m", retries=2, backoff=0)
+    with pytest.raises(BackendError) as info:
+        _ask(llm)
+    assert str(info.value).startswith(f"{server.url} failed 3 times, last: {message}")
+    assert len(server.bodies) == 3
+
+
+def test_a_client_error_is_not_retried(server):
+    server.refuse_tool_role = True  # 400 on a `tool` message: folded once, then a one-line error
+    llm = OpenAILLM(server.url, model="m", retries=3, backoff=0)
+    llm.refuses_tool_role = True
+    request = Agent(llm, builtin_registry(), "native").request([Message("user", "q")])
+    server.replies += [text_reply("fine")]
+    assert llm.complete(request).text == "fine" and len(server.bodies) == 1
+
+
+def test_concurrency_adapts_to_a_server_that_serves_one_request_at_a_time():
+    server = StandInServer(echo=True, one_at_a_time=True, delay=0.02)
+    try:
+        llm = OpenAILLM(server.url, model="m", concurrency=4, retries=3, backoff=0.01)
+        agent = Agent(llm, builtin_registry(), "json")
+        questions = [f"question {i}" for i in range(8)]
+        completions = llm.complete_batch([agent.request([Message("user", q)]) for q in questions])
+        assert [c.text for c in completions] == [f"echo: {q}" for q in questions]
+        assert server.broken > 0 and len(server.bodies) == 8 + server.broken
+        assert llm.limit.limit == 1
+    finally:
+        server.close()
+
+
+def test_complete_each_returns_each_failure_in_place(server):
+    server.echo = True
+    server.faults += [None, "503", "503", None]  # the 2nd request fails twice (retries=1), the others pass
+    llm = OpenAILLM(server.url, model="m", concurrency=1, retries=1, backoff=0)
+    agent = Agent(llm, builtin_registry(), "json")
+    out = llm.complete_each([agent.request([Message("user", q)]) for q in ("a", "b", "c")])
+    assert out[0].text == "echo: a" and isinstance(out[1], BackendError) and out[2].text == "echo: c"
+    with pytest.raises(BackendError, match="HTTP 503"):
+        server.faults += ["503", "503"]
+        llm.complete_batch([agent.request([Message("user", "d")])])

@@ -44,7 +44,7 @@ def _sample(question: str) -> dict:
 def test_overlong_samples_are_dropped_not_truncated_and_languages_kept(smol_tokenizer):
     rows = [_sample("What is 1+1?"), _sample("一加一等于几？" * 3), _sample("long " * 400)]
     corpus = build_mixed_corpus(rows, smol_tokenizer, RecipeConfig(formats="json", max_length=400), eval_share=0.0)
-    assert corpus.truncated == 1 and len(corpus.train) == 2
+    assert corpus.overlong == 1 and len(corpus.train) == 2
     texts = [smol_tokenizer.decode(ex.input_ids) for ex in corpus.train]
     assert any("<tool_call>" in t and "# 工具" in t for t in texts)  # the zh sample got the zh prompt
     assert any("# Tools" in t for t in texts)

@@ -9,6 +9,7 @@ import pytest
 from tooltune.errors import TooltuneError
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
+from tooltune.lang import dialogue_lang
 from tooltune.messages import Sample
 from tooltune.train.dataset import DEMO_CORPUS, IGNORE, build_corpus, build_example, load_samples
 from tooltune.train.inspect import highlight, summary
@@ -62,13 +63,50 @@ def test_react_loss_scale_doubles_action_spans(smol_tokenizer, demo_samples):
         build_example(sample, get_format("react"), ChatRenderer(smol_tokenizer), loss_scale="agentflan")
 
 
-def test_corpus_split_truncation_and_json_format(smol_tokenizer, demo_samples):
+def _full(sample, tokenizer, fmt="json"):
+    return build_example(sample, get_format(fmt, dialogue_lang(sample.messages)), ChatRenderer(tokenizer))
+
+
+def test_overlong_samples_go_whole_to_eval_never_truncated(smol_tokenizer, demo_samples):
+    full = [_full(s, smol_tokenizer) for s in demo_samples]
+    too_long = {i for i, e in enumerate(full) if len(e) > 600}
     corpus = build_corpus(demo_samples, smol_tokenizer, "json", max_length=600, eval_split=0.2)
-    assert len(corpus.eval) == round(0.2 * (len(corpus.train) + len(corpus.eval)))
-    assert corpus.truncated > 0 and all(len(e) <= 600 for e in corpus.train + corpus.eval)
-    assert {e.source for e in corpus.train}.isdisjoint({e.source for e in corpus.eval})
-    with pytest.raises(TooltuneError, match="no sample has an assistant turn"):
+    fitting = len(demo_samples) - len(too_long)
+    assert 0 < len(too_long) < len(demo_samples)
+    assert (corpus.overlong, corpus.trimmed) == (len(too_long), 0)
+    assert len(corpus.train) + len(corpus.eval) == len(demo_samples)
+    assert len(corpus.eval) == round(0.2 * fitting) + len(too_long)
+    assert too_long <= {e.source for e in corpus.eval} and too_long.isdisjoint(e.source for e in corpus.train)
+    for e in corpus.train + corpus.eval:  # every example is its whole sample, never a cut one
+        assert (e.input_ids, e.labels) == (full[e.source].input_ids, full[e.source].labels)
+    with pytest.raises(TooltuneError, match="no sample fits --max-length 64"):
         build_corpus(demo_samples, smol_tokenizer, "react", max_length=64)
+
+
+def test_drop_turns_keeps_whole_assistant_steps_only(smol_tokenizer, demo_samples):
+    full = [_full(s, smol_tokenizer) for s in demo_samples]
+    corpus = build_corpus(demo_samples, smol_tokenizer, "json", max_length=600, overlong="drop-turns")
+    cut = [e for e in corpus.train if len(e) < len(full[e.source])]
+    assert corpus.trimmed == len(cut) > 0 and corpus.overlong == len(corpus.eval)
+    for e in cut:
+        whole = full[e.source]
+        assert len(e) <= 600 and e.input_ids == whole.input_ids[:len(e)] and e.labels == whole.labels[:len(e)]
+        assert len(e) in {end for _, end in whole.turn_spans()}  # ends exactly where an assistant step ends
+        # and it is the longest such prefix that fits
+        assert max(end for _, end in whole.turn_spans() if end <= 600) == len(e)
+
+
+def test_each_sample_is_rendered_in_its_own_language(smol_tokenizer, demo_samples):
+    by_lang = {lang: [s for s in demo_samples if dialogue_lang(s.messages) == lang] for lang in ("en", "zh")}
+    mixed = [by_lang["en"][0], by_lang["zh"][0]]
+    corpus = build_corpus(mixed, smol_tokenizer, "react", max_length=4096)
+    assert corpus.langs == {"en": 1, "zh": 1}
+    got = {e.source: e.input_ids for e in corpus.train}
+    for i, lang in enumerate(("en", "zh")):
+        assert got[i] == build_example(mixed[i], get_format("react", lang), ChatRenderer(smol_tokenizer)).input_ids
+    forced = build_corpus(mixed, smol_tokenizer, "react", lang="en", max_length=4096)
+    assert forced.langs == {"en": 2}
+    assert {e.source: e.input_ids for e in forced.train}[1] != got[1]
 
 
 def test_load_samples_errors_name_the_problem(tmp_path):

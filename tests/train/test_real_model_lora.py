@@ -17,6 +17,6 @@ def test_lora_on_the_embedded_model_lowers_the_loss(tmp_path, demo_samples, trim
                       max_length=512, eval_split=0.0, warmup_ratio=0.0, scheduler="constant", progress=False, report_to="none")
     result = train(cfg, samples=small)
     losses = [row["loss"] for row in result.history]
-    assert result.steps == 3 and result.corpus_info["truncated"] == 0
+    assert result.steps == 3 and result.corpus_info["overlong_to_eval"] == 0
     assert losses[-1] < losses[0] - 0.1, losses
     assert (tmp_path / "lora" / "adapter_config.json").exists()

@@ -81,7 +81,9 @@ def test_lora_with_checkpointing_then_merge_gives_a_runnable_model(tmp_path, bas
 
     from tooltune.agent import Agent
     from tooltune.formats import get_format
+    from tooltune.formats.chat import ChatRenderer
     from tooltune.llm.transformers_backend import TransformersLLM
+    from tooltune.messages import Message
     from tooltune.tools import builtin_registry
 
     out = tmp_path / "lora"
@@ -102,8 +104,17 @@ def test_lora_with_checkpointing_then_merge_gives_a_runnable_model(tmp_path, bas
         merged_logits = llm.model(ids).logits
         torch.testing.assert_close(merged_logits, peft_model(ids).logits, rtol=1e-4, atol=1e-4)
     assert not torch.allclose(merged_logits, base_logits, atol=1e-4)  # the adapter changed something
-    trajectory = Agent(llm, builtin_registry(), get_format("react"), "en", max_steps=1, max_tokens=4).run("hi")
-    assert trajectory.messages[0].text == "hi"
+    # What `tooltune run --model MERGED` generates is what base + adapter generate, token for token.
+    request = Agent(llm, builtin_registry(), get_format("react"), "en", max_tokens=8).request([Message("user", "hi")])
+    request.stop = []
+    completion = llm.complete(request)
+    prompt = ChatRenderer(llm.tokenizer).prompt_text(request.rendered)
+    inputs = llm.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        expected = peft_model.generate(**inputs, max_new_tokens=8, do_sample=False, pad_token_id=llm.tokenizer.pad_token_id)
+    new_ids = expected[0, inputs["input_ids"].shape[1]:]
+    assert completion.completion_tokens == len(new_ids) == 8
+    assert completion.text == llm.tokenizer.decode(new_ids, skip_special_tokens=True)
 
 
 def test_sweep_writes_one_png_and_a_csv(tmp_path, make_tiny, smol_tokenizer, short_samples):
@@ -123,12 +134,19 @@ def test_sweep_writes_one_png_and_a_csv(tmp_path, make_tiny, smol_tokenizer, sho
 
 
 def test_cli_train_inspect_and_mistakes(tmp_path, base_dir, short_jsonl):
+    from tooltune.llm.transformers_backend import load_tokenizer
+    from tooltune.train.dataset import build_corpus, load_samples
+
     out = tmp_path / "cli"
     res = runner.invoke(app, ["train", "--data", str(short_jsonl), "--model", str(base_dir), "--full", "--max-steps", "2",
-                              "--batch-size", "2", "--lr", "1e-3", "--out", str(out), "--report-to", "none"])
+                              "--batch-size", "2", "--lr", "1e-3", "--out", str(out), "--report-to", "none", "--max-length", "400"])
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())  # rich wraps long lines
     assert "done" in text and "real tokens/s" in text and "padding waste" in text and (out / "config.json").exists()
+    want = build_corpus(load_samples(short_jsonl), load_tokenizer(str(base_dir)), "react", max_length=400, eval_split=0.1)
+    assert want.overlong > 0
+    assert (f"{len(want.train)} train / {len(want.eval)} eval samples ({want.langs['en']} en, {want.langs['zh']} zh); over --max-length 400: "
+            f"{want.overlong} held out for eval, 0 with trailing turns dropped") in text, text
 
     res = runner.invoke(app, ["inspect-sample", "--index", "1", "--model", str(base_dir), "--loss-scale", "react"])
     assert res.exit_code == 0, res.output

@@ -11,10 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
 
 console = Console(stderr=True)
-DbOpt = Annotated[str, typer.Option("--db", help="The corpus database (created if missing)")]
+DbOpt = Annotated[str, corpus_option("The corpus database (created if missing)")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="HF model folder or .gguf (default: embedded SmolLM2); with --base-url, the served model name")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")]
 ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")]
@@ -39,7 +40,7 @@ def _existing_store(db: str):
     from tooltune.data.store import Store
 
     if not Path(db).exists():
-        raise TooltuneError(f"{db}: no such corpus: create it with `tooltune generate` or `tooltune import`, or fix --db")
+        raise TooltuneError(f"{db}: no such corpus: create it with `tooltune generate` or `tooltune import`, or fix --data")
     return Store(db)
 
 

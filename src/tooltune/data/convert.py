@@ -26,13 +26,13 @@ from tooltune.data.react_text import CallCounter, parse_scratchpad, render_scrat
 from tooltune.errors import TooltuneError
 from tooltune.formats.parsing import loads_lenient
 from tooltune.formats.react import ReActFormat
+from tooltune.lang import dialogue_lang
 from tooltune.messages import Message, Sample, ToolCall
 
 _USER = {"human", "user"}
 _ASSISTANT = {"gpt", "assistant", "model", "chatgpt", "bot"}
 _TOOL = {"observation", "function", "tool", "function_response", "tool_response"}
 _CALL = {"function_call", "tool_call", "tool_calls"}
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _ACTION_INPUT = re.compile(r"^\s*Action\s*Input\s*[:：]", re.M)
 
 
@@ -54,10 +54,6 @@ def parse_tools(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, dict):
         value = [value]
     return [wrap_tool(t) for t in value]
-
-
-def guess_lang(sample: Sample) -> str:
-    return "zh" if any(_CJK.search(m.text) for m in sample.messages if m.role == "user") else "en"
 
 
 def _json_objects(text: str) -> list[Any]:
@@ -267,7 +263,7 @@ def _dialogue(sample: Sample) -> tuple[str, list[tuple[str, list[Message]]]]:
 
 
 def react_system(sample: Sample, user_system: str) -> str:
-    instructions = ReActFormat(lang=guess_lang(sample)).system_prompt(sample.tools) if sample.tools else ""
+    instructions = ReActFormat(lang=dialogue_lang(sample.messages)).system_prompt(sample.tools) if sample.tools else ""
     return "\n\n".join(filter(None, [user_system, instructions]))
 
 

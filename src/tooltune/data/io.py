@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tooltune.data.convert import READERS, WRITERS, detect_format, guess_lang
+from tooltune.data.convert import READERS, WRITERS, detect_format
 from tooltune.data.store import Store
 from tooltune.errors import TooltuneError
+from tooltune.lang import dialogue_lang
 from tooltune.messages import Sample, write_jsonl_atomic
 
 
@@ -100,7 +101,7 @@ def import_file(store: Store, path: str | Path, fmt: str = "auto", on_error: str
         digest = sample_hash(sample)
         calls = any(m.tool_calls for m in sample.messages if m.role == "assistant")
         pending.append({"sample": sample, "status": status, "source": source, "expect_tool_call": calls,
-                        "lang": guess_lang(sample), "meta": {"sha1": digest, "from": key, "format": name}})
+                        "lang": dialogue_lang(sample.messages), "meta": {"sha1": digest, "from": key, "format": name}})
         report.formats[name] = report.formats.get(name, 0) + 1
         if len(pending) >= batch:
             report.added += len(store.add_samples(pending))

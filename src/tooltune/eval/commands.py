@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
 
 
@@ -36,7 +37,7 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
-        data: Annotated[Optional[str], typer.Option(help="Eval .jsonl (canonical samples) or corpus.db (approved samples); default: the shipped smoke set")] = None,
+        data: Annotated[Optional[str], corpus_option("Eval .jsonl (canonical samples) or corpus.db (approved samples); default: the shipped smoke set")] = None,
         model: Annotated[Optional[str], typer.Option(help="HF model folder or .gguf (default: embedded SmolLM2); with --base-url, the served model name")] = None,
         compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' (base,tuned) side by side in one report")] = None,
         format: Annotated[Optional[str], typer.Option("--format", help="One prompt format: react | json | native")] = None,
@@ -96,6 +97,9 @@ def register(app: typer.Typer) -> None:
             if run["status"] != "ok":
                 console.print(f"[yellow]{run['model']} · {run['format']}: not evaluated — {run['error']}[/]", highlight=False)
                 continue
+            if run["backend_errors"]:
+                console.print(f"[yellow]{run['model']} · {run['format']}: {run['backend_errors']} items hit backend errors and are not scored "
+                              f"(rerun to retry them)[/]", highlight=False)
             s = run["summary"]
             console.print(
                 f"[bold]{run['model']} · {run['format']}[/]: valid {_pct(s['format_validity'])}, name EM {_pct(s['tool_name_em'])}, "

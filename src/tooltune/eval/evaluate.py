@@ -97,6 +97,10 @@ def run_eval(
             try:
                 runner = EvalRunner(llm, run_settings, batch_size=batch_size, judge=judge, implementations=implementations)
                 outcome.results = _run_with_progress(runner, items, path, f"{spec.label} · {fmt}", progress)
+                outcome.backend_errors = runner.backend_errors
+                if not outcome.results and runner.backend_errors:  # nothing scored: the run failed, say why
+                    outcome.status = "failed"
+                    outcome.error = f"every item hit a backend error: {next(iter(runner.backend_errors.values()))}"
             except TooltuneError as exc:  # e.g. native on a template without tools: report it, go on
                 outcome.status, outcome.error = "failed", str(exc)
             outcomes.append(outcome)

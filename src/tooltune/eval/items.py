@@ -16,17 +16,16 @@ gold messages before it. `corpus.db` files are read through the data store (appr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tooltune.errors import TooltuneError
+from tooltune.lang import dialogue_lang
 from tooltune.messages import Message, Sample, ToolCall, read_jsonl
 
 ANSWER_MATCHES = ("contains", "exact", "judge")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -101,11 +100,6 @@ class EvalItem:
         return [c.name for i in self.step_indices() for c in self.messages[i].tool_calls]
 
 
-def detect_lang(messages: list[Message]) -> str:
-    first_user = next((m.text for m in messages if m.role == "user"), "")
-    return "zh" if _CJK.search(first_user) else "en"
-
-
 def make_item(item_id: str, sample: Sample, extra: dict[str, Any], where: str) -> EvalItem:
     """Validate a sample as an eval item; `where` names it in error messages."""
     if not any(m.role == "assistant" for m in sample.messages):
@@ -129,7 +123,7 @@ def make_item(item_id: str, sample: Sample, extra: dict[str, Any], where: str) -
         raise TooltuneError(f"{where}: human_score must be an integer 0-5 (0 = violation), got {score!r}")
     return EvalItem(
         id=str(extra.get("id") or item_id), sample=sample, expect_tool_call=expect,
-        lang=extra.get("lang") or detect_lang(sample.messages), reference_answers=refs, answer_match=match,
+        lang=extra.get("lang") or dialogue_lang(sample.messages), reference_answers=refs, answer_match=match,
         human_score=score, human_comment=extra.get("human_comment") or "",
     )
 

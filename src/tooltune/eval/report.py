@@ -28,6 +28,7 @@ class RunOutcome:
     status: str = "ok"  # ok | failed
     error: str | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
+    backend_errors: dict[str, str] = field(default_factory=dict)  # unscored items: id -> server message
 
     @property
     def label(self) -> str:
@@ -37,7 +38,8 @@ class RunOutcome:
 def build_report(runs: list[RunOutcome], meta: dict[str, Any], rubric: dict[str, Any] | None) -> dict[str, Any]:
     report_runs = []
     for run in runs:
-        entry: dict[str, Any] = {"model": run.model, "format": run.format, "status": run.status, "error": run.error}
+        entry: dict[str, Any] = {"model": run.model, "format": run.format, "status": run.status, "error": run.error,
+                                 "backend_errors": len(run.backend_errors), "backend_error_items": run.backend_errors}
         if run.status == "ok":
             entry.update(summary=summarize(run.results), per_tool=per_tool(run.results), per_lang=per_lang(run.results))
         report_runs.append(entry)
@@ -73,7 +75,11 @@ def render_markdown(report: dict[str, Any], charts: list[str]) -> str:
     for r in report["runs"]:
         if r["status"] != "ok":
             lines.append(f"- **{r['model']} · {r['format']}: not evaluated** — {r['error']}")
-    if len(ok) < len(report["runs"]):
+        elif r.get("backend_errors"):
+            first = next(iter(r["backend_error_items"].values()))
+            lines.append(f"- **{r['model']} · {r['format']}: {r['backend_errors']} items hit backend errors** and are not scored "
+                         f"(rerun to retry them; try --batch-size 1 for a server that serves one request at a time) — {first}")
+    if len(ok) < len(report["runs"]) or any(r.get("backend_errors") for r in report["runs"]):
         lines.append("")
     if ok:
         lines += ["## Overview", "", "Teacher-forced steps (every reference assistant turn given the gold prefix); "

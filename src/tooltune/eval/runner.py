@@ -11,6 +11,10 @@ there are skipped on a rerun, so an interrupted eval continues where it stopped.
   the built-ins by name) for up to `reference steps + extra_steps` steps; its trajectory is
   compared to the reference and its final answer to `reference_answer` (end-to-end success).
   The first free-running step reuses the teacher-forced step 0, whose prompt is identical.
+
+A request the backend fails (`BackendError`: a broken stream, a reset, a 5xx, after the backend's
+retries) is not a model answer: its item is neither scored nor written to the results file (a
+rerun retries it); `EvalRunner.backend_errors` holds those items and the server's message.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 from tooltune.agent import Agent
 from tooltune.agent.steps import FinalAnswerStep, FormatErrorStep
-from tooltune.errors import TooltuneError
+from tooltune.errors import BackendError, TooltuneError
 from tooltune.eval.answers import AnswerJudge, answer_matches
 from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import MatchOptions, match_calls, score_step
@@ -99,6 +103,7 @@ class EvalRunner:
         self.batch_size = batch_size
         self.judge = judge
         self.implementations = implementations if implementations is not None else builtin_registry()
+        self.backend_errors: dict[str, str] = {}  # item id -> the server's message; those items are unscored
 
     def agent_for(self, item: EvalItem) -> tuple[Agent, list[str]]:
         lang = item.lang if self.settings.prompt_lang == "auto" else self.settings.prompt_lang
@@ -107,11 +112,11 @@ class EvalRunner:
         agent = Agent(self.llm, registry, fmt, lang, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
         return agent, missing
 
-    def _generate(self, agents: list[Agent], prefixes: list[list[Message]]) -> list[Completion]:
-        out: list[Completion] = []
+    def _generate(self, agents: list[Agent], prefixes: list[list[Message]]) -> list[Completion | BackendError]:
+        out: list[Completion | BackendError] = []
         for start in range(0, len(agents), self.batch_size):
             chunk = range(start, min(start + self.batch_size, len(agents)))
-            out += self.llm.complete_batch([agents[i].request(prefixes[i]) for i in chunk])
+            out += self.llm.complete_each([agents[i].request(prefixes[i]) for i in chunk])
         return out
 
     # -- the whole run --------------------------------------------------------------------------
@@ -124,25 +129,39 @@ class EvalRunner:
         todo = [i for i in items if i.id not in done]
         for start in range(0, len(todo), self.batch_size):
             for result in self.evaluate_batch(todo[start : start + self.batch_size]):
-                append_result(results_path, result)
-                done[result["item_id"]] = result
+                if "backend_error" in result:
+                    self.backend_errors[result["item_id"]] = result["backend_error"]
+                else:
+                    append_result(results_path, result)
+                    done[result["item_id"]] = result
                 if on_item:
                     on_item(result)
-        return [done[i.id] for i in items]
+        return [done[i.id] for i in items if i.id in done]
 
     def evaluate_batch(self, items: list[EvalItem]) -> list[dict[str, Any]]:
+        """Results of `items`; an item any of whose requests the backend failed gets only
+        {"item_id", "backend_error"}."""
         agents = {item.id: self.agent_for(item) for item in items}
         # ReAct generation stops at "Observation:", so it emits one call per completion.
         single = self.settings.format == "react"
         jobs = [(item, ref) for item in items for ref in item.reference_steps(single)]
         completions = self._generate([agents[it.id][0] for it, _ in jobs], [ref.prefix for _, ref in jobs])
+        failed: dict[str, str] = {}
+        for (item, _), completion in zip(jobs, completions):
+            if isinstance(completion, BackendError):
+                failed.setdefault(item.id, str(completion))
         steps: dict[str, list[dict[str, Any]]] = {item.id: [] for item in items}
         first: dict[str, Completion] = {}
         for (item, ref), completion in zip(jobs, completions):
+            if item.id in failed or isinstance(completion, BackendError):
+                continue
             first.setdefault(item.id, completion)  # step 0's prefix is the question: free-run reuses it
             steps[item.id].append(self._score(item, ref, agents[item.id][0], completion))
-        free = self._free_run(items, agents, first) if self.settings.free_run else {}
-        return [self._item_result(item, steps[item.id], free.get(item.id), agents[item.id][1]) for item in items]
+        ok = [item for item in items if item.id not in failed]
+        free = self._free_run(ok, agents, first) if self.settings.free_run else {}
+        failed.update({rid: run.error or "" for rid, run in free.items() if run.status == "backend_error"})
+        return [{"item_id": item.id, "backend_error": failed[item.id]} if item.id in failed
+                else self._item_result(item, steps[item.id], free.get(item.id), agents[item.id][1]) for item in items]
 
     def _score(self, item: EvalItem, ref: StepRef, agent: Agent, completion: Completion) -> dict[str, Any]:
         parsed = agent.parse(completion)
@@ -154,6 +173,7 @@ class EvalRunner:
 
     # -- free-running ----------------------------------------------------------------------------
     def _free_run(self, items: list[EvalItem], agents: dict[str, tuple[Agent, list[str]]], first: dict[str, Completion]) -> dict[str, _FreeRun]:
+        """Runs stop with status "backend_error" when the backend fails one of their steps."""
         runs = {  # step budget: one per reference call (formats may split parallel calls) + the answer
             item.id: _FreeRun(item, agents[item.id][0], item.question(), len(item.reference_tools()) + 1 + self.settings.extra_steps)
             for item in items if not agents[item.id][1]
@@ -168,10 +188,13 @@ class EvalRunner:
         return runs
 
     @staticmethod
-    def _advance(run: _FreeRun, completion: Completion) -> None:
+    def _advance(run: _FreeRun, completion: Completion | BackendError) -> None:
         """Apply one step the way the agent does (`Agent.finish_step`: run its tools, or finish),
         but without format-error retries: the eval measures what the model does unaided (the
         agent's retry feedback would mask errors)."""
+        if isinstance(completion, BackendError):
+            run.status, run.error = "backend_error", str(completion)
+            return
         step = run.agent.finish_step(completion)
         if isinstance(step, FormatErrorStep):
             run.status, run.error = "format_error", step.error

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tooltune.errors import BackendError
 from tooltune.formats.base import Rendered
 from tooltune.messages import Message, ToolCall
 
@@ -49,6 +50,22 @@ class LLM(ABC):
     def complete_batch(self, requests: list[GenerationRequest]) -> list[Completion]:
         """Backends that can batch override this; the default runs requests one after another."""
         return [self.complete(r) for r in requests]
+
+    def complete_each(self, requests: list[GenerationRequest]) -> list[Completion | BackendError]:
+        """Like `complete_batch`, but a request whose backend failed yields its `BackendError`
+        instead of raising, so callers (the eval) can leave exactly those items unscored."""
+        try:
+            return list(self.complete_batch(requests))
+        except BackendError as exc:
+            if len(requests) == 1:
+                return [exc]
+        outcomes: list[Completion | BackendError] = []
+        for request in requests:  # find which requests failed
+            try:
+                outcomes.append(self.complete(request))
+            except BackendError as exc:
+                outcomes.append(exc)
+        return outcomes
 
 
 def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:

@@ -171,9 +171,9 @@ def format_mix(spec: str) -> list[tuple[str, float]]:
 
 def build_mixed_corpus(rows: list[dict[str, Any]], tokenizer: Any, cfg: RecipeConfig, eval_share: float = 0.03) -> Any:
     """Render each sample in a format drawn from the mix and in the sample's own language;
-    samples longer than max_length go to the eval-loss split, never truncated."""
-    from tooltune.data.convert import guess_lang
+    samples longer than max_length are dropped whole, never truncated."""
     from tooltune.formats import get_format
+    from tooltune.lang import dialogue_lang
     from tooltune.formats.chat import ChatRenderer
     from tooltune.train.dataset import Corpus, build_example
 
@@ -185,15 +185,14 @@ def build_mixed_corpus(rows: list[dict[str, Any]], tokenizer: Any, cfg: RecipeCo
     for i, row in enumerate(rows):
         sample = Sample.from_openai(row)
         fmt_name = rng.choices([f for f, _ in mix], [w for _, w in mix])[0]
-        lang = row.get("lang") or guess_lang(sample)
+        lang = row.get("lang") or dialogue_lang(sample.messages)
         ex = build_example(sample, fmts[(fmt_name, lang)], renderer, source=i)
         if len(ex) > cfg.max_length:
             overlong += 1
             continue
         (held if rng.random() < eval_share else train).append(ex)
-    corpus = Corpus(train, held[:32])
-    corpus.truncated = overlong  # reported as "dropped as overlong"; nothing is cut
-    return corpus
+    # Over-long samples are dropped whole (nothing is cut); `overlong` counts them.
+    return Corpus(train, held[:32], overlong=overlong)
 
 
 def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_steps: int) -> Any:
@@ -201,7 +200,7 @@ def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_step
 
     # A constant rate after a short warm-up, so training can stop on a time budget at any step
     # and continue in a later session without a schedule that assumed a fixed end.
-    return TrainConfig(out=str(out), format="mixed", lora=True, rank=cfg.rank, alpha=cfg.alpha, lr=lr, max_steps=steps,
+    return TrainConfig(out=str(out), format=",".join(f for f, _ in format_mix(cfg.formats)), lora=True, rank=cfg.rank, alpha=cfg.alpha, lr=lr, max_steps=steps,
                        batch_size=cfg.batch_size, grad_accum=cfg.grad_accum, max_length=cfg.max_length, save_steps=save_steps,
                        seed=cfg.seed, report_to="none", eval_split=0.0, pack=False, scheduler="constant", warmup_ratio=0.02)
 
@@ -246,11 +245,11 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
     tc.resume = bool(_checkpoints(out))
     tc.max_minutes = cfg.minutes
     trainer = Trainer(tc, model, tokenizer, corpus=corpus)
-    log(f"[train] {len(corpus.train)} train / {len(corpus.eval)} eval-loss examples, {corpus.truncated} dropped as overlong, "
+    log(f"[train] {len(corpus.train)} train / {len(corpus.eval)} eval-loss examples, {corpus.overlong} dropped as overlong, "
         f"{cfg.steps} steps of {cfg.batch_size}{' (resuming)' if tc.resume else ''}")
     res = trainer.run()
     return {"partial": res.steps < cfg.steps, "steps": res.steps, "final_loss": res.history[-1]["loss"] if res.history else None, "eval_loss": res.eval_loss,
-            "tokens_per_s": round(res.tokens_per_s, 1), "train_examples": len(corpus.train), "overlong_dropped": corpus.truncated,
+            "tokens_per_s": round(res.tokens_per_s, 1), "train_examples": len(corpus.train), "overlong_dropped": corpus.overlong,
             "adapter": str(out)}
 
 

@@ -7,14 +7,15 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
 
 console = Console()
 
-DataOpt = Annotated[str, typer.Option("--data", help="corpus.db (approved samples) or a .jsonl of samples; 'demo' = the bundled demo corpus")]
+DataOpt = Annotated[str, corpus_option("corpus.db (approved samples) or a .jsonl of samples; 'demo' = the bundled demo corpus")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="HF model folder or .gguf file (default: embedded SmolLM2-135M)")]
 FormatOpt = Annotated[str, typer.Option("--format", help="react | json | native (must match what the agent will use)")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Prompt language: en | zh")]
+LangOpt = Annotated[str, typer.Option("--lang", help="Prompt language: auto (each sample's own, as eval does) | en | zh")]
 
 
 def _data_path(data: str) -> str:
@@ -29,7 +30,7 @@ def register(app: typer.Typer) -> None:
         data: DataOpt = "demo",
         model: ModelOpt = None,
         format: FormatOpt = "react",
-        lang: LangOpt = "en",
+        lang: LangOpt = "auto",
         lora: Annotated[bool, typer.Option("--lora", help="Train a LoRA adapter (default)")] = False,
         full: Annotated[bool, typer.Option("--full", help="Full fine-tuning of every weight")] = False,
         rank: Annotated[int, typer.Option(help="LoRA rank")] = 8,
@@ -40,7 +41,8 @@ def register(app: typer.Typer) -> None:
         max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps (overrides --epochs)")] = None,
         batch_size: Annotated[int, typer.Option(help="Rows per micro-batch")] = 4,
         grad_accum: Annotated[int, typer.Option(help="Micro-batches per optimizer step")] = 1,
-        max_length: Annotated[int, typer.Option(help="Tokens per row; longer samples are truncated")] = 1024,
+        max_length: Annotated[int, typer.Option(help="Tokens per sample; longer samples are never truncated (see --overlong)")] = 1024,
+        overlong: Annotated[str, typer.Option(help="Samples over --max-length: eval (held out whole, default) | drop-turns (drop trailing turns until it fits)")] = "eval",
         pack: Annotated[Optional[bool], typer.Option("--pack/--no-pack", help="Pack several samples per row (attention stays inside each sample); default: on a GPU yes, on CPU no (the mask costs more than the padding saved)")] = None,
         eval_split: Annotated[float, typer.Option(help="Share of samples held out for the eval loss")] = 0.1,
         eval_steps: Annotated[int, typer.Option(help="Evaluate every N steps (0: at the end)")] = 0,
@@ -62,14 +64,16 @@ def register(app: typer.Typer) -> None:
             raise TooltuneError("choose one of --lora and --full")
         cfg = TrainConfig(data=_data_path(data), model=model, format=format, lang=lang, lora=not full,
                       rank=rank, alpha=alpha, targets=targets, lr=lr, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
-                      grad_accum=grad_accum, max_length=max_length, pack=pack, eval_split=eval_split, eval_steps=eval_steps,
+                      grad_accum=grad_accum, max_length=max_length, overlong=overlong, pack=pack, eval_split=eval_split, eval_steps=eval_steps,
                       save_steps=save_steps, scheduler=scheduler, warmup_ratio=warmup_ratio, loss_scale=None if loss_scale in (None, "none") else loss_scale,
                       gradient_checkpointing=gradient_checkpointing, compile=compile, seed=seed, report_to=report_to,
                       out=out, resume=resume)
         with console.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'} and tokenizing…"):
             trainer = Trainer(cfg)
         c, w = trainer.corpus, trainer.total_steps()
-        console.print(f"{len(c.train)} train / {len(c.eval)} eval samples ({c.truncated} truncated, {c.skipped} without assistant turns), "
+        langs = ", ".join(f"{n} {lang}" for lang, n in sorted(c.langs.items()))
+        console.print(f"{len(c.train)} train / {len(c.eval)} eval samples ({langs}); over --max-length {cfg.max_length}: "
+                      f"{c.overlong} held out for eval, {c.trimmed} with trailing turns dropped; {c.skipped} without assistant turns; "
                       f"{len(trainer.rows)} rows, {w} steps")
         result = trainer.run()
         waste = f"{result.pack.padding_waste:.1%}" if result.pack else "n/a"
@@ -98,7 +102,7 @@ def register(app: typer.Typer) -> None:
         data: DataOpt = "demo",
         model: ModelOpt = None,
         format: FormatOpt = "react",
-        lang: LangOpt = "en",
+        lang: LangOpt = "auto",
         full: Annotated[bool, typer.Option("--full", help="Full fine-tuning instead of LoRA")] = False,
         max_steps: Annotated[int, typer.Option(help="Optimizer steps per run")] = 20,
         batch_size: Annotated[int, typer.Option(help="Rows per micro-batch")] = 4,
@@ -125,7 +129,7 @@ def register(app: typer.Typer) -> None:
         index: Annotated[int, typer.Option("--index", help="Which sample (0-based)")] = 0,
         model: ModelOpt = None,
         format: FormatOpt = "react",
-        lang: LangOpt = "en",
+        lang: LangOpt = "auto",
         loss_scale: Annotated[Optional[str], typer.Option(help="Show per-span loss weights: react | none")] = None,
     ) -> None:
         """Print one training sample with the learned tokens highlighted (green; magenta = weight > 1)."""
@@ -139,7 +143,10 @@ def register(app: typer.Typer) -> None:
             raise TooltuneError(f"--index {index} is out of range: the data has {len(samples)} samples")
         tokenizer = _tokenizer(model)
         scale = None if loss_scale in (None, "none") else loss_scale
-        example = build_example(samples[index], get_format(format, lang), ChatRenderer(tokenizer), scale, source=index)
+        from tooltune.lang import dialogue_lang
+
+        sample = samples[index]
+        example = build_example(sample, get_format(format, dialogue_lang(sample.messages) if lang == "auto" else lang), ChatRenderer(tokenizer), scale, source=index)
         console.print(highlight(example, tokenizer), highlight=False)
         console.print(f"\n[bold]{summary(example)}[/]  (dim = context, not learned)")
 

@@ -22,6 +22,7 @@ from typing import Any
 from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format
 from tooltune.formats.chat import ChatRenderer
+from tooltune.lang import dialogue_lang
 from tooltune.messages import Sample, read_jsonl
 
 IGNORE = -100
@@ -70,10 +71,21 @@ class Example:
 
 @dataclass
 class Corpus:
+    """Tokenized samples. Over-long samples are never cut inside a trained span: by default they
+    go to the eval split whole (`overlong`); with `overlong="drop-turns"` their trailing turns
+    are dropped until they fit (`trimmed`), and only those where not even the first turn fits go
+    to eval. `langs` counts the prompt language each sample was rendered in."""
+
     train: list[Example]
     eval: list[Example] = field(default_factory=list)
-    truncated: int = 0
+    overlong: int = 0
+    trimmed: int = 0
     skipped: int = 0
+    langs: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {"train": len(self.train), "eval": len(self.eval), "overlong_to_eval": self.overlong,
+                "trimmed": self.trimmed, "skipped": self.skipped, **{f"lang_{k}": v for k, v in sorted(self.langs.items())}}
 
 
 def load_samples(path: str | Path) -> list[Sample]:
@@ -139,37 +151,65 @@ def build_example(sample: Sample, fmt: PromptFormat, renderer: ChatRenderer, los
     return Example(ids, labels, weights, source)
 
 
-def truncate(example: Example, max_length: int) -> Example:
-    w = example.weights[:max_length] if example.weights is not None else None
-    return Example(example.input_ids[:max_length], example.labels[:max_length], w, example.source)
+OVERLONG = ("eval", "drop-turns")
+LANG_CHOICES = ("auto", "en", "zh")
+
+
+def drop_trailing_turns(example: Example, max_length: int) -> Example | None:
+    """The longest prefix that ends where a trained span (an assistant step) ends and fits
+    `max_length`; None when not even the first step fits. Never cuts inside a trained span."""
+    fitting = [end for _, end in example.turn_spans() if end <= max_length]
+    if not fitting:
+        return None
+    end = fitting[-1]
+    w = example.weights[:end] if example.weights is not None else None
+    return Example(example.input_ids[:end], example.labels[:end], w, example.source)
 
 
 def build_corpus(
-    samples: Iterable[Sample], tokenizer: Any, fmt_name: str = "react", lang: str = "en", max_length: int = 1024,
-    eval_split: float = 0.0, loss_scale: str | None = None, seed: int = 0,
+    samples: Iterable[Sample], tokenizer: Any, fmt_name: str = "react", lang: str = "auto", max_length: int = 1024,
+    eval_split: float = 0.0, loss_scale: str | None = None, seed: int = 0, overlong: str = "eval",
 ) -> Corpus:
-    """Tokenize every sample; truncate over-long ones, skip those with nothing to learn, and hold
-    out `eval_split` of them (at least one when > 0) for the eval loss."""
-    fmt, renderer = get_format(fmt_name, lang), ChatRenderer(tokenizer)
+    """Tokenize every sample in its own language (`lang="auto"`, see tooltune.lang) or in one
+    forced language; route over-long ones per `overlong`; skip those with nothing to learn; and
+    hold out `eval_split` of the rest (at least one when > 0) for the eval loss."""
+    if lang not in LANG_CHOICES:
+        raise TooltuneError(f"--lang {lang!r}: use one of {', '.join(LANG_CHOICES)}")
+    if overlong not in OVERLONG:
+        raise TooltuneError(f"--overlong {overlong!r}: use one of {', '.join(OVERLONG)}")
+    if not 0.0 <= eval_split < 1.0:
+        raise TooltuneError("--eval-split must be in [0, 1)")
+    renderer = ChatRenderer(tokenizer)
+    formats: dict[str, PromptFormat] = {}
     examples: list[Example] = []
-    truncated = skipped = 0
+    too_long: list[Example] = []
+    langs: dict[str, int] = {}
+    trimmed = skipped = 0
     for i, sample in enumerate(samples):
+        sample_lang = dialogue_lang(sample.messages) if lang == "auto" else lang
+        fmt = formats.setdefault(sample_lang, get_format(fmt_name, sample_lang))
         ex = build_example(sample, fmt, renderer, loss_scale, source=i)
-        if len(ex) > max_length:
-            ex, truncated = truncate(ex, max_length), truncated + 1
         if ex.n_trained == 0:
             skipped += 1
             continue
+        langs[sample_lang] = langs.get(sample_lang, 0) + 1
+        if len(ex) > max_length:
+            cut = drop_trailing_turns(ex, max_length) if overlong == "drop-turns" else None
+            if cut is None:
+                too_long.append(ex)
+                continue
+            ex, trimmed = cut, trimmed + 1
         examples.append(ex)
     if not examples:
-        raise TooltuneError("no sample has an assistant turn to learn (after truncation): check the data or raise --max-length")
-    if not 0.0 <= eval_split < 1.0:
-        raise TooltuneError("--eval-split must be in [0, 1)")
+        raise TooltuneError(f"no sample fits --max-length {max_length} with an assistant turn to learn "
+                            f"({len(too_long)} too long, {skipped} without assistant turns): raise --max-length or check the data")
     order = list(range(len(examples)))
     random.Random(seed).shuffle(order)
     n_eval = max(1, round(eval_split * len(examples))) if eval_split > 0 and len(examples) > 1 else 0
     held = set(order[:n_eval])
-    return Corpus([e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held], truncated, skipped)
+    train = [e for i, e in enumerate(examples) if i not in held]
+    held_out = [e for i, e in enumerate(examples) if i in held] + too_long
+    return Corpus(train, held_out, len(too_long), trimmed, skipped, langs)
 
 
 def split_per_turn(example: Example) -> Iterator[Example]:

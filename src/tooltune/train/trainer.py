@@ -21,7 +21,8 @@ from typing import Any
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
-from tooltune.train.dataset import Corpus, Example, build_corpus, load_samples
+from tooltune.formats import get_format
+from tooltune.train.dataset import LANG_CHOICES, LOSS_SCALES, OVERLONG, Corpus, Example, build_corpus, load_samples
 from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_for_training, save_trained
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
@@ -35,7 +36,7 @@ class TrainConfig:
     model: str | None = None  # HF folder or .gguf; None = the embedded SmolLM2
     out: str = "runs/train"
     format: str = "react"
-    lang: str = "en"
+    lang: str = "auto"  # auto: each sample in its own language (tooltune.lang); en | zh: force one
     lora: bool = True
     rank: int = 8
     alpha: int = 16
@@ -46,6 +47,7 @@ class TrainConfig:
     batch_size: int = 4
     grad_accum: int = 1
     max_length: int = 1024
+    overlong: str = "eval"  # samples longer than max_length: eval (held out whole) | drop-turns
     # None = auto: pack on CUDA; on CPU a packed row's block-diagonal mask costs more attention
     # FLOPs than the padding it saves (measured in benchmarks/train_throughput.py).
     pack: bool | None = None
@@ -78,6 +80,16 @@ class TrainConfig:
                 raise TooltuneError(f"--{name.replace('_', '-')} must be at least 1")
         if self.lr <= 0 or self.epochs <= 0:
             raise TooltuneError("--lr and --epochs must be positive")
+        if not 0.0 <= self.eval_split < 1.0:
+            raise TooltuneError("--eval-split must be in [0, 1)")
+        if self.loss_scale is not None and self.loss_scale not in LOSS_SCALES:
+            raise TooltuneError(f"unknown loss scale {self.loss_scale!r}: use one of {', '.join(LOSS_SCALES)} or none")
+        if self.lang not in LANG_CHOICES:
+            raise TooltuneError(f"--lang {self.lang!r}: use one of {', '.join(LANG_CHOICES)}")
+        if self.overlong not in OVERLONG:
+            raise TooltuneError(f"--overlong {self.overlong!r}: use one of {', '.join(OVERLONG)}")
+        for name in self.format.split(","):  # unknown format: fail before any weight is loaded
+            get_format(name)
 
 
 @dataclass
@@ -117,14 +129,15 @@ class Trainer:
         self.out = Path(cfg.out)
         self.base_model_path = str(Path(cfg.model).resolve()) if cfg.model else None
         self.base_is_embedded = model is None and cfg.model is None
+        if corpus is None:  # a bad --data fails before the model loads
+            samples = samples if samples is not None else load_samples(cfg.data or "")
         if model is None:
             model, tokenizer = load_for_training(cfg.model)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
         if corpus is None:  # a caller with its own rendering (e.g. a mix of formats) passes `corpus`
-            samples = samples if samples is not None else load_samples(cfg.data or "")
-            corpus = build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed)
+            corpus = build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed, cfg.overlong)
         self.corpus: Corpus = corpus
         import torch
 
@@ -243,7 +256,7 @@ class Trainer:
             if acc.is_main_process:
                 self._save_final(acc.unwrap_model(loss_model), history, eval_loss, state_dict)
         acc.wait_for_everyone()
-        info = {"train": len(self.corpus.train), "eval": len(self.corpus.eval), "truncated": self.corpus.truncated, "skipped": self.corpus.skipped}
+        info = self.corpus.counts()
         return TrainResult(self.out, step, history, eval_loss, real_tokens / train_seconds if train_seconds else 0.0, real_tokens, pack, info)
 
     def evaluate(self, loss_model: Any, acc: Any) -> float | None:

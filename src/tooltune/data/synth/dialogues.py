@@ -21,6 +21,7 @@ from typing import Any
 
 from tooltune.data.synth.bank import BankTool, random_name
 from tooltune.data.synth.values import render_value, result_value, sample_value
+from tooltune.lang import detect_lang
 from tooltune.messages import Message, Sample, ToolCall
 
 CHAT_PATH = Path(__file__).resolve().parent / "chat.jsonl"
@@ -36,14 +37,11 @@ def fill(template: str, values: dict[str, Any], lang: str) -> str:
     return _SLOT.sub(lambda m: render_value(values[m.group(1)], lang) if m.group(1) in values else m.group(0), template)
 
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
 def simulate(tool: BankTool, args: dict[str, Any]) -> dict[str, Any]:
     """The tool's result for these arguments: deterministic, shaped by `returns`, in the language
     the arguments are written in — so an evaluation can execute the tool and get what training saw."""
     key = json.dumps([tool.id, args], sort_keys=True, ensure_ascii=False)
-    lang = "zh" if _CJK.search(key) else "en"
+    lang = detect_lang(key)
     rng = random.Random(int(hashlib.sha256(key.encode()).hexdigest()[:12], 16))
     return {name: result_value(spec, lang, rng) for name, spec in tool.returns.items()}
 

@@ -1,0 +1,18 @@
+"""Option names shared by every command, so one concept has one flag across the CLI.
+
+The corpus is `--data` everywhere (it may be a corpus.db or a .jsonl of samples); `--db` is
+accepted as an alias because the corpus commands were documented with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+CORPUS_FLAGS = ("--data", "--db")
+
+
+def corpus_option(help: str) -> Any:
+    """The corpus option of a command: `--data`, alias `--db`."""
+    return typer.Option(*CORPUS_FLAGS, help=f"{help} (alias: --db)")
