@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
 
 
@@ -22,7 +23,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def annotate(
-        db: Annotated[str, typer.Option("--db", help="The corpus database to annotate")] = "corpus.db",
+        db: Annotated[str, corpus_option("The corpus database to annotate")] = "corpus.db",
         host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps the page on this machine")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port of the page")] = 7860,
         model: Annotated[Optional[str], typer.Option("--model", help="embedded (default), a HF folder or .gguf; with --base-url, the served model name")] = None,
@@ -43,7 +44,7 @@ def register(app: typer.Typer) -> None:
 
         credentials = parse_auth(auth)
         if not Path(db).exists():
-            raise TooltuneError(f"{db}: no such corpus: create it with `tooltune generate` or `tooltune import`, or fix --db")
+            raise TooltuneError(f"{db}: no such corpus: create it with `tooltune generate` or `tooltune import`, or fix --data")
         if not 0 < port < 65536:
             raise TooltuneError(f"--port must be 1..65535, not {port}")
         get_format(format)  # a bad --format fails before the model loads; each item renders in its own language
