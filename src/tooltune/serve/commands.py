@@ -44,3 +44,33 @@ def register(app: typer.Typer) -> None:
         app = create_app(llm, fmt, served_name or model, api_key, max_batch, max_queue, max_tokens)
         console.print(f"serving {served_name or model} ({format} format) on http://{host}:{port}/v1 — Ctrl-C stops")
         serve_forever(app, host, port)
+
+    @app.command("export-model")
+    def export_model_cmd(
+        out: Annotated[str, typer.Option("--out", help="New folder to write (must not exist or be empty)")],
+        model: ModelOpt = "embedded",
+        adapter: AdapterOpt = None,
+        gguf: Annotated[Optional[str], typer.Option("--gguf", help="Also write a GGUF: f16 | q8_0")] = None,
+        ollama: Annotated[bool, typer.Option("--ollama", help="Also write an ollama Modelfile (with --gguf: FROM the GGUF)")] = False,
+        lang: Annotated[str, typer.Option(help="Language of the json format's tool prompt: en | zh")] = "en",
+        dtype: Annotated[str, typer.Option(help="safetensors dtype: float32 | bfloat16 | float16")] = "float32",
+    ) -> None:
+        """Export merged weights + tokenizer + a chat template in the training layout (json format),
+        optionally GGUF and an ollama Modelfile; a vLLM tool-parser plugin is included."""
+        from tooltune.serve.export import export_model
+        from tooltune.serve.gguf_export import GGUF_TYPES
+        from tooltune.serve.model import load_merged, resolve, source_gguf
+
+        if gguf is not None and gguf not in GGUF_TYPES:
+            raise TooltuneError(f"--gguf {gguf}: use one of {', '.join(GGUF_TYPES)}")
+        if dtype not in ("float32", "bfloat16", "float16"):
+            raise TooltuneError(f"--dtype {dtype}: use float32, bfloat16 or float16")
+        if lang not in ("en", "zh"):
+            raise TooltuneError(f"--lang {lang}: use en or zh")
+        base, shipped = resolve(model)
+        with console.status(f"loading and merging {model}…"):
+            merged, tokenizer = load_merged(base, adapter or shipped)
+        with console.status(f"writing {out}…"):
+            result = export_model(merged, tokenizer, out, gguf=gguf, gguf_source=source_gguf(base), ollama=ollama,
+                                  lang=lang, dtype=dtype)
+        console.print(f"wrote {result.out}: {', '.join(result.files)}")

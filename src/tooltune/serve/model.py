@@ -57,9 +57,9 @@ def load_merged(base: str | None, adapter: str | None) -> tuple[Any, Any]:
     """(model, tokenizer) with the LoRA adapter merged into the weights (exact, no adapter at run time)."""
     from tooltune.llm.transformers_backend import load_pretrained
 
+    _check_adapter(adapter)
     model, tokenizer = load_pretrained(base)
     if adapter:
-        _check_adapter(adapter)
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
@@ -69,3 +69,12 @@ def load_merged(base: str | None, adapter: str | None) -> tuple[Any, Any]:
 def _check_adapter(adapter: str | None) -> None:
     if adapter and not (Path(adapter) / "adapter_config.json").exists():
         raise TooltuneError(f"--adapter {adapter}: no adapter_config.json there; pass a PEFT LoRA folder (e.g. a training run's adapter/)")
+
+
+def source_gguf(base: str | None) -> Path | None:
+    """The GGUF whose tokenizer metadata a GGUF export reuses: the base itself when it is one."""
+    from tooltune.llm.embedded import embedded_model_path
+
+    if base is None:
+        return embedded_model_path()
+    return Path(base) if str(base).endswith(".gguf") else None
