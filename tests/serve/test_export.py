@@ -77,10 +77,11 @@ def test_export_writes_merged_model_tokenizer_template_and_extras(tiny_export, t
     assert not [p for p in tiny_export.parent.iterdir() if p.name.startswith(".")]  # temp folder renamed away
 
 
-@pytest.mark.parametrize("qtype,tolerance", [("f16", 2e-3), ("q8_0", 2e-2)])
+@pytest.mark.parametrize("qtype,tolerance", [("f16", 2e-3), ("q8_0", 3e-2)])
 def test_gguf_loads_back_with_the_merged_models_logits(tmp_path, smol_tokenizer, tiny_model, qtype, tolerance):
-    """Tolerance is on max |logit difference| / max |logit| over every position of a prompt:
-    f16 rounding stays under 0.2%, Q8_0 block quantisation under 2%."""
+    """Tolerance on logits: max |difference| / max |logit| over every position of a prompt, 0.2% for
+    f16 (measured 0.05%) and 3% for Q8_0 (measured 1.7% on this tiny random model). Each weight
+    must also come back within 1% of its largest entry — a Q/K layout slip fails that by far."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tooltune.llm.embedded import embedded_model_path
@@ -99,6 +100,10 @@ def test_gguf_loads_back_with_the_merged_models_logits(tmp_path, smol_tokenizer,
     want, got = logits(tiny_model, smol_tokenizer, text), logits(loaded, gguf_tok, text)
     assert np.abs(got - want).max() / np.abs(want).max() < tolerance
     assert (got.argmax(-1) == want.argmax(-1)).mean() > 0.9
+    back = loaded.state_dict()
+    for name, weight in tiny_model.state_dict().items():
+        w = weight.numpy()
+        assert np.abs(back[name].numpy() - w).max() <= np.abs(w).max() / 100, name
 
 
 def test_export_refuses_non_chatml_and_existing_folder(tmp_path, smol_tokenizer, tiny_model):
