@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUESTION ?= What is 23 * 47 + 12? Use the calculator.
 
-.PHONY: install run test clean
+.PHONY: install run test test-tools clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q -ra
+
+# Optional: the Go toolchain, so tests/serve runs the ollama TEMPLATE for real instead of skipping.
+test-tools:
+	command -v go >/dev/null || (apt-get update -qq && apt-get install -y -qq golang-go)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

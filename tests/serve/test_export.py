@@ -77,8 +77,18 @@ def test_export_writes_merged_model_tokenizer_template_and_extras(tiny_export, t
     assert not [p for p in tiny_export.parent.iterdir() if p.name.startswith(".")]  # temp folder renamed away
 
 
-@pytest.mark.parametrize("qtype,tolerance", [("f16", 2e-3), ("q8_0", 3e-2)])
-def test_gguf_loads_back_with_the_merged_models_logits(tmp_path, smol_tokenizer, tiny_model, qtype, tolerance):
+def tied_copy(model):
+    """The same tiny llama with tied input/output embeddings, as SmolLM2 has (no output.weight in GGUF)."""
+    from transformers import LlamaForCausalLM
+
+    config = copy.deepcopy(model.config)
+    config.tie_word_embeddings = True
+    torch.manual_seed(1)
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.mark.parametrize("qtype,tolerance,tied", [("f16", 2e-3, False), ("q8_0", 3e-2, False), ("f16", 2e-3, True)])
+def test_gguf_loads_back_with_the_merged_models_logits(tmp_path, smol_tokenizer, tiny_model, qtype, tolerance, tied):
     """Tolerance on logits: max |difference| / max |logit| over every position of a prompt, 0.2% for
     f16 (measured 0.05%) and 3% for Q8_0 (measured 1.7% on this tiny random model). Each weight
     must also come back within 1% of its largest entry — a Q/K layout slip fails that by far."""
@@ -86,6 +96,7 @@ def test_gguf_loads_back_with_the_merged_models_logits(tmp_path, smol_tokenizer,
 
     from tooltune.llm.embedded import embedded_model_path
 
+    tiny_model = tied_copy(tiny_model) if tied else tiny_model
     out = tmp_path / "m"
     export_model(copy.deepcopy(tiny_model), copy.deepcopy(smol_tokenizer), out, gguf=qtype, gguf_source=embedded_model_path())
     name = f"model-{qtype}.gguf"
