@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUESTION ?= What is 23 * 47 + 12? Use the calculator.
 
-.PHONY: install browser run test clean
+.PHONY: install system-tools run test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,17 +18,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The annotation page's browser test drives Debian's Chromium (Playwright never downloads one).
-# Installed when missing and apt-get can run (as root, or through passwordless sudo); otherwise
-# the test skips and says why.
+# Two tests need programs from Debian, not PyPI: the annotation page's browser test drives
+# Debian's Chromium (Playwright never downloads one), and the ollama export test runs its Go
+# TEMPLATE through Go's text/template. Installed when missing and apt-get can run (as root, or
+# through passwordless sudo); otherwise those tests skip and say why.
 APT_GET := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || (sudo -n true 2>/dev/null && echo "sudo -n apt-get"))
-browser:
-	@[ -x /usr/bin/chromium ] || [ -z "$(APT_GET)" ] || ($(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium) || echo "could not install chromium: the browser test will skip"
+MISSING := $(strip $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(shell command -v go),,golang-go))
+system-tools:
+	@[ -z "$(MISSING)" ] || [ -z "$(APT_GET)" ] || ($(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq $(MISSING)) || echo "could not install $(MISSING): the tests that need them will skip"
 
 run: install
 	$(BIN)/tooltune run "$(QUESTION)" --tools calculator,current_time,web_search --format react --max-steps 4
 
-test: install browser
+test: install system-tools
 	$(BIN)/python -m pytest -q -ra
 
 clean:

@@ -1,0 +1,161 @@
+"""The OpenAI-compatible HTTP server: /v1/chat/completions (tools, streaming), /v1/models, /health.
+
+Every failure a client can cause is answered as OpenAI error JSON with a 4xx status; anything
+unexpected is a 500 JSON error naming the exception, never a stack trace, and the server stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sse_starlette.sse import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tooltune.formats.base import PromptFormat
+from tooltune.llm.base import LLM
+from tooltune.serve.engine import BatchEngine, QueueFull
+from tooltune.serve.protocol import ApiError, parse_request, to_conversation
+from tooltune.serve.replies import ChunkMaker, generation_request, make_reply, response_json, tool_call_deltas
+
+log = logging.getLogger("tooltune.serve")
+
+
+def create_app(
+    llm: LLM, fmt: PromptFormat, model_name: str = "tooltune", api_key: str | None = None,
+    max_batch: int = 8, max_queue: int = 64, default_max_tokens: int = 512,
+) -> FastAPI:
+    engine = BatchEngine(llm, max_batch=max_batch, max_queue=max_queue)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.close()
+
+    app = FastAPI(title="tooltune", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.engine = engine
+    _install_error_handlers(app)
+
+    def authorize(request: Request) -> None:
+        if api_key is None:
+            return
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), api_key.encode()):
+            raise ApiError(401, "invalid or missing API key: send 'Authorization: Bearer <key>' with the server's --api-key",
+                           code="invalid_api_key")
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "model": model_name, "format": fmt.name, "queued": engine.jobs.qsize()}
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> dict[str, Any]:
+        authorize(request)
+        return {"object": "list", "data": [{"id": model_name, "object": "model", "created": 0, "owned_by": "tooltune"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Any:
+        authorize(request)
+        req = parse_request(await request.body())
+        if req.model != model_name:
+            raise ApiError(404, f"model {req.model!r} is not served here; this server serves {model_name!r}",
+                           "model", "model_not_found")
+        conv = to_conversation(req, default_max_tokens)
+        gen, prefix = generation_request(fmt, conv)
+        if req.stream:
+            live = not conv.tools and not prefix
+            pieces: asyncio.Queue[str] = asyncio.Queue()
+            loop = asyncio.get_running_loop()
+            on_text = (lambda text: loop.call_soon_threadsafe(pieces.put_nowait, text)) if live else None
+            gen.cancel = threading.Event()
+            future = _submit(engine, gen, on_text)  # a full queue is a 429 before any byte is streamed
+            return EventSourceResponse(_stream(future, pieces if live else None, fmt, conv, gen, prefix, model_name), ping=15)
+        future = _submit(engine, gen)
+        completion = await asyncio.wrap_future(future)
+        return response_json(make_reply(fmt, conv, completion, prefix), model_name)
+
+    return app
+
+
+def _submit(engine: BatchEngine, gen: Any, on_text: Any = None) -> Any:
+    try:
+        return engine.submit(gen, on_text)
+    except QueueFull:
+        raise ApiError(429, "the server's request queue is full; retry shortly", code="queue_full") from None
+
+
+async def _stream(
+    future: Any, pieces: asyncio.Queue[str] | None, fmt: PromptFormat, conv: Any, gen: Any, prefix: str, model: str,
+) -> AsyncIterator[str]:
+    """SSE chunks. Without tools the text streams as it is generated; with tools the completion is
+    parsed first (a half-written call cannot be told from an answer), then sent as content or as
+    tool-call deltas: id and name first, then argument fragments."""
+    live = pieces is not None
+    chunk = ChunkMaker(model)
+    yield chunk({"role": "assistant", "content": ""})
+    done = asyncio.wrap_future(future)
+    sent = ""
+    try:
+        while live and not done.done():
+            getter = asyncio.ensure_future(pieces.get())
+            await asyncio.wait({getter, done}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                sent += getter.result()
+                yield chunk({"content": getter.result()})
+            else:
+                getter.cancel()
+        completion = await done
+        while live and not pieces.empty():
+            piece = pieces.get_nowait()
+            sent += piece
+            yield chunk({"content": piece})
+    except asyncio.CancelledError:  # the client went away: stop generating for it
+        gen.cancel.set()
+        raise
+    except Exception as exc:  # noqa: BLE001 - the stream is open; report in-band and end cleanly
+        log.warning("generation failed: %s", exc)
+        yield chunk({}, "stop")
+        yield "[DONE]"
+        return
+    reply = make_reply(fmt, conv, completion, prefix)
+    if reply.reasoning:
+        yield chunk({"reasoning_content": reply.reasoning})
+    if reply.content and not live:
+        yield chunk({"content": reply.content})
+    elif reply.content and reply.content.startswith(sent) and len(reply.content) > len(sent):
+        yield chunk({"content": reply.content[len(sent):]})
+    for delta in tool_call_deltas(reply.tool_calls):
+        yield chunk(delta)
+    yield chunk({}, reply.finish_reason, reply.usage())
+    yield "[DONE]"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.to_json(), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = f"no route {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
+        return JSONResponse(ApiError(exc.status_code, message).to_json(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("request failed: %s: %s", type(exc).__name__, exc)
+        body = {"error": {"message": f"the server failed on this request ({type(exc).__name__}: {exc})",
+                          "type": "server_error", "param": None, "code": None}}
+        return JSONResponse(body, status_code=500)
+
+
+def serve_forever(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning")
