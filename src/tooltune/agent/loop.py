@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from tooltune.agent.render_cache import RenderCache
 from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatErrorStep, Step, Trajectory
 from tooltune.formats import PromptFormat, get_format
 from tooltune.formats.base import Parsed
@@ -38,6 +39,8 @@ class Agent:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self._cancel = threading.Event()
+        self._renderer = RenderCache(self.format)
+        self._specs: tuple[tuple[Any, ...], list[dict[str, Any]]] = ((), [])
 
     def cancel(self) -> None:
         """Stop the running loop: generation halts mid-completion, no further tool runs, and the
@@ -46,12 +49,17 @@ class Agent:
 
     @property
     def tool_specs(self) -> list[dict[str, Any]]:
-        return self.tools.to_openai()
+        """The tools' OpenAI specs, rebuilt only when the registry's tools change (the same list
+        object is what lets the render cache reuse the rendered tool descriptions)."""
+        key = tuple(self.tools)
+        if len(key) != len(self._specs[0]) or any(a is not b for a, b in zip(key, self._specs[0])):
+            self._specs = (key, self.tools.to_openai())
+        return self._specs[1]
 
     # -- one step -------------------------------------------------------------------------------
     def request(self, messages: list[Message]) -> GenerationRequest:
         return GenerationRequest(
-            rendered=self.format.render(messages, self.tool_specs), messages=list(messages), tools=self.tool_specs,
+            rendered=self._renderer.render(messages, self.tool_specs), messages=list(messages), tools=self.tool_specs,
             native=self.format.name == "native", stop=list(self.format.stop), max_tokens=self.max_tokens,
             temperature=self.temperature, cancel=self._cancel,
         )
@@ -144,8 +152,13 @@ class Agent:
         msgs = start_messages(messages, system)
         traj = Trajectory(msgs, self.tool_specs)
 
+        counted = [0, 0]  # messages seen, assistant messages among them: O(1) per event, not O(history)
+
         def emit(event: Event) -> None:
-            event.step = sum(1 for m in traj.messages if m.role == "assistant")
+            for m in traj.messages[counted[0]:]:
+                counted[1] += m.role == "assistant"
+            counted[0] = len(traj.messages)
+            event.step = counted[1]
             traj.events.append(event) if event.kind != "token" else None
             if on_event:
                 on_event(event)

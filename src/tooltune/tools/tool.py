@@ -88,10 +88,24 @@ class Tool:
         return dict(self.parameters.get("properties", {}))
 
     # -- use ----------------------------------------------------------------------------------
+    def _validator(self) -> Any:
+        """A checked validator, built once per schema: `jsonschema.validate` re-checks the schema
+        itself on every call, which was most of the agent's per-step cost. Rebuilt if the
+        `parameters` dict is replaced."""
+        cached = self.__dict__.get("_cached_validator")
+        if cached is None or cached[0] is not self.parameters:
+            cls = jsonschema.validators.validator_for(self.parameters)
+            cls.check_schema(self.parameters)
+            cached = (self.parameters, cls(self.parameters))
+            self.__dict__["_cached_validator"] = cached
+        return cached[1]
+
     def validate(self, arguments: dict[str, Any]) -> str | None:
         """Return a message for the model if the arguments break the schema, else None."""
         try:
-            jsonschema.validate(arguments, self.parameters)
+            error = jsonschema.exceptions.best_match(self._validator().iter_errors(arguments))
+            if error is not None:
+                raise error
         except jsonschema.ValidationError as exc:
             where = "/".join(str(p) for p in exc.absolute_path) or "arguments"
             return f"invalid arguments for {self.name}: {where}: {exc.message}"
