@@ -14,8 +14,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from tooltune.agent.parallel import run_calls
 from tooltune.agent.render_cache import RenderCache
+from tooltune.agent.repeats import CallIndex, call_key, repeat_note
 from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatErrorStep, Step, Trajectory
+from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format
 from tooltune.formats.base import Parsed
 from tooltune.formats.parsing import resolve_tool_name, tool_names
@@ -30,7 +33,13 @@ class Agent:
     def __init__(
         self, llm: LLM, tools: ToolRegistry, fmt: PromptFormat | str = "react", lang: str = "en",
         max_steps: int = 6, max_format_retries: int = 2, max_tokens: int = 384, temperature: float = 0.0,
+        max_repeats: int = 2, max_parallel_calls: int = 4,
     ) -> None:
+        """`max_repeats`: identical repeated calls tolerated before the run stops with status
+        `loop`; `max_parallel_calls`: how many calls of one step run at once (each call keeps its
+        tool's own timeout)."""
+        if max_repeats < 0 or max_parallel_calls < 1:
+            raise TooltuneError("max_repeats must be >= 0 and max_parallel_calls >= 1")
         self.llm = llm
         self.tools = tools
         self.format = get_format(fmt, lang) if isinstance(fmt, str) else fmt
@@ -38,6 +47,9 @@ class Agent:
         self.max_format_retries = max_format_retries
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.max_repeats = max_repeats
+        self.max_parallel_calls = max_parallel_calls
+        self._calls = CallIndex()
         self._cancel = threading.Event()
         self._renderer = RenderCache(self.format)
         self._specs: tuple[tuple[Any, ...], list[dict[str, Any]]] = ((), [])
@@ -83,16 +95,17 @@ class Agent:
             completion = self.llm.complete(self.request(attempt_msgs), on_text=lambda t: emit(Event("token", {"text": t})))
             if self._cancel.is_set():
                 return FormatErrorStep(completion.text, "cancelled")
-            step = self.finish_step(completion, emit)
+            step = self.finish_step(completion, emit, history=messages)
             if not isinstance(step, FormatErrorStep):
                 return step
             emit(Event("format_error", {"error": step.error, "raw": step.raw, "attempt": attempt + 1}))
             attempt_msgs += self.retry_messages(step)
         return step
 
-    def finish_step(self, completion: Completion, emit: Any = None) -> Step:
+    def finish_step(self, completion: Completion, emit: Any = None, history: list[Message] | None = None) -> Step:
         """Turn one completion into a step, running its tool calls; an unparseable completion
-        becomes a FormatErrorStep. Shared by `step` and batched drivers (corpus rollout)."""
+        becomes a FormatErrorStep. Shared by `step` and batched drivers (corpus rollout).
+        `history` (the conversation so far) lets a repeated identical call get a note instead."""
         emit = emit or (lambda e: None)
         parsed = self.parse(completion)
         if parsed.kind == "invalid":
@@ -103,7 +116,7 @@ class Agent:
             emit(Event("final_answer", {"text": parsed.content, "strict": parsed.strict}))
             return FinalAnswerStep(parsed.thought, parsed.content or "", completion.text, parsed.strict)
         step = ActionStep(parsed.thought, parsed.calls, raw=completion.text)
-        step.results = self.execute(parsed.calls, emit)
+        step.results = self.execute(parsed.calls, emit, history=history)
         return step
 
     def retry_messages(self, failed: FormatErrorStep) -> list[Message]:
@@ -111,17 +124,40 @@ class Agent:
         Only the retry prompt sees these; the canonical trajectory never does."""
         return [Message("assistant", failed.raw), Message("user", self.format.format_error_feedback(failed.error))]
 
-    def execute(self, calls: list[ToolCall], emit: Any) -> list[ToolResult]:
-        results = []
-        for call in calls:
+    def execute(self, calls: list[ToolCall], emit: Any = None, history: list[Message] | None = None) -> list[ToolResult]:
+        """Run one step's calls — several at once, at most `max_parallel_calls` — and return the
+        results in call order. A call identical to an earlier one is not run again: its result
+        is a note holding the earlier output (see agent.repeats)."""
+        emit = emit or (lambda e: None)
+        index = self._calls.update(history) if history is not None else None
+        results: list[ToolResult | None] = [None] * len(calls)
+        first_of: dict[str, int] = {}  # key -> the first call of this step with it
+        twins: list[tuple[int, int]] = []  # (repeat, its first) within this step
+        for i, call in enumerate(calls):
             emit(Event("tool_call", {"id": call.id, "name": call.name, "arguments": call.arguments}))
-            if call.name in self.tools:
-                result = self.tools.get(call.name).invoke(call.arguments, call.id)
+            key = call_key(call)
+            earlier = index.results.get(key) if index is not None else None
+            if earlier is not None or key in first_of:
+                emit(Event("repeated_call", {"id": call.id, "name": call.name}))
+            if earlier is not None:
+                results[i] = ToolResult(call.name, repeat_note(call, earlier, self.format.lang), False, call.id)
+            elif key in first_of:
+                twins.append((i, first_of[key]))
             else:
-                result = ToolResult(call.name, f"unknown tool {call.name!r}; available: {', '.join(self.tools.names)}", True, call.id)
+                first_of[key] = i
+        to_run = list(first_of.values())
+        for i, result in zip(to_run, run_calls(self.tools, [calls[i] for i in to_run], self.max_parallel_calls)):
+            results[i] = result
+        for i, first in twins:
+            results[i] = ToolResult(calls[i].name, repeat_note(calls[i], results[first].output, self.format.lang), False, calls[i].id)  # type: ignore[union-attr]
+        for call, result in zip(calls, results):
+            assert result is not None
             emit(Event("observation", {"id": call.id, "name": call.name, "output": result.output, "is_error": result.is_error}))
-            results.append(result)
-        return results
+        return [r for r in results if r is not None]
+
+    def looping(self, messages: list[Message]) -> bool:
+        """More identical repeated calls in `messages` than `max_repeats` allows."""
+        return self._calls.update(messages).repeats > self.max_repeats
 
     # -- the loop -------------------------------------------------------------------------------
     def stream(self, messages: list[Message] | str, system: str | None = None) -> Iterator[Event]:
@@ -182,6 +218,10 @@ class Agent:
             msgs.extend(step.to_messages())
             if isinstance(step, FinalAnswerStep):
                 traj.status = "final"
+                return traj
+            if self.looping(msgs):
+                emit(Event("loop", {"repeats": self._calls.repeats, "limit": self.max_repeats}))
+                traj.status = "loop"
                 return traj
         traj.status = "stopped" if self._cancel.is_set() else "max_steps"
         return traj

@@ -172,7 +172,7 @@ class EvalRunner:
         """Apply one step the way the agent does (`Agent.finish_step`: run its tools, or finish),
         but without format-error retries: the eval measures what the model does unaided (the
         agent's retry feedback would mask errors)."""
-        step = run.agent.finish_step(completion)
+        step = run.agent.finish_step(completion, history=run.messages)
         if isinstance(step, FormatErrorStep):
             run.status, run.error = "format_error", step.error
             return
@@ -181,7 +181,9 @@ class EvalRunner:
             run.status, run.final_answer = "final", step.answer
             return
         run.steps.append(list(step.calls))
-        if len(run.steps) >= run.max_steps:
+        if run.agent.looping(run.messages):  # the same call again and again: status "loop"
+            run.status = "loop"
+        elif len(run.steps) >= run.max_steps:
             run.status = "max_steps"
 
     def _free_run_json(self, item: EvalItem, run: _FreeRun) -> dict[str, Any]:
