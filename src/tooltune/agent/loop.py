@@ -14,8 +14,10 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from tooltune.agent.memory import MemoryStore, lookup_messages, memory_tools
 from tooltune.agent.parallel import run_calls
 from tooltune.agent.render_cache import RenderCache
+from tooltune.agent.selection import select_tools
 from tooltune.agent.repeats import CallIndex, call_key, repeat_note
 from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatErrorStep, Step, Trajectory
 from tooltune.errors import TooltuneError
@@ -27,21 +29,28 @@ from tooltune.messages import Message, ToolCall
 from tooltune.tools import ToolRegistry, ToolResult
 
 _DONE = object()
+MEMORY_TOOLS = ("memory_search", "memory_save", "memory_update")  # offered whatever the selection
 
 
 class Agent:
     def __init__(
         self, llm: LLM, tools: ToolRegistry, fmt: PromptFormat | str = "react", lang: str = "en",
         max_steps: int = 6, max_format_retries: int = 2, max_tokens: int = 384, temperature: float = 0.0,
-        max_repeats: int = 2, max_parallel_calls: int = 4,
+        max_repeats: int = 2, max_parallel_calls: int = 4, max_tools: int | None = None,
+        memory: MemoryStore | None = None, auto_memory: bool = False,
     ) -> None:
         """`max_repeats`: identical repeated calls tolerated before the run stops with status
         `loop`; `max_parallel_calls`: how many calls of one step run at once (each call keeps its
-        tool's own timeout)."""
-        if max_repeats < 0 or max_parallel_calls < 1:
-            raise TooltuneError("max_repeats must be >= 0 and max_parallel_calls >= 1")
+        tool's own timeout); `max_tools`: offer the model only the k tools that best match the
+        task (agent.selection), when more are registered; `memory`: a long-term MemoryStore,
+        offered as the memory tools, reusing fresh remembered results and saving new ones;
+        `auto_memory`: look memory up before a run (agent.memory)."""
+        if max_repeats < 0 or max_parallel_calls < 1 or (max_tools is not None and max_tools < 1):
+            raise TooltuneError("max_repeats must be >= 0, max_parallel_calls >= 1 and max_tools >= 1")
         self.llm = llm
-        self.tools = tools
+        self.memory = memory
+        self.auto_memory = auto_memory
+        self.tools = ToolRegistry([*tools, *memory_tools(memory, tools)]) if memory is not None else tools
         self.format = get_format(fmt, lang) if isinstance(fmt, str) else fmt
         self.max_steps = max_steps
         self.max_format_retries = max_format_retries
@@ -49,6 +58,8 @@ class Agent:
         self.temperature = temperature
         self.max_repeats = max_repeats
         self.max_parallel_calls = max_parallel_calls
+        self.max_tools = max_tools
+        self.offered: ToolRegistry | None = None  # the tools shown this run, when selected
         self._calls = CallIndex()
         self._cancel = threading.Event()
         self._renderer = RenderCache(self.format)
@@ -63,9 +74,9 @@ class Agent:
     def tool_specs(self) -> list[dict[str, Any]]:
         """The tools' OpenAI specs, rebuilt only when the registry's tools change (the same list
         object is what lets the render cache reuse the rendered tool descriptions)."""
-        key = tuple(self.tools)
+        key = tuple(self.offered if self.offered is not None else self.tools)
         if len(key) != len(self._specs[0]) or any(a is not b for a, b in zip(key, self._specs[0])):
-            self._specs = (key, self.tools.to_openai())
+            self._specs = (key, [t.to_openai() for t in key])
         return self._specs[1]
 
     # -- one step -------------------------------------------------------------------------------
@@ -145,15 +156,34 @@ class Agent:
                 twins.append((i, first_of[key]))
             else:
                 first_of[key] = i
-        to_run = list(first_of.values())
+        to_run = []
+        for i in first_of.values():
+            results[i] = self._remembered(calls[i], emit)
+            if results[i] is None:
+                to_run.append(i)
         for i, result in zip(to_run, run_calls(self.tools, [calls[i] for i in to_run], self.max_parallel_calls)):
             results[i] = result
+            self._remember(calls[i], result)
         for i, first in twins:
             results[i] = ToolResult(calls[i].name, repeat_note(calls[i], results[first].output, self.format.lang), False, calls[i].id)  # type: ignore[union-attr]
         for call, result in zip(calls, results):
             assert result is not None
             emit(Event("observation", {"id": call.id, "name": call.name, "output": result.output, "is_error": result.is_error}))
         return [r for r in results if r is not None]
+
+    def _remembered(self, call: ToolCall, emit: Any) -> ToolResult | None:
+        """A fresh remembered result of exactly this call (freshness: Tool.ttl / time_sensitive)."""
+        if self.memory is None or call.name in MEMORY_TOOLS or call.name not in self.tools:
+            return None
+        hit = self.memory.recall_result(self.tools.get(call.name), call.arguments)
+        if hit is None:
+            return None
+        emit(Event("memory", {"reused": hit.id, "name": call.name, "age_s": round(self.memory.clock() - hit.created, 3)}))
+        return ToolResult(call.name, hit.text, False, call.id)
+
+    def _remember(self, call: ToolCall, result: ToolResult) -> None:
+        if self.memory is not None and not result.is_error and call.name not in MEMORY_TOOLS and call.name in self.tools:
+            self.memory.save(result.output, "result", call.name, call.arguments)
 
     def looping(self, messages: list[Message]) -> bool:
         """More identical repeated calls in `messages` than `max_repeats` allows."""
@@ -186,6 +216,10 @@ class Agent:
         """The loop itself, synchronous; `on_event` receives every event."""
         self._cancel.clear()
         msgs = start_messages(messages, system)
+        self.offered = None
+        task = next((m.text for m in reversed(msgs) if m.role == "user"), "")
+        if self.max_tools is not None and len(self.tools) > self.max_tools:
+            self.offered = select_tools(self.tools, task, self.max_tools, always=MEMORY_TOOLS)
         traj = Trajectory(msgs, self.tool_specs)
 
         counted = [0, 0]  # messages seen, assistant messages among them: O(1) per event, not O(history)
@@ -199,6 +233,13 @@ class Agent:
             if on_event:
                 on_event(event)
 
+        if self.offered is not None:
+            emit(Event("tools_selected", {"tools": self.offered.names, "of": len(self.tools), "k": self.max_tools}))
+        if self.memory is not None and self.auto_memory and msgs[-1].role == "user":
+            found = lookup_messages(self.memory, task, self.tools)
+            if found:
+                msgs.extend(found)
+                emit(Event("memory", {"lookup": task, "found": found[-1].text}))
         pending = pending_calls(msgs)
         if pending:  # resumed after an edit: run the edited calls first
             for r in self.execute(pending, emit):
@@ -218,6 +259,8 @@ class Agent:
             msgs.extend(step.to_messages())
             if isinstance(step, FinalAnswerStep):
                 traj.status = "final"
+                if self.memory is not None:
+                    self.memory.save(f"Task: {task}\nAnswer: {step.answer}", "task")
                 return traj
             if self.looping(msgs):
                 emit(Event("loop", {"repeats": self._calls.repeats, "limit": self.max_repeats}))

@@ -44,6 +44,11 @@ class Tool:
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     func: Callable[..., Any] | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
+    # Freshness of a remembered result (agent.memory): `time_sensitive` results (the time, a share
+    # price, today's weather) are never reused; otherwise a result is reused for `ttl` seconds,
+    # or forever when `ttl` is None (last year's census figures). Not part of the prompt.
+    ttl: float | None = None
+    time_sensitive: bool = False
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -71,7 +76,11 @@ class Tool:
         if "name" not in fn:
             raise TooltuneError(f"tool spec without a 'name': {json.dumps(spec)[:80]}")
         params = fn.get("parameters") or {"type": "object", "properties": {}}
-        return cls(name=fn["name"], description=fn.get("description", ""), parameters=params, func=func)
+        ttl = fn.get("ttl", spec.get("ttl"))
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl < 0):
+            raise TooltuneError(f"tool {fn['name']}: 'ttl' must be a number of seconds >= 0, got {ttl!r}")
+        sensitive = bool(fn.get("time_sensitive", spec.get("time_sensitive", False)))
+        return cls(name=fn["name"], description=fn.get("description", ""), parameters=params, func=func, ttl=ttl, time_sensitive=sensitive)
 
     def to_openai(self) -> dict[str, Any]:
         return {
