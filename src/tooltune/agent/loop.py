@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from tooltune.agent.context import ContextFitter, ContextOverflow, tokenizer_counter
 from tooltune.agent.memory import MemoryStore, lookup_messages, memory_tools
 from tooltune.agent.parallel import run_calls
 from tooltune.agent.render_cache import RenderCache
@@ -37,14 +38,15 @@ class Agent:
         self, llm: LLM, tools: ToolRegistry, fmt: PromptFormat | str = "react", lang: str = "en",
         max_steps: int = 6, max_format_retries: int = 2, max_tokens: int = 384, temperature: float = 0.0,
         max_repeats: int = 2, max_parallel_calls: int = 4, max_tools: int | None = None,
-        memory: MemoryStore | None = None, auto_memory: bool = False,
+        memory: MemoryStore | None = None, auto_memory: bool = False, context_window: int | None = None,
     ) -> None:
         """`max_repeats`: identical repeated calls tolerated before the run stops with status
         `loop`; `max_parallel_calls`: how many calls of one step run at once (each call keeps its
         tool's own timeout); `max_tools`: offer the model only the k tools that best match the
         task (agent.selection), when more are registered; `memory`: a long-term MemoryStore,
         offered as the memory tools, reusing fresh remembered results and saving new ones;
-        `auto_memory`: look memory up before a run (agent.memory)."""
+        `auto_memory`: look memory up before a run (agent.memory); `context_window`: fit each
+        prompt into this many tokens (agent.context states the policy)."""
         if max_repeats < 0 or max_parallel_calls < 1 or (max_tools is not None and max_tools < 1):
             raise TooltuneError("max_repeats must be >= 0, max_parallel_calls >= 1 and max_tools >= 1")
         self.llm = llm
@@ -61,6 +63,9 @@ class Agent:
         self.max_tools = max_tools
         self.offered: ToolRegistry | None = None  # the tools shown this run, when selected
         self._calls = CallIndex()
+        self.context = ContextFitter(context_window, max_tokens, count=tokenizer_counter(llm)) if context_window else None
+        if context_window is not None and context_window <= max_tokens:
+            raise TooltuneError(f"context_window ({context_window}) must be larger than max_tokens ({max_tokens})")
         self._cancel = threading.Event()
         self._renderer = RenderCache(self.format)
         self._specs: tuple[tuple[Any, ...], list[dict[str, Any]]] = ((), [])
@@ -102,6 +107,12 @@ class Agent:
         """Ask the model for one step (retrying format errors) and run its tool calls."""
         emit = on_event or (lambda e: None)
         attempt_msgs = list(messages)
+        if self.context is not None:
+            attempt_msgs, info = self.context.fit(attempt_msgs, lambda m: self._renderer.render(m, self.tool_specs))
+            if info is not None:
+                emit(Event("context", info))
+                if not info["fits"]:
+                    return ContextOverflow("", f"the prompt needs {info['tokens_after']} tokens even after fitting; the window is {info['window']}")
         for attempt in range(self.max_format_retries + 1):
             completion = self.llm.complete(self.request(attempt_msgs), on_text=lambda t: emit(Event("token", {"text": t})))
             if self._cancel.is_set():
@@ -254,7 +265,7 @@ class Agent:
             step = self.step(msgs, emit)
             taken += 1
             if isinstance(step, FormatErrorStep):
-                traj.status = "stopped" if self._cancel.is_set() else "format_error"
+                traj.status = "stopped" if self._cancel.is_set() else "context_overflow" if isinstance(step, ContextOverflow) else "format_error"
                 return traj
             msgs.extend(step.to_messages())
             if isinstance(step, FinalAnswerStep):
