@@ -111,3 +111,26 @@ def test_an_incomplete_reflection_without_replans_left_is_reported():
 def test_limits_are_checked():
     with pytest.raises(TooltuneError, match="plan limits"):
         PlanLimits(max_steps=1).check()
+
+
+def test_cli_run_plan_prints_the_plan_subtasks_and_the_outcome(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import tooltune.llm
+    from tooltune.cli import app
+
+    script = ["1. Multiply 23 by 47\n2. Add 12", call("calculator", expression="23*47"), "1081",
+              call("calculator", expression="1081+12"), "1093", "COMPLETE: 1093"]
+    monkeypatch.setattr(tooltune.llm, "make_llm", lambda *a, **k: ScriptedLLM(script))
+    args = ["run", "--plan", "--format", "json", "--tools", "calculator,current_time,web_search", "--max-tools", "1",
+            "--memory", str(tmp_path / "m.db"), "--save", str(tmp_path / "t.json"), "What is 23*47+12?"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "plan:\n  1. Multiply 23 by 47\n  2. Add 12" in out
+    assert "sub-task 1 done (attempt 1)" in out and "sub-task 2 done (attempt 1)" in out
+    assert "Plan complete: the task is complete\nAnswer: 1093" in out
+    saved = json.loads((tmp_path / "t.json").read_text())
+    assert saved["status"] == "final" and saved["messages"][-1]["content"] == "COMPLETE: 1093"
+    selected = [e["data"]["tools"] for e in saved["events"] if e["kind"] == "tools_selected"]
+    assert selected and selected[0][0] == "calculator"  # BM25 picked the calculator for "Multiply 23 by 47"

@@ -51,7 +51,7 @@ class PlanLimits:
 
     def check(self) -> None:
         if self.max_subtasks < 1 or self.max_steps < 3 or self.max_retries < 0 or self.max_replans < 0:
-            raise TooltuneError("plan limits: --max-subtasks >= 1, --max-steps >= 3, --max-retries and --max-replans >= 0")
+            raise TooltuneError("plan limits: --max-subtasks >= 1, --plan-steps >= 3, --max-retries and --max-replans >= 0")
 
 
 @dataclass
