@@ -117,3 +117,20 @@ def test_each_parallel_call_keeps_its_own_timeout():
     step = '<tool_call>\n{"name": "slow", "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "quick", "arguments": {}}\n</tool_call>'
     traj = Agent(ScriptedLLM([step, "done"]), tools, "json").run("q")
     assert [m.content for m in traj.messages if m.role == "tool"] == ["error: slow timed out after 0.2s", "ok"]
+
+
+def test_rollout_stores_a_looping_conversation_as_rejected(tmp_path):
+    """Batched and sequential rollouts both stop a model that repeats one call (default limit 2)."""
+    from tooltune.data.rollout import RolloutConfig, rollout
+    from tooltune.data.store import Store
+
+    for batched in (True, False):
+        store = Store(tmp_path / f"c{batched}.db")
+        tools = builtin_registry().select(["calculator"])
+        store.add_questions([{"text": "What is 23*47+12?", "norm": "q", "kind": "positive", "tools": tools.to_openai()}])
+        store.set_question_verdicts([(q.id, "yes", "", "approved") for q in store.questions()])
+        counts = rollout(store, ScriptedLLM([CALC] * 6), tools, RolloutConfig(batched=batched, batch_size=2))
+        assert counts == {"loop": 1}
+        sample = next(iter(store.samples(source="rollout")))
+        assert sample.status == "rejected" and sample.meta["trajectory_status"] == "loop"
+        assert sum(m.role == "assistant" for m in sample.sample.messages) == 4  # the call + 3 repeats (limit 2)
