@@ -127,10 +127,11 @@ def test_rollout_stores_a_looping_conversation_as_rejected(tmp_path):
     for batched in (True, False):
         store = Store(tmp_path / f"c{batched}.db")
         tools = builtin_registry().select(["calculator"])
-        store.add_questions([{"text": "What is 23*47+12?", "norm": "q", "kind": "positive", "tools": tools.to_openai()}])
+        questions = ["What is 23*47+12?", "Compute 23*47+12"]  # two, so the batched path really batches
+        store.add_questions([{"text": t, "norm": t, "kind": "positive", "tools": tools.to_openai()} for t in questions])
         store.set_question_verdicts([(q.id, "yes", "", "approved") for q in store.questions()])
-        counts = rollout(store, ScriptedLLM([CALC] * 6), tools, RolloutConfig(batched=batched, batch_size=2))
-        assert counts == {"loop": 1}
-        sample = next(iter(store.samples(source="rollout")))
-        assert sample.status == "rejected" and sample.meta["trajectory_status"] == "loop"
-        assert sum(m.role == "assistant" for m in sample.sample.messages) == 4  # the call + 3 repeats (limit 2)
+        counts = rollout(store, ScriptedLLM([CALC] * 8), tools, RolloutConfig(batched=batched, batch_size=2))
+        assert counts == {"loop": 2}
+        for sample in store.samples(source="rollout"):
+            assert sample.status == "rejected" and sample.meta["trajectory_status"] == "loop"
+            assert sum(m.role == "assistant" for m in sample.sample.messages) == 4  # the call + 3 repeats (limit 2)
