@@ -20,25 +20,35 @@ from tooltune.agent import Agent
 from tooltune.llm import ScriptedLLM
 from tooltune.tools import builtin_registry
 
-STEP = {
-    "react": 'Thought: compute\nAction: calculator\nAction Input: {"expression": "23*47+12"}',
-    "json": '<tool_call>\n{"name": "calculator", "arguments": {"expression": "23*47+12"}}\n</tool_call>',
+STEP = {  # each step a different expression: identical repeated calls would end the run as a loop
+    "react": 'Thought: compute\nAction: calculator\nAction Input: {{"expression": "23*47+{i}"}}',
+    "json": '<tool_call>\n{{"name": "calculator", "arguments": {{"expression": "23*47+{i}"}}}}\n</tool_call>',
 }
+
+
+def script(fmt: str, tool_steps: int) -> list[str]:
+    return [STEP[fmt].format(i=i) for i in range(tool_steps)] + [FINAL[fmt]]
 FINAL = {"react": "Thought: done\nFinal Answer: 1093", "json": "It is 1093."}
 EPISODES = (1, 5, 20)
 
 
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+clock = time.process_time
+
+
 def ms_per_step(fmt: str, tool_steps: int, runs: int, render_cache: bool = True) -> float:
-    """Median over `runs` episodes of (wall time of Agent.run) / (model steps)."""
+    """Median over `runs` episodes of (time of Agent.run) / (model steps). The default clock is
+    the process's CPU time (all threads): on a shared, overloaded machine wall time mostly
+    measures when the scheduler lets us run; --clock wall measures wall time."""
     registry = builtin_registry()
     per_step = []
     for _ in range(runs):
-        agent = Agent(ScriptedLLM([STEP[fmt]] * tool_steps + [FINAL[fmt]]), registry, fmt, max_steps=tool_steps + 1)
+        agent = Agent(ScriptedLLM(script(fmt, tool_steps)), registry, fmt, max_steps=tool_steps + 1)
         if not render_cache:
             agent._renderer.join = None  # render the whole conversation every step, as before
-        start = time.perf_counter()
+        start = clock()
         traj = agent.run("What is 23*47+12?")
-        per_step.append((time.perf_counter() - start) / (tool_steps + 1))
+        per_step.append((clock() - start) / (tool_steps + 1))
         assert traj.status == "final"
     return statistics.median(per_step) * 1e3
 
@@ -49,7 +59,7 @@ def template_ms(fmt: str, tool_steps: int = 20) -> float:
     from tooltune.llm.transformers_backend import load_tokenizer
 
     renderer = ChatRenderer(load_tokenizer())
-    traj = Agent(ScriptedLLM([STEP[fmt]] * tool_steps + [FINAL[fmt]]), builtin_registry(), fmt, max_steps=tool_steps + 1).run("q")
+    traj = Agent(ScriptedLLM(script(fmt, tool_steps)), builtin_registry(), fmt, max_steps=tool_steps + 1).run("q")
     agent = Agent(ScriptedLLM([]), builtin_registry(), fmt)
     times = []
     for _ in range(50):
@@ -63,8 +73,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="episodes per cell")
     parser.add_argument("--template", action="store_true", help="also time the SmolLM2 chat template at 20 steps")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
     args = parser.parse_args()
-    title = f"agent loop overhead, ms per step (model excluded; median of {args.runs} episodes)"
+    global clock
+    clock = CLOCKS[args.clock]
+    title = f"agent loop overhead, {args.clock} ms per step (model excluded; median of {args.runs} episodes)"
     table = Table(title=title)
     table.add_column("system")
     for n in EPISODES:
