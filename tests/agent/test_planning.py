@@ -108,6 +108,15 @@ def test_an_incomplete_reflection_without_replans_left_is_reported():
     assert result.message == "stopped: the reflection says the task is not complete (the sum is still missing) and the re-plan limit (0) is reached"
 
 
+def test_a_reply_without_a_verdict_is_not_complete():
+    script = ["1. Multiply", call("calculator", expression="2*3"), "6", "Task: 2*3"]
+    result = planner(script, max_replans=0).run("2*3")
+    assert result.status == "incomplete"
+    assert result.message == "stopped: the reflection says the task is not complete (no COMPLETE/INCOMPLETE verdict in 'Task: 2*3') and the re-plan limit (0) is reached"
+    bold = planner(["1. Multiply", call("calculator", expression="2*3"), "6", "**COMPLETE:** 6"]).run("2*3")
+    assert (bold.status, bold.answer) == ("complete", "6")
+
+
 def test_limits_are_checked():
     with pytest.raises(TooltuneError, match="plan limits"):
         PlanLimits(max_steps=1).check()

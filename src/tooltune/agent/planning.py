@@ -141,6 +141,7 @@ class Planner:
     def _ask(self, request: str) -> str:
         """One model step answering `request` in the conversation; its text (plan or verdict)."""
         self._msgs.append(Message("user", request))
+        self.agent.offered = None  # plans and verdicts see every tool, not the last sub-task's selection
         step = self.agent.step(self._msgs, self._emit)
         self._steps += 1
         self._msgs.extend(step.to_messages())
@@ -201,8 +202,9 @@ class Planner:
         if self._steps >= self.limits.max_steps:
             return None
         text = self._ask(self.prompts["reflect"].format(task=self._task)).strip()
-        complete = bool(text) and not text.upper().startswith("INCOMPLETE")
-        answer = re.sub(r"^\s*(?:IN)?COMPLETE\s*[:：]?\s*", "", text, flags=re.I)
+        verdict = re.match(r"^[\s*_#]*(IN)?COMPLETE[\s*_]*[:：]?[\s*_]*", text, flags=re.I)
+        complete = verdict is not None and not verdict.group(1)  # no verdict at all is not "complete"
+        answer = text[verdict.end():] if verdict else f"no COMPLETE/INCOMPLETE verdict in {text[:200]!r}"
         self._emit(Event("reflection", {"complete": complete, "text": answer}))
         return complete, answer
 
