@@ -142,7 +142,8 @@ class Planner:
         """One model step answering `request` in the conversation; its text (plan or verdict)."""
         self._msgs.append(Message("user", request))
         self.agent.offered = None  # plans and verdicts see every tool, not the last sub-task's selection
-        step = self.agent.step(self._msgs, self._emit)
+        # the plan / verdict is reported by its own event, not as the task's "final answer"
+        step = self.agent.step(self._msgs, lambda e: None if e.kind == "final_answer" else self._emit(e))
         self._steps += 1
         self._msgs.extend(step.to_messages())
         return getattr(step, "answer", "") or ""
