@@ -131,7 +131,7 @@ def _print_event(out: Console, event: Any) -> None:
         note = f": {escape(event.data['error'])}" if event.data["error"] else ""
         out.print(f"[{style}]sub-task {event.data['index']} {event.data['status']} (attempt {event.data['attempt']}){note}[/]")
     elif event.kind == "reflection":
-        out.print(f"[bold magenta]reflection:[/] {'complete' if event.data['complete'] else 'incomplete'} — {escape(event.data['text'])}")
+        out.print(f"\n[bold magenta]reflection:[/] {'complete' if event.data['complete'] else 'incomplete'} — {escape(event.data['text'])}")
     elif event.kind in ("context", "memory", "tools_selected", "loop", "repeated_call"):
         out.print(f"[dim]{event.kind}: {escape(json.dumps(event.data, ensure_ascii=False)[:300])}[/]", highlight=False)
     elif event.kind == "stopped" and "trajectory" in event.data:
