@@ -19,6 +19,7 @@ text = st.text(alphabet=st.sampled_from(list("ab 1:{}\n观察Observation")), max
 @st.composite
 def conversations(draw):
     msgs = [Message("system", draw(text))] if draw(st.booleans()) else []
+    late_system = draw(st.booleans())
     n_call = 0
     for _ in range(draw(st.integers(1, 8))):
         kind = draw(st.sampled_from(["user", "call", "final"]))
@@ -34,6 +35,8 @@ def conversations(draw):
             msgs.append(Message("assistant", draw(st.none() | text), tool_calls=calls, reasoning_content=draw(st.none() | text)))
             for call in calls[: draw(st.integers(0, len(calls)))]:
                 msgs.append(Message("tool", draw(text), tool_call_id=call.id, name=call.name))
+    if late_system and len(msgs) > 2:  # a system message mid-conversation: rendered whole, still identical
+        msgs.insert(len(msgs) // 2 + 1, Message("system", draw(text)))
     return msgs
 
 
@@ -42,9 +45,10 @@ def shape(r: Rendered):
 
 
 @settings(max_examples=150, deadline=None)
-@given(conv=conversations(), fmt_name=st.sampled_from(["json", "react"]), lang=st.sampled_from(["en", "zh"]))
-def test_every_prefix_renders_identically(conv, fmt_name, lang):
-    fmt = get_format(fmt_name, lang)
+@given(conv=conversations(), fmt_name=st.sampled_from(["json", "react", "native"]), lang=st.sampled_from(["en", "zh"]),
+       tool_role=st.sampled_from(["user", "tool"]))
+def test_every_prefix_renders_identically(conv, fmt_name, lang, tool_role):
+    fmt = get_format(fmt_name, lang, tool_role)
     cache = RenderCache(fmt)
     assert cache.join is not None  # the cache is really in use for these formats
     for end in range(1, len(conv) + 1):

@@ -40,8 +40,8 @@ class RenderCache:
         self._checkpoints: list[tuple[tuple[Message, ...], tuple[Turn, ...]]] = []
 
     def render(self, messages: list[Message], tools: list[dict[str, Any]]) -> Rendered:
-        if self.join is None or not messages or messages[-1].role == "system":
-            return self.format.render(messages, tools)
+        if self.join is None or not messages or messages[-1].role == "system" or _late_system(messages):
+            return self.format.render(messages, tools)  # formats differ on where a late system message goes
         head = self._system_render(messages, tools)
         groups = _groups(messages)
         turns = self._committed_turns(groups[:-1])
@@ -84,6 +84,13 @@ class RenderCache:
             merged = Turn("assistant", turns[-1].segments + new[0].segments, dict(turns[-1].extra))
             return turns[:-1] + (merged,) + tuple(new[1:])
         return turns + tuple(new)
+
+
+def _late_system(messages: list[Message]) -> bool:
+    lead = 0
+    while lead < len(messages) and messages[lead].role == "system":
+        lead += 1
+    return any(m.role == "system" for m in messages[lead:])
 
 
 def _same(a: tuple[Message, ...], b: tuple[Message, ...]) -> bool:
