@@ -56,6 +56,22 @@ def test_every_prefix_renders_identically(conv, fmt_name, lang, tool_role):
         assert shape(cache.render(prefix, TOOLS)) == shape(fmt.render(prefix, TOOLS))
 
 
+@settings(max_examples=100, deadline=None)
+@given(conv=conversations(), fmt_name=st.sampled_from(["json", "react", "native"]), retry_at=st.integers(0, 8))
+def test_one_list_grown_by_appending_renders_identically(conv, fmt_name, retry_at):
+    """The fast path (the same list, only appended to, as Agent.run does), interleaved once with
+    another list (a retry prompt) that sends the cache down the slow path and back."""
+    fmt = get_format(fmt_name)
+    cache = RenderCache(fmt)
+    grown: list[Message] = []
+    for i, msg in enumerate(conv):
+        grown.append(msg)
+        if i == retry_at:
+            retry = grown + [Message("assistant", "bad"), Message("user", "Format error")]
+            assert shape(cache.render(retry, TOOLS)) == shape(fmt.render(retry, TOOLS))
+        assert shape(cache.render(grown, TOOLS)) == shape(fmt.render(list(grown), TOOLS))
+
+
 def test_groups_are_rendered_once_and_earlier_prompts_never_change():
     calls = []
     fmt = get_format("react")

@@ -106,7 +106,7 @@ class Agent:
     def step(self, messages: list[Message], on_event: Any = None) -> Step:
         """Ask the model for one step (retrying format errors) and run its tool calls."""
         emit = on_event or (lambda e: None)
-        attempt_msgs = list(messages)
+        attempt_msgs = messages  # the caller's list itself: the render cache's append-only fast path
         if self.context is not None:
             attempt_msgs, info = self.context.fit(attempt_msgs, lambda m: self._renderer.render(m, self.tool_specs))
             if info is not None:
@@ -121,7 +121,7 @@ class Agent:
             if not isinstance(step, FormatErrorStep):
                 return step
             emit(Event("format_error", {"error": step.error, "raw": step.raw, "attempt": attempt + 1}))
-            attempt_msgs += self.retry_messages(step)
+            attempt_msgs = attempt_msgs + self.retry_messages(step)  # a new list: never the caller's
         return step
 
     def finish_step(self, completion: Completion, emit: Any = None, history: list[Message] | None = None) -> Step:

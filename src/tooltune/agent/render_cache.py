@@ -12,7 +12,9 @@ JSON format starts a turn per message), so the cache *probes* the format at cons
 renders a few representative conversations whole and piecewise under each joining rule, and keeps
 the rule that reproduces the whole render exactly. A format that matches no rule is rendered whole
 every time, as before. Messages are treated as immutable once rendered (the edit functions in
-`agent.edit` build new `Message` objects, never change one in place).
+`agent.edit` build new `Message` objects, never change one in place), and a list rendered before is
+assumed to have only grown by appending when its length and last-seen message still agree (the
+fast path, O(new messages) per step; `Agent.run` only appends).
 """
 
 from __future__ import annotations
@@ -38,20 +40,46 @@ class RenderCache:
         # committed groups: (messages of the group, turns after joining it) — a stack, so a retry
         # prompt (conversation + a failed attempt) and the next step share everything before them
         self._checkpoints: list[tuple[tuple[Message, ...], tuple[Turn, ...]]] = []
+        # the last list rendered: (list, its length then, its last message, its groups, system texts)
+        self._seen: tuple[list[Message], int, Message, list[tuple[Message, ...]], tuple[str, ...]] | None = None
 
     def render(self, messages: list[Message], tools: list[dict[str, Any]]) -> Rendered:
-        if self.join is None or not messages or messages[-1].role == "system" or _late_system(messages):
-            return self.format.render(messages, tools)  # formats differ on where a late system message goes
-        head = self._system_render(messages, tools)
-        groups = _groups(messages)
-        turns = self._committed_turns(groups[:-1])
+        if self.join is None or not messages or messages[-1].role == "system":
+            return self.format.render(messages, tools)
+        grown = self._grown(messages)
+        if grown is None:  # another list, or an edited one: group it from scratch, verify checkpoints
+            if _late_system(messages):
+                return self.format.render(messages, tools)  # formats differ on where a late system message goes
+            groups, system = _groups(messages), tuple(m.text for m in messages if m.role == "system")
+        else:
+            groups, system = grown
+        self._seen = (messages, len(messages), messages[-1], groups, system)
+        head = self._system_render(system, messages, tools)
+        turns = self._committed_turns(groups[:-1], verified=grown is not None)
         last = self.format.render(list(groups[-1]), [])
         turns = self._joined(turns, groups[-1], last.turns[self.head_turns :])
         return Rendered(list(head.turns) + list(turns), tools=head.tools, open_last=last.open_last)
 
     # -- pieces ---------------------------------------------------------------------------------
-    def _system_render(self, messages: list[Message], tools: list[dict[str, Any]]) -> Rendered:
-        system = tuple(m.text for m in messages if m.role == "system")
+    def _grown(self, messages: list[Message]) -> tuple[list[tuple[Message, ...]], tuple[str, ...]] | None:
+        """The fast path, O(new messages): the same list as last time, only appended to (what
+        `Agent.run` and the eval's free run do). Returns its groups and system texts, or None."""
+        if self._seen is None:
+            return None
+        seen, count, tail, groups, system = self._seen
+        if messages is not seen or len(messages) < count or messages[count - 1] is not tail:
+            return None
+        new = messages[count:]
+        if any(m.role == "system" for m in new):
+            return None
+        for msg in new:
+            if msg.role == "tool" and groups and groups[-1][0].role != "user":
+                groups[-1] = groups[-1] + (msg,)
+            else:
+                groups.append((msg,))
+        return groups, system
+
+    def _system_render(self, system: tuple[str, ...], messages: list[Message], tools: list[dict[str, Any]]) -> Rendered:
         key = (system, id(tools))
         hit = self._system.get(key)
         if hit is None or hit[0] is not tools:
@@ -61,10 +89,11 @@ class RenderCache:
             self._system[key] = hit
         return hit[1]
 
-    def _committed_turns(self, groups: list[tuple[Message, ...]]) -> tuple[Turn, ...]:
-        """Turns of all complete groups, reusing the longest matching prefix of checkpoints."""
-        keep = 0
-        while keep < min(len(groups), len(self._checkpoints)) and _same(self._checkpoints[keep][0], groups[keep]):
+    def _committed_turns(self, groups: list[tuple[Message, ...]], verified: bool = False) -> tuple[Turn, ...]:
+        """Turns of all complete groups, reusing the longest matching prefix of checkpoints
+        (`verified`: the fast path already knows the checkpoints are this list's prefix)."""
+        keep = min(len(groups), len(self._checkpoints)) if verified else 0
+        while not verified and keep < min(len(groups), len(self._checkpoints)) and _same(self._checkpoints[keep][0], groups[keep]):
             keep += 1
         del self._checkpoints[keep:]
         turns = self._checkpoints[-1][1] if self._checkpoints else ()
@@ -151,7 +180,7 @@ def _probe(fmt: PromptFormat) -> Join | None:
     for join in ("continue", "separate"):
         cache = RenderCache.__new__(RenderCache)
         cache.format, cache.head_turns, cache.join = fmt, len(fmt.render([], []).turns), join
-        cache._system, cache._checkpoints = {}, []
+        cache._system, cache._checkpoints, cache._seen = {}, [], None
         if all(_equal(cache.render(conv, _PROBE_TOOLS), fmt.render(conv, _PROBE_TOOLS)) for conv in _probe_conversations()):
             return join
     return None
