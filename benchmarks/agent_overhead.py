@@ -55,6 +55,25 @@ def ms_per_step(fmt: str, tool_steps: int, runs: int, render_cache: bool = True)
     return STATS[stat](per_step) * 1e3
 
 
+def calls_per_step(fmt: str, tool_steps: int, runs: int = 10, render_cache: bool = True) -> float:
+    """Python function calls per step (cProfile): a load-independent check that the work per step
+    does not grow with the history, for machines too busy for timings to mean much."""
+    import cProfile
+    import pstats
+
+    registry = builtin_registry()
+    agents = [Agent(ScriptedLLM(script(fmt, tool_steps)), registry, fmt, max_steps=tool_steps + 1) for _ in range(runs)]
+    if not render_cache:
+        for agent in agents:
+            agent._renderer.join = None
+    profile = cProfile.Profile()
+    profile.enable()
+    for agent in agents:
+        agent.run("What is 23*47+12?")
+    profile.disable()
+    return pstats.Stats(profile).total_calls / runs / (tool_steps + 1)
+
+
 def template_ms(fmt: str, tool_steps: int = 20) -> float:
     """Rendering the last prompt through the real SmolLM2 chat template (what TransformersLLM adds)."""
     from tooltune.formats.chat import ChatRenderer
@@ -76,10 +95,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="episodes per cell")
     parser.add_argument("--template", action="store_true", help="also time the SmolLM2 chat template at 20 steps")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
+    parser.add_argument("--count-calls", action="store_true", help="print Python calls per step instead of times")
     parser.add_argument("--stat", choices=sorted(STATS), default="median", help="min: the best episode (timeit's rule on a busy machine)")
     args = parser.parse_args()
     global clock, stat
     clock, stat = CLOCKS[args.clock], args.stat
+    if args.count_calls:
+        table = Table(title="agent loop work per step: Python function calls (cProfile, 10 episodes)")
+        table.add_column("system")
+        for n in EPISODES:
+            table.add_column(f"{n} tool step{'s' if n > 1 else ''}", justify="right")
+        for cache in (True, False):
+            for fmt in ("json", "react"):
+                label = f"tooltune {fmt}" + ("" if cache else ", render cache off")
+                table.add_row(label, *[f"{calls_per_step(fmt, n, render_cache=cache):.0f}" for n in EPISODES])
+        Console().print(table)
+        return
     title = f"agent loop overhead, {args.clock} ms per step (model excluded; {args.stat} of {args.runs} episodes)"
     table = Table(title=title)
     table.add_column("system")
