@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -62,6 +62,16 @@ def run(
     continue_mode: Annotated[str, typer.Option(help="With --base-url, how ReAct continues after an observation: fold | prefill")] = "fold",
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole trajectory as JSON at the end")] = False,
     save: Annotated[Optional[str], typer.Option(help="Save the trajectory to this JSON file")] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Plan sub-tasks first, run each, retry/re-plan failures, reflect at the end")] = False,
+    plan_steps: Annotated[int, typer.Option(help="With --plan: model steps for the whole run")] = 24,
+    max_subtasks: Annotated[int, typer.Option(help="With --plan: sub-tasks per plan")] = 6,
+    max_retries: Annotated[int, typer.Option(help="With --plan: retries of a failed sub-task")] = 1,
+    max_replans: Annotated[int, typer.Option(help="With --plan: new plans after a failure")] = 1,
+    max_tools: Annotated[Optional[int], typer.Option(help="Offer the model only the K tools that best match the task (BM25)")] = None,
+    memory: Annotated[Optional[str], typer.Option(help="Long-term memory file (SQLite); adds memory_search/save/update")] = None,
+    auto_memory: Annotated[bool, typer.Option(help="With --memory: look memory up before the run")] = False,
+    context_window: Annotated[Optional[int], typer.Option(help="Fit each prompt into this many tokens (keeps system, task, latest steps)")] = None,
+    max_repeats: Annotated[int, typer.Option(help="Identical repeated tool calls tolerated before stopping with status loop")] = 2,
 ) -> None:
     """Answer QUESTION with an agent that can call tools, streaming every step."""
     from tooltune.agent import Agent
@@ -69,6 +79,18 @@ def run(
 
     if max_steps < 1:
         raise TooltuneError("--max-steps must be at least 1")
+    from tooltune.agent.planning import PlanLimits
+
+    if context_window is not None and context_window <= max_tokens:
+        raise TooltuneError(f"--context-window ({context_window}) must be larger than --max-tokens ({max_tokens})")
+    limits = PlanLimits(max_subtasks, plan_steps, max_retries, max_replans)
+    if plan:
+        limits.check()
+    store = None
+    if memory:
+        from tooltune.agent.memory import MemoryStore
+
+        store = MemoryStore(memory)
     from tooltune.formats import get_format
 
     fmt = get_format(format, lang, tool_role)  # validate flags before the slow model load
@@ -78,28 +100,58 @@ def run(
     with out.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'}…"):
         server_opts = {"continue_mode": continue_mode, "tool_role": tool_role} if base_url else {}
         llm = make_llm(model, base_url, api_key, **server_opts)
-    agent = Agent(llm, registry, fmt, lang, max_steps=max_steps, max_tokens=max_tokens)
-    trajectory = None
-    for event in agent.stream(question, system=system):
-        if event.kind == "token":
-            out.print(event.data["text"], end="", style="dim", markup=False, highlight=False)
-        elif event.kind == "tool_call":
-            out.print(f"\n[bold cyan]→ {escape(event.data['name'])}[/] {escape(json.dumps(event.data['arguments'], ensure_ascii=False))}")
-        elif event.kind == "observation":
-            style = "red" if event.data["is_error"] else "green"
-            out.print(f"[{style}]← {escape(event.data['output'][:500])}[/]", highlight=False)
-        elif event.kind == "format_error":
-            out.print(f"\n[yellow]format error (attempt {event.data['attempt']}): {escape(event.data['error'] or '')}[/]")
-        elif event.kind == "final_answer":
-            note = "" if event.data["strict"] else "  [dim](plain text: the model ignored the tool format)[/]"
-            out.print(f"\n[bold green]Final answer:[/] {escape(event.data['text'])}{note}", highlight=False)
-        elif event.kind == "stopped":
-            trajectory = event.data["trajectory"]
-            out.print(f"[dim]status: {trajectory.status}, {len(trajectory.messages)} messages[/]")
+    agent = Agent(
+        llm, registry, fmt, lang, max_steps=max_steps, max_tokens=max_tokens, max_tools=max_tools, memory=store,
+        auto_memory=auto_memory, context_window=context_window, max_repeats=max_repeats,
+    )
+    if plan:
+        from tooltune.agent.planning import Planner
+
+        result = Planner(agent, limits).run(question, system=system, on_event=lambda e: _print_event(out, e))
+        trajectory = result.trajectory
+        style = "green" if result.status == "complete" else "yellow"
+        out.print(f"[bold {style}]Plan {result.status}:[/] {escape(result.message)}" + (f"\n[bold green]Answer:[/] {escape(result.answer)}" if result.answer else ""))
+    else:
+        trajectory = None
+        for event in agent.stream(question, system=system):
+            _print_event(out, event)
+            if event.kind == "stopped":
+                trajectory = event.data["trajectory"]
     if save and trajectory:
         trajectory.save(save)
     if as_json and trajectory:
         print(json.dumps(trajectory.to_json(), ensure_ascii=False, indent=2))
+
+
+def _print_event(out: Console, event: Any) -> None:
+    """One streamed agent event, as the terminal shows it."""
+    if event.kind == "token":
+        out.print(event.data["text"], end="", style="dim", markup=False, highlight=False)
+    elif event.kind == "tool_call":
+        out.print(f"\n[bold cyan]→ {escape(event.data['name'])}[/] {escape(json.dumps(event.data['arguments'], ensure_ascii=False))}")
+    elif event.kind == "observation":
+        style = "red" if event.data["is_error"] else "green"
+        out.print(f"[{style}]← {escape(event.data['output'][:500])}[/]", highlight=False)
+    elif event.kind == "format_error":
+        out.print(f"\n[yellow]format error (attempt {event.data['attempt']}): {escape(event.data['error'] or '')}[/]")
+    elif event.kind == "final_answer":
+        note = "" if event.data["strict"] else "  [dim](plain text: the model ignored the tool format)[/]"
+        out.print(f"\n[bold green]Final answer:[/] {escape(event.data['text'])}{note}", highlight=False)
+    elif event.kind == "plan":
+        head = "re-plan" if event.data["replan"] else "plan"
+        steps = "".join(f"\n  {i}. {escape(t)}" for i, t in enumerate(event.data["subtasks"], 1))
+        out.print(f"\n[bold magenta]{head}:[/]{steps}", highlight=False)
+    elif event.kind == "subtask":
+        style = "green" if event.data["status"] == "done" else "red"
+        note = f": {escape(event.data['error'])}" if event.data["error"] else ""
+        out.print(f"[{style}]sub-task {event.data['index']} {event.data['status']} (attempt {event.data['attempt']}){note}[/]")
+    elif event.kind == "reflection":
+        out.print(f"\n[bold magenta]reflection:[/] {'complete' if event.data['complete'] else 'incomplete'} — {escape(event.data['text'])}")
+    elif event.kind in ("context", "memory", "tools_selected", "loop", "repeated_call"):
+        out.print(f"[dim]{event.kind}: {escape(json.dumps(event.data, ensure_ascii=False)[:300])}[/]", highlight=False)
+    elif event.kind == "stopped" and "trajectory" in event.data:
+        trajectory = event.data["trajectory"]
+        out.print(f"[dim]status: {trajectory.status}, {len(trajectory.messages)} messages[/]")
 
 
 @app.command("tools")

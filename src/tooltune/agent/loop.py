@@ -14,7 +14,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from tooltune.agent.context import ContextFitter, ContextOverflow, tokenizer_counter
+from tooltune.agent.memory import MemoryStore, lookup_messages, memory_tools
+from tooltune.agent.parallel import run_calls
+from tooltune.agent.render_cache import RenderCache
+from tooltune.agent.selection import select_tools
+from tooltune.agent.repeats import CallIndex, call_key, repeat_note
 from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatErrorStep, Step, Trajectory
+from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format
 from tooltune.formats.base import Parsed
 from tooltune.formats.parsing import resolve_tool_name, tool_names
@@ -23,21 +30,45 @@ from tooltune.messages import Message, ToolCall
 from tooltune.tools import ToolRegistry, ToolResult
 
 _DONE = object()
+MEMORY_TOOLS = ("memory_search", "memory_save", "memory_update")  # offered whatever the selection
 
 
 class Agent:
     def __init__(
         self, llm: LLM, tools: ToolRegistry, fmt: PromptFormat | str = "react", lang: str = "en",
         max_steps: int = 6, max_format_retries: int = 2, max_tokens: int = 384, temperature: float = 0.0,
+        max_repeats: int = 2, max_parallel_calls: int = 4, max_tools: int | None = None,
+        memory: MemoryStore | None = None, auto_memory: bool = False, context_window: int | None = None,
     ) -> None:
+        """`max_repeats`: identical repeated calls tolerated before the run stops with status
+        `loop`; `max_parallel_calls`: how many calls of one step run at once (each call keeps its
+        tool's own timeout); `max_tools`: offer the model only the k tools that best match the
+        task (agent.selection), when more are registered; `memory`: a long-term MemoryStore,
+        offered as the memory tools, reusing fresh remembered results and saving new ones;
+        `auto_memory`: look memory up before a run (agent.memory); `context_window`: fit each
+        prompt into this many tokens (agent.context states the policy)."""
+        if max_repeats < 0 or max_parallel_calls < 1 or (max_tools is not None and max_tools < 1):
+            raise TooltuneError("max_repeats must be >= 0, max_parallel_calls >= 1 and max_tools >= 1")
         self.llm = llm
-        self.tools = tools
+        self.memory = memory
+        self.auto_memory = auto_memory
+        self.tools = ToolRegistry([*tools, *memory_tools(memory, tools)]) if memory is not None else tools
         self.format = get_format(fmt, lang) if isinstance(fmt, str) else fmt
         self.max_steps = max_steps
         self.max_format_retries = max_format_retries
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.max_repeats = max_repeats
+        self.max_parallel_calls = max_parallel_calls
+        self.max_tools = max_tools
+        self.offered: ToolRegistry | None = None  # the tools shown this run, when selected
+        self._calls = CallIndex()
+        self.context = ContextFitter(context_window, max_tokens, count=tokenizer_counter(llm)) if context_window else None
+        if context_window is not None and context_window <= max_tokens:
+            raise TooltuneError(f"context_window ({context_window}) must be larger than max_tokens ({max_tokens})")
         self._cancel = threading.Event()
+        self._renderer = RenderCache(self.format)
+        self._specs: tuple[tuple[Any, ...], list[dict[str, Any]]] = ((), [])
 
     def cancel(self) -> None:
         """Stop the running loop: generation halts mid-completion, no further tool runs, and the
@@ -46,12 +77,17 @@ class Agent:
 
     @property
     def tool_specs(self) -> list[dict[str, Any]]:
-        return self.tools.to_openai()
+        """The tools' OpenAI specs, rebuilt only when the registry's tools change (the same list
+        object is what lets the render cache reuse the rendered tool descriptions)."""
+        key = tuple(self.offered if self.offered is not None else self.tools)
+        if len(key) != len(self._specs[0]) or any(a is not b for a, b in zip(key, self._specs[0])):
+            self._specs = (key, [t.to_openai() for t in key])
+        return self._specs[1]
 
     # -- one step -------------------------------------------------------------------------------
     def request(self, messages: list[Message]) -> GenerationRequest:
         return GenerationRequest(
-            rendered=self.format.render(messages, self.tool_specs), messages=list(messages), tools=self.tool_specs,
+            rendered=self._renderer.render(messages, self.tool_specs), messages=list(messages), tools=self.tool_specs,
             native=self.format.name == "native", stop=list(self.format.stop), max_tokens=self.max_tokens,
             temperature=self.temperature, cancel=self._cancel,
         )
@@ -70,21 +106,28 @@ class Agent:
     def step(self, messages: list[Message], on_event: Any = None) -> Step:
         """Ask the model for one step (retrying format errors) and run its tool calls."""
         emit = on_event or (lambda e: None)
-        attempt_msgs = list(messages)
+        attempt_msgs = messages  # the caller's list itself: the render cache's append-only fast path
+        if self.context is not None:
+            attempt_msgs, info = self.context.fit(attempt_msgs, lambda m: self._renderer.render(m, self.tool_specs))
+            if info is not None:
+                emit(Event("context", info))
+                if not info["fits"]:
+                    return ContextOverflow("", f"the prompt needs {info['tokens_after']} tokens even after fitting; the window is {info['window']}")
         for attempt in range(self.max_format_retries + 1):
             completion = self.llm.complete(self.request(attempt_msgs), on_text=lambda t: emit(Event("token", {"text": t})))
             if self._cancel.is_set():
                 return FormatErrorStep(completion.text, "cancelled")
-            step = self.finish_step(completion, emit)
+            step = self.finish_step(completion, emit, history=messages)
             if not isinstance(step, FormatErrorStep):
                 return step
             emit(Event("format_error", {"error": step.error, "raw": step.raw, "attempt": attempt + 1}))
-            attempt_msgs += self.retry_messages(step)
+            attempt_msgs = attempt_msgs + self.retry_messages(step)  # a new list: never the caller's
         return step
 
-    def finish_step(self, completion: Completion, emit: Any = None) -> Step:
+    def finish_step(self, completion: Completion, emit: Any = None, history: list[Message] | None = None) -> Step:
         """Turn one completion into a step, running its tool calls; an unparseable completion
-        becomes a FormatErrorStep. Shared by `step` and batched drivers (corpus rollout)."""
+        becomes a FormatErrorStep. Shared by `step` and batched drivers (corpus rollout).
+        `history` (the conversation so far) lets a repeated identical call get a note instead."""
         emit = emit or (lambda e: None)
         parsed = self.parse(completion)
         if parsed.kind == "invalid":
@@ -95,7 +138,7 @@ class Agent:
             emit(Event("final_answer", {"text": parsed.content, "strict": parsed.strict}))
             return FinalAnswerStep(parsed.thought, parsed.content or "", completion.text, parsed.strict)
         step = ActionStep(parsed.thought, parsed.calls, raw=completion.text)
-        step.results = self.execute(parsed.calls, emit)
+        step.results = self.execute(parsed.calls, emit, history=history)
         return step
 
     def retry_messages(self, failed: FormatErrorStep) -> list[Message]:
@@ -103,17 +146,59 @@ class Agent:
         Only the retry prompt sees these; the canonical trajectory never does."""
         return [Message("assistant", failed.raw), Message("user", self.format.format_error_feedback(failed.error))]
 
-    def execute(self, calls: list[ToolCall], emit: Any) -> list[ToolResult]:
-        results = []
-        for call in calls:
+    def execute(self, calls: list[ToolCall], emit: Any = None, history: list[Message] | None = None) -> list[ToolResult]:
+        """Run one step's calls — several at once, at most `max_parallel_calls` — and return the
+        results in call order. A call identical to an earlier one is not run again: its result
+        is a note holding the earlier output (see agent.repeats)."""
+        emit = emit or (lambda e: None)
+        index = self._calls.update(history) if history is not None else None
+        results: list[ToolResult | None] = [None] * len(calls)
+        first_of: dict[str, int] = {}  # key -> the first call of this step with it
+        twins: list[tuple[int, int]] = []  # (repeat, its first) within this step
+        for i, call in enumerate(calls):
             emit(Event("tool_call", {"id": call.id, "name": call.name, "arguments": call.arguments}))
-            if call.name in self.tools:
-                result = self.tools.get(call.name).invoke(call.arguments, call.id)
+            key = call_key(call)
+            earlier = index.results.get(key) if index is not None else None
+            if earlier is not None or key in first_of:
+                emit(Event("repeated_call", {"id": call.id, "name": call.name}))
+            if earlier is not None:
+                results[i] = ToolResult(call.name, repeat_note(call, earlier, self.format.lang), False, call.id)
+            elif key in first_of:
+                twins.append((i, first_of[key]))
             else:
-                result = ToolResult(call.name, f"unknown tool {call.name!r}; available: {', '.join(self.tools.names)}", True, call.id)
+                first_of[key] = i
+        to_run = []
+        for i in first_of.values():
+            results[i] = self._remembered(calls[i], emit)
+            if results[i] is None:
+                to_run.append(i)
+        for i, result in zip(to_run, run_calls(self.tools, [calls[i] for i in to_run], self.max_parallel_calls)):
+            results[i] = result
+            self._remember(calls[i], result)
+        for i, first in twins:
+            results[i] = ToolResult(calls[i].name, repeat_note(calls[i], results[first].output, self.format.lang), False, calls[i].id)  # type: ignore[union-attr]
+        for call, result in zip(calls, results):
+            assert result is not None
             emit(Event("observation", {"id": call.id, "name": call.name, "output": result.output, "is_error": result.is_error}))
-            results.append(result)
-        return results
+        return [r for r in results if r is not None]
+
+    def _remembered(self, call: ToolCall, emit: Any) -> ToolResult | None:
+        """A fresh remembered result of exactly this call (freshness: Tool.ttl / time_sensitive)."""
+        if self.memory is None or call.name in MEMORY_TOOLS or call.name not in self.tools:
+            return None
+        hit = self.memory.recall_result(self.tools.get(call.name), call.arguments)
+        if hit is None:
+            return None
+        emit(Event("memory", {"reused": hit.id, "name": call.name, "age_s": round(self.memory.clock() - hit.created, 3)}))
+        return ToolResult(call.name, hit.text, False, call.id)
+
+    def _remember(self, call: ToolCall, result: ToolResult) -> None:
+        if self.memory is not None and not result.is_error and call.name not in MEMORY_TOOLS and call.name in self.tools:
+            self.memory.save(result.output, "result", call.name, call.arguments)
+
+    def looping(self, messages: list[Message]) -> bool:
+        """More identical repeated calls in `messages` than `max_repeats` allows."""
+        return self._calls.update(messages).repeats > self.max_repeats
 
     # -- the loop -------------------------------------------------------------------------------
     def stream(self, messages: list[Message] | str, system: str | None = None) -> Iterator[Event]:
@@ -142,14 +227,30 @@ class Agent:
         """The loop itself, synchronous; `on_event` receives every event."""
         self._cancel.clear()
         msgs = start_messages(messages, system)
+        self.offered = None
+        task = next((m.text for m in reversed(msgs) if m.role == "user"), "")
+        if self.max_tools is not None and len(self.tools) > self.max_tools:
+            self.offered = select_tools(self.tools, task, self.max_tools, always=MEMORY_TOOLS)
         traj = Trajectory(msgs, self.tool_specs)
 
+        counted = [0, 0]  # messages seen, assistant messages among them: O(1) per event, not O(history)
+
         def emit(event: Event) -> None:
-            event.step = sum(1 for m in traj.messages if m.role == "assistant")
+            for m in traj.messages[counted[0]:]:
+                counted[1] += m.role == "assistant"
+            counted[0] = len(traj.messages)
+            event.step = counted[1]
             traj.events.append(event) if event.kind != "token" else None
             if on_event:
                 on_event(event)
 
+        if self.offered is not None:
+            emit(Event("tools_selected", {"tools": self.offered.names, "of": len(self.tools), "k": self.max_tools}))
+        if self.memory is not None and self.auto_memory and msgs[-1].role == "user":
+            found = lookup_messages(self.memory, task, self.tools)
+            if found:
+                msgs.extend(found)
+                emit(Event("memory", {"lookup": task, "found": found[-1].text}))
         pending = pending_calls(msgs)
         if pending:  # resumed after an edit: run the edited calls first
             for r in self.execute(pending, emit):
@@ -164,11 +265,17 @@ class Agent:
             step = self.step(msgs, emit)
             taken += 1
             if isinstance(step, FormatErrorStep):
-                traj.status = "stopped" if self._cancel.is_set() else "format_error"
+                traj.status = "stopped" if self._cancel.is_set() else "context_overflow" if isinstance(step, ContextOverflow) else "format_error"
                 return traj
             msgs.extend(step.to_messages())
             if isinstance(step, FinalAnswerStep):
                 traj.status = "final"
+                if self.memory is not None:
+                    self.memory.save(f"Task: {task}\nAnswer: {step.answer}", "task")
+                return traj
+            if self.looping(msgs):
+                emit(Event("loop", {"repeats": self._calls.repeats, "limit": self.max_repeats}))
+                traj.status = "loop"
                 return traj
         traj.status = "stopped" if self._cancel.is_set() else "max_steps"
         return traj

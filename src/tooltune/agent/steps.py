@@ -13,7 +13,10 @@ from typing import Any, Literal
 from tooltune.messages import Message, Sample, ToolCall, write_text_atomic
 from tooltune.tools.tool import ToolResult
 
-EventKind = Literal["token", "thought", "tool_call", "observation", "final_answer", "format_error", "stopped"]
+EventKind = Literal[
+    "token", "thought", "tool_call", "observation", "final_answer", "format_error", "stopped",
+    "repeated_call", "loop", "context", "memory", "plan", "subtask", "reflection", "tools_selected",
+]
 
 
 @dataclass
@@ -72,7 +75,7 @@ class Trajectory:
 
     messages: list[Message]
     tools: list[dict[str, Any]]
-    status: str = "running"  # running | final | max_steps | format_error | stopped
+    status: str = "running"  # running | final | max_steps | format_error | stopped | loop
     events: list[Event] = field(default_factory=list)
 
     @property

@@ -156,7 +156,7 @@ def _run_batched(llm: LLM, registry: ToolRegistry, batch: list[StoredQuestion], 
         completions = llm.complete_batch([agents[i].request(convs[i].attempt) for i in active])
         for i, completion in zip(active, completions):
             conv, agent = convs[i], agents[i]
-            step = agent.finish_step(completion)
+            step = agent.finish_step(completion, history=conv.messages)
             if isinstance(step, FormatErrorStep):
                 conv.retries += 1
                 if conv.retries > agent.max_format_retries:
@@ -169,7 +169,9 @@ def _run_batched(llm: LLM, registry: ToolRegistry, batch: list[StoredQuestion], 
             conv.messages.extend(step.to_messages())
             if isinstance(step, ActionStep):
                 conv.tool_errors += [r.output[:300] for r in step.results if r.is_error]
-                if conv.steps >= agent.max_steps:
+                if agent.looping(conv.messages):  # the same call again and again, as Agent.run stops
+                    conv.status = "loop"
+                elif conv.steps >= agent.max_steps:
                     conv.status = "max_steps"
             else:
                 conv.status = "final"

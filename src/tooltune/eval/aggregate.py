@@ -67,6 +67,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "trajectory_match": _rate(f["trajectory_match"] for f in free),
         "tool_sequence_match": _rate(f["tool_sequence_match"] for f in free),
         "free_run_status": dict(sorted(_count(f["status"] for f in free).items())),
+        "loops": sum(f["status"] == "loop" for f in free),
         "e2e_items": len(e2e),
         "e2e_success": _rate(e2e),
     }

@@ -195,7 +195,7 @@ class EvalRunner:
         if isinstance(completion, BackendError):
             run.status, run.error = "backend_error", str(completion)
             return
-        step = run.agent.finish_step(completion)
+        step = run.agent.finish_step(completion, history=run.messages)
         if isinstance(step, FormatErrorStep):
             run.status, run.error = "format_error", step.error
             return
@@ -204,7 +204,9 @@ class EvalRunner:
             run.status, run.final_answer = "final", step.answer
             return
         run.steps.append(list(step.calls))
-        if len(run.steps) >= run.max_steps:
+        if run.agent.looping(run.messages):  # the same call again and again: status "loop"
+            run.status = "loop"
+        elif len(run.steps) >= run.max_steps:
             run.status = "max_steps"
 
     def _free_run_json(self, item: EvalItem, run: _FreeRun) -> dict[str, Any]:

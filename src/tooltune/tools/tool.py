@@ -44,6 +44,11 @@ class Tool:
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     func: Callable[..., Any] | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
+    # Freshness of a remembered result (agent.memory): `time_sensitive` results (the time, a share
+    # price, today's weather) are never reused; otherwise a result is reused for `ttl` seconds,
+    # or forever when `ttl` is None (last year's census figures). Not part of the prompt.
+    ttl: float | None = None
+    time_sensitive: bool = False
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -71,7 +76,11 @@ class Tool:
         if "name" not in fn:
             raise TooltuneError(f"tool spec without a 'name': {json.dumps(spec)[:80]}")
         params = fn.get("parameters") or {"type": "object", "properties": {}}
-        return cls(name=fn["name"], description=fn.get("description", ""), parameters=params, func=func)
+        ttl = fn.get("ttl", spec.get("ttl"))
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl < 0):
+            raise TooltuneError(f"tool {fn['name']}: 'ttl' must be a number of seconds >= 0, got {ttl!r}")
+        sensitive = bool(fn.get("time_sensitive", spec.get("time_sensitive", False)))
+        return cls(name=fn["name"], description=fn.get("description", ""), parameters=params, func=func, ttl=ttl, time_sensitive=sensitive)
 
     def to_openai(self) -> dict[str, Any]:
         return {
@@ -88,10 +97,24 @@ class Tool:
         return dict(self.parameters.get("properties", {}))
 
     # -- use ----------------------------------------------------------------------------------
+    def _validator(self) -> Any:
+        """A checked validator, built once per schema: `jsonschema.validate` re-checks the schema
+        itself on every call, which was most of the agent's per-step cost. Rebuilt if the
+        `parameters` dict is replaced."""
+        cached = self.__dict__.get("_cached_validator")
+        if cached is None or cached[0] is not self.parameters:
+            cls = jsonschema.validators.validator_for(self.parameters)
+            cls.check_schema(self.parameters)
+            cached = (self.parameters, cls(self.parameters))
+            self.__dict__["_cached_validator"] = cached
+        return cached[1]
+
     def validate(self, arguments: dict[str, Any]) -> str | None:
         """Return a message for the model if the arguments break the schema, else None."""
         try:
-            jsonschema.validate(arguments, self.parameters)
+            error = jsonschema.exceptions.best_match(self._validator().iter_errors(arguments))
+            if error is not None:
+                raise error
         except jsonschema.ValidationError as exc:
             where = "/".join(str(p) for p in exc.absolute_path) or "arguments"
             return f"invalid arguments for {self.name}: {where}: {exc.message}"

@@ -23,4 +23,6 @@ def current_time(timezone: str = "UTC") -> str:
 
 
 def current_time_tool() -> Tool:
-    return Tool.from_function(current_time, name="current_time", description="Get the current date and time in a time zone.")
+    clock = Tool.from_function(current_time, name="current_time", description="Get the current date and time in a time zone.")
+    clock.time_sensitive = True  # a remembered time is never the time now
+    return clock

@@ -1,0 +1,70 @@
+"""End-to-end success of planned (`--plan`) vs plain agent runs on a small multi-step task set,
+with the built-in tools executed for real (calculator, offline web_search over the shipped docs).
+
+Success = a reference answer occurs in the final answer (eval's `contains` match); a planned run
+must also end `complete`. Both systems run the same model, format and tasks in one process.
+CPU heavy with the embedded model: keep --limit small and run it with nice.
+Run: PYTHONPATH=src nice -n 10 python benchmarks/planned_vs_plain.py --limit 4 [--model PATH] [--format json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tooltune.agent import Agent
+from tooltune.agent.planning import PlanLimits, Planner
+from tooltune.eval.answers import answer_matches
+from tooltune.llm import make_llm
+from tooltune.tools import builtin_registry
+
+TASKS = Path(__file__).resolve().parent / "data" / "multistep_tasks.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model folder / .gguf / 'embedded' (default: the embedded model)")
+    parser.add_argument("--base-url", default=None)
+    parser.add_argument("--format", default="json")
+    parser.add_argument("--limit", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--out", default=None, help="write every trajectory + outcome to this JSONL file")
+    args = parser.parse_args()
+    tasks = [json.loads(line) for line in TASKS.read_text(encoding="utf-8").splitlines() if line.strip()][: args.limit]
+    llm = make_llm(args.model, args.base_url, None)
+    tools = builtin_registry().select(["calculator", "web_search"])
+    rows = []
+    for task in tasks:
+        for mode in ("plain", "planned"):
+            agent = Agent(llm, tools, args.format, max_steps=6, max_tokens=args.max_tokens)
+            start = time.perf_counter()
+            if mode == "plain":
+                traj = agent.run(task["question"])
+                answer, ended = traj.final_answer, traj.status
+            else:
+                result = Planner(agent, PlanLimits(max_subtasks=4, max_steps=16, max_retries=1, max_replans=1)).run(task["question"])
+                traj, answer, ended = result.trajectory, result.answer if result.status == "complete" else None, result.status
+            ok = bool(answer) and answer_matches(answer, task["reference_answers"], "contains")
+            calls = sum(len(m.tool_calls) for m in traj.messages if m.role == "assistant")
+            rows.append({"id": task["id"], "mode": mode, "success": ok, "status": ended, "answer": answer, "tool_calls": calls,
+                         "seconds": round(time.perf_counter() - start, 1), "trajectory": traj.to_json()})
+            print(f"{task['id']} {mode}: {ended} success={ok} calls={calls} answer={answer!r}", flush=True)
+    if args.out:
+        Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    table = Table(title=f"planned vs plain, {len(tasks)} multi-step tasks ({args.model or 'embedded'}, {args.format})")
+    for col in ("mode", "success", "tool calls / task", "seconds / task"):
+        table.add_column(col, justify="right" if col != "mode" else "left")
+    for mode in ("plain", "planned"):
+        mine = [r for r in rows if r["mode"] == mode]
+        table.add_row(mode, f"{sum(r['success'] for r in mine)}/{len(mine)}", f"{sum(r['tool_calls'] for r in mine) / len(mine):.1f}",
+                      f"{sum(r['seconds'] for r in mine) / len(mine):.1f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

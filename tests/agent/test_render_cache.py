@@ -1,0 +1,98 @@
+"""The render cache must reproduce the format's own rendering byte for byte (interfaces rule 1:
+a model is being trained on exactly that text), for every prefix of every conversation shape."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tooltune.agent import Agent
+from tooltune.agent.render_cache import RenderCache
+from tooltune.formats import get_format
+from tooltune.formats.base import Rendered
+from tooltune.llm import ScriptedLLM
+from tooltune.messages import Message, ToolCall
+from tooltune.tools import builtin_registry
+
+TOOLS = builtin_registry().to_openai()
+text = st.text(alphabet=st.sampled_from(list("ab 1:{}\n观察Observation")), max_size=12)
+
+
+@st.composite
+def conversations(draw):
+    msgs = [Message("system", draw(text))] if draw(st.booleans()) else []
+    late_system = draw(st.booleans())
+    n_call = 0
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(["user", "call", "final"]))
+        if kind == "user":
+            msgs.append(Message("user", draw(text)))
+        elif kind == "final":
+            msgs.append(Message("assistant", draw(text), reasoning_content=draw(st.none() | text)))
+        else:
+            calls = []
+            for _ in range(draw(st.integers(1, 3))):
+                n_call += 1
+                calls.append(ToolCall("calculator", {"expression": draw(text)}, f"c{n_call}"))
+            msgs.append(Message("assistant", draw(st.none() | text), tool_calls=calls, reasoning_content=draw(st.none() | text)))
+            for call in calls[: draw(st.integers(0, len(calls)))]:
+                msgs.append(Message("tool", draw(text), tool_call_id=call.id, name=call.name))
+    if late_system and len(msgs) > 2:  # a system message mid-conversation: rendered whole, still identical
+        msgs.insert(len(msgs) // 2 + 1, Message("system", draw(text)))
+    return msgs
+
+
+def shape(r: Rendered):
+    return r.open_last, r.tools, [(t.role, [(s.text, s.train) for s in t.segments], t.extra) for t in r.turns]
+
+
+@settings(max_examples=150, deadline=None)
+@given(conv=conversations(), fmt_name=st.sampled_from(["json", "react", "native"]), lang=st.sampled_from(["en", "zh"]),
+       tool_role=st.sampled_from(["user", "tool"]))
+def test_every_prefix_renders_identically(conv, fmt_name, lang, tool_role):
+    fmt = get_format(fmt_name, lang, tool_role)
+    cache = RenderCache(fmt)
+    assert cache.join is not None  # the cache is really in use for these formats
+    for end in range(1, len(conv) + 1):
+        prefix = conv[:end]
+        assert shape(cache.render(prefix, TOOLS)) == shape(fmt.render(prefix, TOOLS))
+
+
+@settings(max_examples=100, deadline=None)
+@given(conv=conversations(), fmt_name=st.sampled_from(["json", "react", "native"]), retry_at=st.integers(0, 8))
+def test_one_list_grown_by_appending_renders_identically(conv, fmt_name, retry_at):
+    """The fast path (the same list, only appended to, as Agent.run does), interleaved once with
+    another list (a retry prompt) that sends the cache down the slow path and back."""
+    fmt = get_format(fmt_name)
+    cache = RenderCache(fmt)
+    grown: list[Message] = []
+    for i, msg in enumerate(conv):
+        grown.append(msg)
+        if i == retry_at:
+            retry = grown + [Message("assistant", "bad"), Message("user", "Format error")]
+            assert shape(cache.render(retry, TOOLS)) == shape(fmt.render(retry, TOOLS))
+        assert shape(cache.render(grown, TOOLS)) == shape(fmt.render(list(grown), TOOLS))
+
+
+def test_groups_are_rendered_once_and_earlier_prompts_never_change():
+    calls = []
+    fmt = get_format("react")
+    original = fmt.render
+    fmt.render = lambda m, t: calls.append(len(m)) or original(m, t)
+    cache = RenderCache(fmt)
+    calls.clear()
+    conv = [Message("user", "q")]
+    first = cache.render(conv, TOOLS)
+    snapshot = shape(first)
+    for i in range(20):
+        call = ToolCall("calculator", {"expression": "1+1"}, f"c{i}")
+        conv += [Message("assistant", None, tool_calls=[call]), Message("tool", "2", tool_call_id=call.id, name="calculator")]
+        cache.render(conv, TOOLS)
+    assert max(calls) <= 2  # never the whole conversation: system turn once, then one group at a time
+    assert shape(first) == snapshot  # splicing copies the open turn, it never edits a returned one
+
+
+def test_agent_requests_match_the_full_render():
+    steps = ['Thought: t\nAction: calculator\nAction Input: {"expression": "1+%d"}' % i for i in range(4)]
+    agent = Agent(ScriptedLLM(steps + ["Final Answer: 5"]), builtin_registry(), "react", max_steps=6)
+    agent.run("q")
+    for request in agent.llm.requests:
+        assert shape(request.rendered) == shape(agent.format.render(request.messages, agent.tool_specs))
