@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tooltune.errors import TooltuneError
 from tooltune.formats.base import Parsed, PromptFormat, Rendered, Segment, Turn
 from tooltune.formats.jsoncall import parse_tool_call_text
 from tooltune.messages import Message
@@ -17,6 +18,12 @@ from tooltune.messages import Message
 class NativeFormat(PromptFormat):
     name = "native"
     stop: list[str] = []
+
+    def __init__(self, lang: str = "en", tool_role: str = "user", tool_parser: str = "auto") -> None:
+        super().__init__(lang, tool_role)
+        if tool_parser not in ("auto", "hermes"):
+            raise TooltuneError(f"unknown tool parser {tool_parser!r}: use auto or hermes")
+        self.tool_parser = tool_parser
 
     def render(self, messages: list[Message], tools: list[dict[str, Any]]) -> Rendered:
         turns = []
