@@ -24,7 +24,7 @@ NOISE = [
     "😀", "👨‍👩‍👧", "🇫🇷",  # emoji (incl. joined sequences)
     "\ud800", "\udfff", "\udc80",  # lone surrogates
     "{", "}", "[", "]", '"', "'", "\\", "...", "```", "Observation:", "Action:", "Action Input:", "Final Answer:",
-    "Thought:", "<tool_call>", "</tool_call>", "<|im_end|>", "思考：", "行动：",
+    "Thought:", "<tool_call>", "</tool_call>", "<|im_end|>", "思考：", "行动：", "<think>", "</think>",
 ]
 SEEDS = {f: [t for _, fmt, t, _ in CASES + INVALID if fmt == f] for f in FORMATS}
 HUGE = {

@@ -17,6 +17,7 @@ from tooltune.formats.parsing import (
     ArgumentError, decode_arguments, loads_lenient, resolve_tool_name, strip_end_markers, tool_names, tool_params,
     unknown_tool_error,
 )
+from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.templates import fill
 from tooltune.messages import Message, ToolCall
 
@@ -140,4 +141,4 @@ class JsonCallFormat(PromptFormat):
         return "\n".join(([thought] if thought else []) + blocks)
 
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
-        return parse_tool_call_text(text, tools)
+        return parse_with_reasoning(text, lambda rest: parse_tool_call_text(rest, tools))

@@ -12,6 +12,7 @@ from typing import Any
 from tooltune.errors import TooltuneError
 from tooltune.formats.base import Parsed, PromptFormat, Rendered, Segment, Turn
 from tooltune.formats.jsoncall import parse_tool_call_text
+from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.messages import Message
 
 
@@ -35,6 +36,9 @@ class NativeFormat(PromptFormat):
                     {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
                     for c in msg.tool_calls
                 ]
+            if msg.role == "assistant" and msg.reasoning_content:
+                # Templates that show reasoning (Qwen3's <think>) put it where the model writes it.
+                extra["reasoning_content"] = msg.reasoning_content
             if msg.role == "tool":
                 extra.update({k: v for k, v in (("tool_call_id", msg.tool_call_id), ("name", msg.name)) if v})
             text = msg.text if msg.role != "assistant" or not msg.tool_calls else (msg.content or "")
@@ -42,4 +46,4 @@ class NativeFormat(PromptFormat):
         return Rendered(turns, tools=tools or None)
 
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
-        return parse_tool_call_text(text, tools)
+        return parse_with_reasoning(text, lambda rest: parse_tool_call_text(rest, tools))

@@ -20,6 +20,7 @@ from tooltune.formats.parsing import (
     MAX_DEPTH, ArgumentError, decode_arguments, nesting_depth, resolve_tool_name, strip_end_markers, to_jsonable, tool_names,
     tool_params, unknown_tool_error,
 )
+from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.templates import fill
 from tooltune.messages import Message, ToolCall
 
@@ -60,6 +61,9 @@ class ReActFormat(PromptFormat):
 
     # -- parsing ------------------------------------------------------------------------------
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
+        return parse_with_reasoning(text, lambda rest: self._parse_scratchpad(rest, tools))
+
+    def _parse_scratchpad(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
         text = strip_end_markers(text.replace("\r\n", "\n").replace("\r", "\n"))
         kws = react_layout.keywords(text)
         # A hallucinated Observation and everything after it is the model talking to itself.
