@@ -16,10 +16,15 @@ from tooltune.errors import TooltuneError
 EXPECTED = 'expected {"format", "text", "tools"[, "tool_parser"]}'
 
 
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def dumps_line(obj: Any) -> str:
-    """JSON text that any UTF-8 stream can carry: lone surrogates (which UTF-8 cannot encode) are
-    written as their `\\udXXX` JSON escapes, which read back to the same string."""
-    return json.dumps(obj, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
+    """JSON text that any UTF-8 stream can carry, on exactly one line even for readers that split
+    on Unicode line breaks (`str.splitlines`): lone surrogates (which UTF-8 cannot encode) and
+    U+0085/U+2028/U+2029 are written as their JSON escapes, which read back to the same string."""
+    text = json.dumps(obj, ensure_ascii=False).translate(_LINE_BREAKS)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def decode_lines(raw: Iterable[bytes | str]) -> Iterator[str]:

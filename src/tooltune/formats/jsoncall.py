@@ -29,6 +29,8 @@ _PREFIXES = ("[TOOL_CALLS]", "<|python_tag|>", "<function_call>", "functools")
 def calls_from_object(obj: Any, tools: list[dict[str, Any]]) -> list[ToolCall] | str:
     """Decode one parsed JSON value (a call, a list of calls, OpenAI shape) or return an error."""
     items = obj if isinstance(obj, list) else [obj]
+    if not items:
+        return "an empty list is no tool call: write {\"name\": …, \"arguments\": {…}}"
     calls = []
     for item in items:
         if not isinstance(item, dict):
