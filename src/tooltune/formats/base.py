@@ -66,6 +66,8 @@ class Parsed:
     def to_json(self) -> dict[str, Any]:
         if self.kind == "tool_calls":
             out: dict[str, Any] = {"kind": "tool_calls", "calls": [{"name": c.name, "arguments": c.arguments} for c in self.calls]}
+            if self.content:  # native families: text beside the calls is content
+                out["content"] = self.content
         elif self.kind == "final":
             out = {"kind": "final", "content": self.content}
         else:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from tooltune.formats.base import Parsed
 
-_OPEN = re.compile(r"^\s*<\s*think(?:ing)?\s*>", re.I)
-_CLOSE = re.compile(r"<\s*/\s*think(?:ing)?\s*>", re.I)
+# `[THINK]…[/THINK]`: Mistral's Magistral writes its reasoning between these special tokens.
+_OPEN = re.compile(r"^\s*(?:<\s*think(?:ing)?\s*>|\[THINK\])", re.I)
+_CLOSE = re.compile(r"<\s*/\s*think(?:ing)?\s*>|\[/THINK\]", re.I)
 
 
 @dataclass
@@ -45,13 +46,14 @@ def join_reasoning(*parts: str | None) -> str | None:
     return "\n\n".join(kept) or None
 
 
-def parse_with_reasoning(text: str, parse_rest: Callable[[str], Parsed]) -> Parsed:
+def parse_with_reasoning(text: str, parse_rest: Callable[[str], Parsed], thought_is_reasoning: bool = True) -> Parsed:
     """Split the reasoning off `text`, parse the rest with the format's parser, and set
-    `Parsed.reasoning` (the whole `reasoning_content`: block + the format's thought)."""
+    `Parsed.reasoning` (the whole `reasoning_content`: block + the format's thought). Native
+    families write text beside their calls as content (OpenAI semantics), not as reasoning."""
     split = split_reasoning(text)
     if split.truncated:
         return Parsed("invalid", error="the completion ended inside its <think> reasoning (no </think>): a truncated step",
                       reasoning=split.reasoning)
     parsed = parse_rest(split.rest)
-    parsed.reasoning = join_reasoning(split.reasoning, parsed.thought)
+    parsed.reasoning = join_reasoning(split.reasoning, parsed.thought if thought_is_reasoning else None)
     return parsed
