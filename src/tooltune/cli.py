@@ -63,6 +63,8 @@ def run(
     with out.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'}…"):
         server_opts = {"continue_mode": continue_mode, "tool_role": tool_role} if base_url else {}
         llm = make_llm(model, base_url, api_key, **server_opts)
+    if hasattr(fmt, "use_model") and getattr(llm, "tokenizer", None) is not None:
+        fmt.use_model(llm.tokenizer)  # native: the model family's own tool-call parser
     agent = Agent(llm, registry, fmt, lang, max_steps=max_steps, max_tokens=max_tokens)
     trajectory = None
     for event in agent.stream(question, system=system):

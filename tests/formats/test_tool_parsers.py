@@ -104,3 +104,20 @@ def test_mistral_v3_rendered_by_mistral_common_parses_back():
     assert completion.startswith("[TOOL_CALLS][{")
     parsed = get_format("native", tool_parser="mistral").parse(completion, TOOLS)
     assert [(c.name, c.arguments) for c in parsed.calls] == [("get_weather", a) for a in args]
+
+
+def test_eval_parses_native_completions_with_the_model_family():
+    """The eval binds the native format to the model's family (from its tokenizer's template)."""
+    from tooltune.eval.items import make_item
+    from tooltune.eval.runner import EvalRunner, EvalSettings
+    from tooltune.llm.scripted import ScriptedLLM
+    from tooltune.messages import Message, Sample, ToolCall as Call
+
+    class Tok:
+        chat_template = TEMPLATES["glm"]
+
+    llm = ScriptedLLM([])
+    llm.tokenizer = Tok()
+    item = make_item("x", Sample([Message("user", "Paris?"), Message("assistant", None, tool_calls=[Call("get_weather", {"city": "Paris"})])], TOOLS), {}, "t")
+    agent, _ = EvalRunner(llm, EvalSettings(format="native")).agent_for(item)
+    assert agent.format.tool_parser == "glm"
