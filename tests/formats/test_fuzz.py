@@ -133,11 +133,11 @@ def test_parse_jsonl_prints_one_json_line_per_input_line(lines):
 
 
 # -- native family parsers: the same contract ----------------------------------------------------
-from tooltune.formats.tool_parsers import NAMES  # noqa: E402
+from tooltune.formats.tool_parsers import NAMES as FAMILIES  # noqa: E402
 
 from .tool_parser_cases import CASES as FAMILY_CASES  # noqa: E402
 
-FAMILY_SEEDS = {name: [t for fam, _, t, _ in FAMILY_CASES if fam == name] for name in NAMES}
+FAMILY_SEEDS = {name: [t for fam, _, t, _ in FAMILY_CASES if fam == name] for name in FAMILIES}
 FAMILY_NOISE = NOISE + ["[TOOL_CALLS]", "[ARGS]", "<function=", "</function>", "<parameter=", "</parameter>", "<arg_key>",
                         "<arg_value>", "<|tool_call_begin|>", "<|tool_call_argument_begin|>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>",
                         "<|channel|>", "<|message|>", "<|start|>", "<|call|>", " to=functions.", "<start_function_call>",
@@ -149,15 +149,14 @@ def check_native(name: str, text: str) -> None:
     assert isinstance(parsed, Parsed) and parsed.kind in ("tool_calls", "final", "invalid")
     json.dumps(parsed.to_json(), allow_nan=False)
     if parsed.kind == "tool_calls":
-        assert parsed.calls and all(c.name in NAMES_OF_TOOLS and isinstance(c.arguments, dict) for c in parsed.calls)
+        assert parsed.calls and all(c.name in NAMES and isinstance(c.arguments, dict) for c in parsed.calls)
     elif parsed.kind == "invalid":
         assert parsed.error
 
 
-NAMES_OF_TOOLS = {t["function"]["name"] for t in TOOLS}
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FAMILIES)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_family_parsers_never_raise(name, data):
@@ -170,14 +169,14 @@ def test_family_parsers_never_raise(name, data):
     check_native(name, text)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FAMILIES)
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.text(st.characters(exclude_categories=()), max_size=200) | st.lists(st.sampled_from(FAMILY_NOISE), max_size=40).map("".join))
 def test_family_parsers_take_any_string(name, text):
     check_native(name, text)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", FAMILIES)
 def test_family_parsers_on_degenerate_inputs_and_every_truncation(name):
     for seed in FAMILY_SEEDS[name]:
         for cut in range(len(seed) + 1):
