@@ -100,6 +100,8 @@ def run(
     with out.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'}…"):
         server_opts = {"continue_mode": continue_mode, "tool_role": tool_role} if base_url else {}
         llm = make_llm(model, base_url, api_key, **server_opts)
+    if hasattr(fmt, "use_model") and getattr(llm, "tokenizer", None) is not None:
+        fmt.use_model(llm.tokenizer)  # native: the model family's own tool-call parser
     agent = Agent(
         llm, registry, fmt, lang, max_steps=max_steps, max_tokens=max_tokens, max_tools=max_tools, memory=store,
         auto_memory=auto_memory, context_window=context_window, max_repeats=max_repeats,
@@ -169,29 +171,27 @@ def list_tools(as_json: Annotated[bool, typer.Option("--json", help="Print OpenA
 @app.command()
 def parse(
     format: Annotated[str, typer.Option("--format", help="react | json | native")] = "react",
-    jsonl: Annotated[bool, typer.Option("--jsonl", help='Read lines {"format", "text", "tools"} from stdin')] = False,
-    tools: Annotated[str, typer.Option(help="Built-in tools to resolve names against (single completion mode)")] = "calculator,current_time,web_search",
+    jsonl: Annotated[bool, typer.Option("--jsonl", help='Read lines {"format", "text", "tools"[, "tool_parser"]} from stdin')] = False,
+    tools: Annotated[str, typer.Option(help="Built-in tools to resolve names against (when a line gives none)")] = "calculator,current_time,web_search",
+    tool_parser: Annotated[Optional[str], typer.Option("--tool-parser", help="native only: hermes | llama3 | mistral | qwen3-xml | deepseek | glm | kimi | gpt-oss | gemma")] = None,
 ) -> None:
     """Parse model completions from stdin into tool calls / a final answer, one JSON line each."""
     from tooltune.formats import get_format
+    from tooltune.formats.batch import decode_lines, dumps_line, parse_line
 
+    def build(name: str, parser: str | None):
+        return get_format(name, tool_parser=parser) if parser else get_format(name)
+
+    build(format, tool_parser)  # a bad --format / --tool-parser is a one-line error up front
+    specs = make_tools(tools).to_openai()
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
     if not jsonl:
-        specs = make_tools(tools).to_openai()
-        print(json.dumps(get_format(format).parse(sys.stdin.read(), specs).to_json(), ensure_ascii=False))
+        text = "".join(decode_lines(stdin))
+        print(dumps_line(build(format, tool_parser).parse(text, specs).to_json()))
         return
-    for lineno, line in enumerate(sys.stdin, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            fmt = get_format(item.get("format", format))
-            specs = item.get("tools") or make_tools(tools).to_openai()
-            result = fmt.parse(item["text"], specs).to_json()
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            result = {"kind": "invalid", "error": f"line {lineno}: bad input line ({type(exc).__name__}: {exc}); expected {{\"format\", \"text\", \"tools\"}}"}
-        except TooltuneError as exc:
-            result = {"kind": "invalid", "error": f"line {lineno}: {exc}"}
-        print(json.dumps(result, ensure_ascii=False), flush=True)
+    defaults = {"format": format, "tools": specs, "tool_parser": tool_parser}
+    for lineno, line in enumerate(decode_lines(stdin), 1):
+        print(dumps_line(parse_line(line, lineno, defaults, build)), flush=True)
 
 
 def _register_subcommands() -> None:

@@ -10,7 +10,9 @@ from .cases import CASES, INVALID, TOOLS
 
 @pytest.mark.parametrize("case_id,fmt,text,expected", CASES, ids=[c[0] for c in CASES])
 def test_parser_tolerates(case_id, fmt, text, expected):
-    assert get_format(fmt).parse(text, TOOLS).to_json() == expected
+    got = get_format(fmt).parse(text, TOOLS).to_json()
+    got.pop("reasoning", None)  # reasoning is pinned by tests/formats/test_reasoning.py
+    assert got == expected
 
 
 @pytest.mark.parametrize("case_id,fmt,text,needle", INVALID, ids=[c[0] for c in INVALID])

@@ -4,27 +4,24 @@ ms_agent, AgentFabric and alpaca-style exports carry a whole assistant turn as o
 (`Thought / Action / Action Input / Observation … Final Answer`) and the tools inside the system
 prompt. `render_scratchpad` writes canonical assistant + tool messages as such a string;
 `parse_scratchpad` reads one back (tolerating AgentFabric's `<result>` wrappers and `Answer:`, and
-Chinese keywords). Parallel calls of one step are consecutive Action blocks *before* their
-Observations (what the ReAct parser also reads as parallel calls); a new Thought, or an Action
-after an Observation, starts the next step. Call ids are numbered per sample so that importing
-the same text twice gives the same canonical sample.
+Chinese keywords). The layout is the ReAct format's own (`formats/react_layout.py`): each Action
+is followed by its Observation; Actions with no Thought between them are one parallel step (older
+exports that put all Observations after the Actions read the same), and a Thought starts the
+next step. Call ids are numbered per sample so that importing the same text twice gives the same
+canonical sample.
 """
 
 from __future__ import annotations
 
-import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from tooltune.errors import TooltuneError
+from tooltune.formats.react_layout import DEFAULT_THOUGHTS, TEXT, keywords, scratchpad_text
 from tooltune.formats.parsing import ArgumentError, decode_arguments, resolve_tool_name, tool_names, tool_params
 from tooltune.messages import Message, ToolCall
 
-_KEYWORDS = re.compile(
-    r"^[ \t]*[*_]{0,2}(Thought|Action[ _]?Input|Action|Observation|Final[ _]?Answer|Answer|思考|行动输入|行动|观察|最终答案)"
-    r"[*_]{0,2}[ \t]*[:：]", re.M | re.I)
-_CANON = {"思考": "thought", "行动输入": "action input", "行动": "action", "观察": "observation", "最终答案": "final answer"}
-DEFAULT_THOUGHTS = {"i now know the final answer", "我现在知道最终答案了", "i know the final answer"}
 _RESULT = re.compile(r"^\s*<result>(.*?)</result>(.*)$", re.S)
 
 
@@ -41,31 +38,10 @@ class CallCounter:
 
 def render_scratchpad(messages: list[Message], final_keyword: str = "Final Answer", result_tags: bool = False,
                       thought_keyword: bool = True) -> str:
-    """The assistant/tool messages of one turn as ReAct text (Observations included)."""
-    results = {m.tool_call_id: m.text for m in messages if m.role == "tool"}
-    parts: list[str] = []
-    for msg in messages:
-        if msg.role != "assistant":
-            continue
-        thought = (msg.reasoning_content or (msg.content if msg.tool_calls else "") or "").strip()
-        if thought:
-            parts.append(f"Thought: {thought}\n" if thought_keyword else f"{thought}\n")
-        if not msg.tool_calls:
-            parts.append(f"{final_keyword}: {msg.text}\n")
-            continue
-        for call in msg.tool_calls:
-            parts.append(f"Action: {call.name}\nAction Input: {json.dumps(call.arguments, ensure_ascii=False)}\n")
-        for call in msg.tool_calls:
-            out = results.get(call.id)
-            if out is not None:
-                parts.append(f"Observation: <result>{out}</result>\n" if result_tags else f"Observation: {out}\n")
-    return "".join(parts).rstrip("\n")
-
-
-def _kind(word: str) -> str:
-    word = word.lower().replace("_", " ")
-    word = _CANON.get(word, word)
-    return {"actioninput": "action input", "finalanswer": "final answer"}.get(word.replace(" ", ""), word)
+    """The assistant/tool messages of one turn as ReAct text (Observations included), in the
+    layout the ReAct prompt format trains on (`react_layout`)."""
+    dialect = replace(TEXT, final_keyword=final_keyword, result_tags=result_tags, thought_keyword=thought_keyword)
+    return scratchpad_text(messages, dialect=dialect)
 
 
 class _Builder:
@@ -93,8 +69,8 @@ class _Builder:
         self.thought = None if text.lower().rstrip(".。") in DEFAULT_THOUGHTS or not text else text
 
     def action(self, name: str) -> None:
-        if self.step is not None and self.answered:
-            self.flush()
+        # No flush here: Actions with no Thought between them are one (parallel) step, each
+        # followed by its own Observation (or, in older exports, all Observations after them).
         if self.step is None:
             self.step = Message("assistant", None, reasoning_content=self.thought)
             self._results, self.thought = {}, None
@@ -131,16 +107,16 @@ class _Builder:
 
 def parse_scratchpad(text: str, tools: list[dict[str, Any]], ids: CallCounter) -> list[Message]:
     """One assistant turn of ReAct text -> canonical assistant (+ tool) messages."""
-    matches = list(_KEYWORDS.finditer(text))
+    matches = keywords(text, line_start=True)
     if not matches:
         return [Message("assistant", text.strip())]
     b = _Builder(tools, ids)
-    lead = text[: matches[0].start()].strip()
+    lead = text[: matches[0].start].strip()
     if lead:
         b.set_thought(lead)
     for i, m in enumerate(matches):
-        body = text[m.end() : matches[i + 1].start() if i + 1 < len(matches) else len(text)]
-        kind = _kind(m.group(1))
+        body = text[m.end : matches[i + 1].start if i + 1 < len(matches) else len(text)]
+        kind = m.kind
         if kind == "thought":
             b.set_thought(body)
         elif kind == "action":

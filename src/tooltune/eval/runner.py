@@ -108,6 +108,8 @@ class EvalRunner:
     def agent_for(self, item: EvalItem) -> tuple[Agent, list[str]]:
         lang = item.lang if self.settings.prompt_lang == "auto" else self.settings.prompt_lang
         fmt = get_format(self.settings.format, lang if lang in ("en", "zh") else "en", self.settings.tool_role)
+        if hasattr(fmt, "use_model") and getattr(self.llm, "tokenizer", None) is not None:
+            fmt.use_model(self.llm.tokenizer)  # native: the model family's own tool-call parser
         registry, missing = bind_tools(item.tools, self.implementations)
         agent = Agent(self.llm, registry, fmt, lang, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
         return agent, missing

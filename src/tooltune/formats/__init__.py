@@ -9,12 +9,17 @@ from tooltune.formats.react import ReActFormat
 FORMATS: dict[str, type[PromptFormat]] = {"react": ReActFormat, "json": JsonCallFormat, "native": NativeFormat}
 
 
-def get_format(name: str, lang: str = "en", tool_role: str = "user") -> PromptFormat:
+def get_format(name: str, lang: str = "en", tool_role: str = "user", tool_parser: str | None = None) -> PromptFormat:
+    """A prompt format by name; `tool_parser` (native only) picks the model family's call syntax."""
     try:
         cls = FORMATS[name]
     except KeyError:
         raise TooltuneError(f"unknown format {name!r}: use one of {', '.join(FORMATS)}") from None
-    return cls(lang=lang, tool_role=tool_role)
+    if tool_parser is None:
+        return cls(lang=lang, tool_role=tool_role)
+    if cls is not NativeFormat:
+        raise TooltuneError(f"a tool parser ({tool_parser!r}) applies to --format native only, not {name!r}")
+    return NativeFormat(lang=lang, tool_role=tool_role, tool_parser=tool_parser)
 
 
 __all__ = ["FORMATS", "Parsed", "PromptFormat", "Rendered", "Segment", "Turn", "get_format"]

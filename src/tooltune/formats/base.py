@@ -49,7 +49,11 @@ class Rendered:
 
 @dataclass
 class Parsed:
-    """A completion parsed back to the canonical form."""
+    """A completion parsed back to the canonical form.
+
+    `thought` is the format's own reasoning (a ReAct `Thought:`, the text before a `<tool_call>`);
+    `reasoning` is everything that belongs in the assistant message's `reasoning_content`: a
+    `<think>` block (or a family's analysis channel) followed by that thought."""
 
     kind: Literal["tool_calls", "final", "invalid"]
     calls: list[ToolCall] = field(default_factory=list)
@@ -57,13 +61,20 @@ class Parsed:
     thought: str | None = None
     error: str | None = None
     strict: bool = True  # False when accepted leniently (plain text taken as the final answer)
+    reasoning: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self.kind == "tool_calls":
-            return {"kind": "tool_calls", "calls": [{"name": c.name, "arguments": c.arguments} for c in self.calls]}
-        if self.kind == "final":
-            return {"kind": "final", "content": self.content}
-        return {"kind": "invalid", "error": self.error}
+            out: dict[str, Any] = {"kind": "tool_calls", "calls": [{"name": c.name, "arguments": c.arguments} for c in self.calls]}
+            if self.content:  # native families: text beside the calls is content
+                out["content"] = self.content
+        elif self.kind == "final":
+            out = {"kind": "final", "content": self.content}
+        else:
+            out = {"kind": "invalid", "error": self.error}
+        if self.reasoning:
+            out["reasoning"] = self.reasoning
+        return out
 
 
 class PromptFormat(ABC):

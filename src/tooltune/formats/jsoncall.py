@@ -17,6 +17,7 @@ from tooltune.formats.parsing import (
     ArgumentError, decode_arguments, loads_lenient, resolve_tool_name, strip_end_markers, tool_names, tool_params,
     unknown_tool_error,
 )
+from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.templates import fill
 from tooltune.messages import Message, ToolCall
 
@@ -28,6 +29,8 @@ _PREFIXES = ("[TOOL_CALLS]", "<|python_tag|>", "<function_call>", "functools")
 def calls_from_object(obj: Any, tools: list[dict[str, Any]]) -> list[ToolCall] | str:
     """Decode one parsed JSON value (a call, a list of calls, OpenAI shape) or return an error."""
     items = obj if isinstance(obj, list) else [obj]
+    if not items:
+        return "an empty list is no tool call: write {\"name\": …, \"arguments\": {…}}"
     calls = []
     for item in items:
         if not isinstance(item, dict):
@@ -140,4 +143,4 @@ class JsonCallFormat(PromptFormat):
         return "\n".join(([thought] if thought else []) + blocks)
 
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
-        return parse_tool_call_text(text, tools)
+        return parse_with_reasoning(text, lambda rest: parse_tool_call_text(rest, tools))

@@ -1,8 +1,10 @@
 """Native: the model's own chat template renders tools and tool calls (`apply_chat_template(tools=…)`).
 
-Only for models whose template accepts `tools` (Qwen2.5, Llama 3.1, Hermes, Mistral…). Completions
-are parsed with the same tolerant parser as the JSON format, which also reads the untagged JSON
-calls Llama and Mistral emit. Over an OpenAI-compatible server the server's own parser is used.
+Only for models whose template accepts `tools` (Qwen, Llama 3.x, Mistral, DeepSeek, GLM, Kimi,
+gpt-oss, Gemma…). Completions are parsed by the model family's own parser (formats/tool_parsers):
+`tool_parser="auto"` takes the family from the chat template once `use_model(tokenizer)` is
+called, else from the completion's markers; a name forces one. Over an OpenAI-compatible server
+the server's own parser is used.
 """
 
 from __future__ import annotations
@@ -10,13 +12,27 @@ from __future__ import annotations
 from typing import Any
 
 from tooltune.formats.base import Parsed, PromptFormat, Rendered, Segment, Turn
-from tooltune.formats.jsoncall import parse_tool_call_text
+from tooltune.formats.reasoning import parse_with_reasoning
+from tooltune.formats.tool_parsers import detect_tool_parser, get_tool_parser, sniff_tool_parser
 from tooltune.messages import Message
 
 
 class NativeFormat(PromptFormat):
     name = "native"
     stop: list[str] = []
+
+    def __init__(self, lang: str = "en", tool_role: str = "user", tool_parser: str = "auto") -> None:
+        super().__init__(lang, tool_role)
+        if tool_parser != "auto":
+            get_tool_parser(tool_parser)  # an unknown name is a one-line error now, not at parse time
+        self.tool_parser = tool_parser
+
+    def use_model(self, tokenizer_or_template: Any) -> str:
+        """With `tool_parser="auto"`, fix the family from the model's chat template and special
+        tokens (call once the tokenizer is known); returns the family in use."""
+        if self.tool_parser == "auto":
+            self.tool_parser = detect_tool_parser(tokenizer_or_template)
+        return self.tool_parser
 
     def render(self, messages: list[Message], tools: list[dict[str, Any]]) -> Rendered:
         turns = []
@@ -28,6 +44,9 @@ class NativeFormat(PromptFormat):
                     {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
                     for c in msg.tool_calls
                 ]
+            if msg.role == "assistant" and msg.reasoning_content:
+                # Templates that show reasoning (Qwen3's <think>) put it where the model writes it.
+                extra["reasoning_content"] = msg.reasoning_content
             if msg.role == "tool":
                 extra.update({k: v for k, v in (("tool_call_id", msg.tool_call_id), ("name", msg.name)) if v})
             text = msg.text if msg.role != "assistant" or not msg.tool_calls else (msg.content or "")
@@ -35,4 +54,9 @@ class NativeFormat(PromptFormat):
         return Rendered(turns, tools=tools or None)
 
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
-        return parse_tool_call_text(text, tools)
+        # "auto" before the model is known: the completion's own markers name the family.
+        name = self.tool_parser if self.tool_parser != "auto" else sniff_tool_parser(text)
+        parser = get_tool_parser(name)
+        if name == "gpt-oss":  # harmony carries its reasoning in the analysis channel
+            return parser.parse(text, tools)
+        return parse_with_reasoning(text, lambda rest: parser.parse(rest, tools), thought_is_reasoning=False)

@@ -3,13 +3,20 @@
 Order of attempts matters: strict JSON first (so valid input is never "repaired" into something
 else), then Python literals (`True`, `None`, single quotes), then a maintained JSON repair
 library on a copy with full-width punctuation normalised.
+
+Whatever a model writes, these never raise anything but ArgumentError and take time roughly
+linear in the input: nesting deeper than MAX_DEPTH is refused before any decoder recurses into
+it, the (pure-Python, slower) repair library only sees inputs up to MAX_REPAIR_CHARS, and every
+decoded value is made JSON-serialisable (`...` -> "...", tuples -> lists, NaN -> "nan").
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import math
 import re
+import warnings
 from typing import Any
 
 import json_repair
@@ -18,6 +25,10 @@ from rapidfuzz import fuzz, process
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n?(.*?)\n?\s*```", re.S)
 _FULLWIDTH = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "：": ":", "，": ",", "｛": "{", "｝": "}", "【": "[", "】": "]"})
 END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>", "<|end|>")
+MAX_DEPTH = 64  # tool arguments nest a few levels; thousands of `[` are degenerate output
+MAX_REPAIR_CHARS = 20_000  # json_repair takes ~1 s on 200 kB: larger broken JSON stays broken
+_OPENERS = re.compile(r"[\[{(]")
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{(]|[\]})]')
 
 
 class ArgumentError(ValueError):
@@ -35,26 +46,70 @@ def strip_end_markers(text: str) -> str:
     return text.strip()
 
 
+def nesting_depth(text: str) -> int:
+    """How deep brackets nest outside double-quoted strings (a cheap guard, one regex pass)."""
+    if len(_OPENERS.findall(text)) <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    for token in _NESTING.findall(text):
+        if token in "[{(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]})":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def loads_lenient(text: str) -> Any:
     """Decode JSON the way a forgiving reader would; raise ArgumentError if nothing sensible comes out."""
     text = strip_fences(text).strip()
     if not text:
         raise ArgumentError("empty")
+    if nesting_depth(text) > MAX_DEPTH:
+        raise ArgumentError(f"nested more than {MAX_DEPTH} levels deep")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return to_jsonable(json.loads(text))
+    except (ValueError, RecursionError):  # JSONDecodeError, or an integer too long to convert
         pass
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return to_jsonable(literal_eval_quiet(text))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         pass
     for candidate in (text, text.translate(_FULLWIDTH)):
-        if candidate.lstrip()[:1] not in "{[":
+        if candidate.lstrip()[:1] not in "{[" or len(candidate) > MAX_REPAIR_CHARS:
             continue
-        value = json_repair.loads(candidate)
+        try:
+            value = json_repair.loads(candidate)
+        except (ValueError, RecursionError):
+            continue
         if value not in ("", None):
-            return value
+            return to_jsonable(value)
     raise ArgumentError(f"not valid JSON: {text[:60]!r}")
+
+
+def literal_eval_quiet(text: str) -> Any:
+    """`ast.literal_eval` without the SyntaxWarnings a model's `\\s` or `\\d` would print."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.literal_eval(text)
+
+
+def to_jsonable(value: Any) -> Any:
+    """A decoded value as plain JSON data: Python literals can hold `...`, tuples, sets, bytes,
+    complex numbers and NaN, none of which the result's JSON (or a tool) can take."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if value is Ellipsis:
+        return "..."
+    return str(value)
 
 
 def decode_arguments(raw: Any, params: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """ReAct: Thought / Action / Action Input / Observation / Final Answer, English or Chinese.
 
-Layout (the Qwen / ms-swift convention): one assistant turn per user question holds the whole
-scratchpad. The model writes `...Action Input: {..}\nObservation:` (trained; generation stops on
-`Observation:`), the tool result follows untrained, and the model continues the same turn.
+Layout (the Qwen / ms-swift convention, owned by `react_layout`): one assistant turn per user
+question holds the whole scratchpad. The model writes `...Action Input: {..}\nObservation:`
+(trained; generation stops on `Observation:`), the tool result follows untrained, and the model
+continues the same turn — also between the calls of a parallel step.
 """
 
 from __future__ import annotations
@@ -10,39 +11,20 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from tooltune.formats import react_layout
 from tooltune.formats.base import Parsed, PromptFormat, Rendered, Segment, Turn
+from tooltune.formats.react_layout import Kw
 from tooltune.formats.parsing import (
-    ArgumentError, decode_arguments, resolve_tool_name, strip_end_markers, tool_names, tool_params, unknown_tool_error,
+    MAX_DEPTH, ArgumentError, decode_arguments, nesting_depth, resolve_tool_name, strip_end_markers, to_jsonable, tool_names,
+    tool_params, unknown_tool_error,
 )
+from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.templates import fill
 from tooltune.messages import Message, ToolCall
 
-_KEYWORD = re.compile(
-    r"(?<![\w])[*_]{0,2}(thought|action[ _]*input|action|final[ _]*answer|observation|question|最终答案|思考|行动输入|行动|观察)"
-    r"[*_]{0,2}\s*[:：][*_]{0,2}",
-    re.I,
-)
-_CANON = {"思考": "thought", "行动输入": "action input", "行动": "action", "最终答案": "final answer", "观察": "observation"}
 _CALL_SYNTAX = re.compile(r"^([\w.\-]+)\s*\((.*)\)\s*$", re.S)
-
-
-@dataclass
-class _Kw:
-    kind: str
-    start: int
-    end: int
-
-
-def _keywords(text: str) -> list[_Kw]:
-    found = []
-    for m in _KEYWORD.finditer(text):
-        word = m.group(1).lower()
-        kind = _CANON.get(word, {"actioninput": "action input", "finalanswer": "final answer"}.get(re.sub(r"[ _]+", "", word), word))
-        found.append(_Kw(kind, m.start(), m.end()))
-    return found
 
 
 def describe_tool(spec: dict[str, Any], lang: str) -> str:
@@ -64,42 +46,26 @@ class ReActFormat(PromptFormat):
         system = "\n\n".join(m.text for m in messages if m.role == "system" and m.text)
         instructions = self.system_prompt(tools) if tools else ""
         turns = [Turn("system", [Segment("\n\n".join(filter(None, [system, instructions])))])]
-        open_turn: Turn | None = None
-        for msg in messages:
-            if msg.role == "system":
+        scratchpad: list[Message] = []  # the assistant/tool messages of the open turn
+        for msg in [m for m in messages if m.role != "system"] + [Message("user")]:
+            if msg.role != "user":
+                scratchpad.append(msg)
                 continue
-            if msg.role == "user":
-                open_turn = None
-                turns.append(Turn("user", [Segment(msg.text)]))
-                continue
-            if open_turn is None:
-                open_turn = Turn("assistant")
-                turns.append(open_turn)
-            if msg.role == "assistant":
-                open_turn.segments.extend(self._step_segments(msg))
-            else:  # tool result: untrained, continues the scratchpad
-                open_turn.segments.append(Segment(f" {msg.text}\n"))
+            if scratchpad:
+                turns.append(Turn("assistant", react_layout.turn_segments(scratchpad, self.lang)))
+                scratchpad = []
+            turns.append(Turn("user", [Segment(msg.text)]))
+        turns.pop()  # the sentinel user turn
         last = messages[-1].role if messages else "user"
         return Rendered(turns, open_last=last == "tool")
 
-    def _step_segments(self, msg: Message) -> list[Segment]:
-        thought = (msg.reasoning_content or (msg.content if msg.tool_calls else "") or "").strip()
-        head = f"Thought: {thought}\n" if thought else ""
-        if not msg.tool_calls:
-            if not head:
-                head = "Thought: I now know the final answer\n" if self.lang == "en" else "Thought: 我现在知道最终答案了\n"
-            return [Segment(f"{head}Final Answer: {msg.text}", train=True)]
-        segs = []
-        for i, call in enumerate(msg.tool_calls):
-            args = json.dumps(call.arguments, ensure_ascii=False)
-            # Parallel calls become consecutive Action blocks; each one's observation follows it.
-            segs.append(Segment(f"{head if i == 0 else ''}Action: {call.name}\nAction Input: {args}\nObservation:", True))
-        return segs
-
     # -- parsing ------------------------------------------------------------------------------
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
+        return parse_with_reasoning(text, lambda rest: self._parse_scratchpad(rest, tools))
+
+    def _parse_scratchpad(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
         text = strip_end_markers(text.replace("\r\n", "\n").replace("\r", "\n"))
-        kws = _keywords(text)
+        kws = react_layout.keywords(text)
         # A hallucinated Observation and everything after it is the model talking to itself.
         first_action = next((k for k in kws if k.kind == "action"), None)
         cut = next((k.start for k in kws if k.kind in ("observation", "question") and (first_action is None or k.start > first_action.start)), len(text))
@@ -120,12 +86,12 @@ class ReActFormat(PromptFormat):
         return Parsed("final", content=text, strict=False)
 
     @staticmethod
-    def _thought(text: str, kws: list[_Kw], until: int) -> str | None:
+    def _thought(text: str, kws: list[Kw], until: int) -> str | None:
         thought_kw = next((k for k in kws if k.kind == "thought" and k.start < until), None)
         start = thought_kw.end if thought_kw else 0
         return text[start:until].strip() or None
 
-    def _parse_actions(self, text: str, kws: list[_Kw], tools: list[dict[str, Any]]) -> Parsed:
+    def _parse_actions(self, text: str, kws: list[Kw], tools: list[dict[str, Any]]) -> Parsed:
         calls: list[ToolCall] = []
         first = next(k for k in kws if k.kind == "action")
         for i, kw in enumerate(kws):
@@ -158,13 +124,15 @@ class ReActFormat(PromptFormat):
         first_line = line.split("\n", 1)[0].strip()
         match = _CALL_SYNTAX.match(first_line)
         if match:
+            if nesting_depth(first_line) > MAX_DEPTH:
+                return match.group(1), match.group(2) or None
             try:
                 call = ast.parse(first_line, mode="eval").body
                 if isinstance(call, ast.Call):
-                    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
-                    positional = [ast.literal_eval(a) for a in call.args]
+                    kwargs = {k.arg: to_jsonable(ast.literal_eval(k.value)) for k in call.keywords if k.arg}
+                    positional = [to_jsonable(ast.literal_eval(a)) for a in call.args]
                     return match.group(1), kwargs or (positional[0] if len(positional) == 1 else None)
-            except (ValueError, SyntaxError):
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 return match.group(1), match.group(2) or None
         if "{" in first_line and not first_line.startswith("{"):
             name, _, rest = first_line.partition("{")

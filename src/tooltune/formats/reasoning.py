@@ -1,0 +1,59 @@
+"""Reasoning blocks (`<think>…</think>`) that reasoning models write before the answer or call.
+
+Qwen3, DeepSeek-R1 distills, GLM-4.5 and Kimi write their reasoning inside `<think>…</think>`;
+when the chat template already opened the block (Qwen3 with thinking on, R1 distills) only the
+closing tag appears in the completion. The reasoning goes to the assistant message's
+`reasoning_content` (vLLM's and DeepSeek's name), never to `content`; a call written inside it is
+not a call; a completion that stops inside it is a truncated step, not an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tooltune.formats.base import Parsed
+
+# `[THINK]…[/THINK]`: Mistral's Magistral writes its reasoning between these special tokens.
+_OPEN = re.compile(r"^\s*(?:<\s*think(?:ing)?\s*>|\[THINK\])", re.I)
+_CLOSE = re.compile(r"<\s*/\s*think(?:ing)?\s*>|\[/THINK\]", re.I)
+
+
+@dataclass
+class Split:
+    reasoning: str | None  # the text of the block, None when there is none (or it is empty)
+    rest: str  # what follows the block: the answer or the call
+    truncated: bool = False  # the block was opened and never closed
+
+
+def split_reasoning(text: str) -> Split:
+    """Separate a leading reasoning block; with only a closing tag, everything before it is the
+    reasoning (the template opened the block)."""
+    opened = _OPEN.match(text)
+    close = _CLOSE.search(text, opened.end() if opened else 0)
+    if close is None:
+        if opened:
+            return Split(text[opened.end():].strip() or None, "", truncated=True)
+        return Split(None, text)
+    start = opened.end() if opened else 0
+    return Split(text[start:close.start()].strip() or None, text[close.end():])
+
+
+def join_reasoning(*parts: str | None) -> str | None:
+    """What goes into `reasoning_content`: the reasoning block, then the format's own thought."""
+    kept = [p.strip() for p in parts if p and p.strip()]
+    return "\n\n".join(kept) or None
+
+
+def parse_with_reasoning(text: str, parse_rest: Callable[[str], Parsed], thought_is_reasoning: bool = True) -> Parsed:
+    """Split the reasoning off `text`, parse the rest with the format's parser, and set
+    `Parsed.reasoning` (the whole `reasoning_content`: block + the format's thought). Native
+    families write text beside their calls as content (OpenAI semantics), not as reasoning."""
+    split = split_reasoning(text)
+    if split.truncated:
+        return Parsed("invalid", error="the completion ended inside its <think> reasoning (no </think>): a truncated step",
+                      reasoning=split.reasoning)
+    parsed = parse_rest(split.rest)
+    parsed.reasoning = join_reasoning(split.reasoning, parsed.thought if thought_is_reasoning else None)
+    return parsed
