@@ -132,12 +132,13 @@ class Agent:
         parsed = self.parse(completion)
         if parsed.kind == "invalid":
             return FormatErrorStep(completion.text, parsed.error or "unparseable")
-        if parsed.thought:
-            emit(Event("thought", {"text": parsed.thought}))
+        thought = parsed.reasoning or parsed.thought  # a <think> block and the format's own thought
+        if thought:
+            emit(Event("thought", {"text": thought}))
         if parsed.kind == "final":
             emit(Event("final_answer", {"text": parsed.content, "strict": parsed.strict}))
-            return FinalAnswerStep(parsed.thought, parsed.content or "", completion.text, parsed.strict)
-        step = ActionStep(parsed.thought, parsed.calls, raw=completion.text)
+            return FinalAnswerStep(thought, parsed.content or "", completion.text, parsed.strict)
+        step = ActionStep(thought, parsed.calls, raw=completion.text)
         step.results = self.execute(parsed.calls, emit, history=history)
         return step
 

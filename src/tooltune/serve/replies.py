@@ -78,7 +78,7 @@ def make_reply(fmt: PromptFormat, conv: Conversation, completion: Completion, pr
     counts = (completion.completion_tokens, completion.prompt_tokens)
     if conv.tools:
         parsed = fmt.parse(text, conv.tools)
-        reasoning = getattr(parsed, "reasoning", None) or parsed.thought
+        reasoning = parsed.reasoning or parsed.thought
         if parsed.kind == "tool_calls":
             return Reply(None, reasoning, parsed.calls, "tool_calls", *counts)
         if parsed.kind == "final":

@@ -85,7 +85,7 @@ class TooltuneToolParser(ToolParser):
             ToolCall(id=c.id, type="function", function=FunctionCall(name=c.name, arguments=json.dumps(c.arguments, ensure_ascii=False)))
             for c in parsed.calls
         ]
-        thought = getattr(parsed, "reasoning", None) or parsed.thought
+        thought = parsed.reasoning or parsed.thought
         return ExtractedToolCallInformation(tools_called=True, tool_calls=calls, content=thought or None)
 
     def extract_tool_calls_streaming(
