@@ -10,7 +10,7 @@ import typer
 from tooltune.errors import TooltuneError
 
 
-def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str):
+def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str, backend: str = "auto", adapter: str | None = None):
     from tooltune.eval.evaluate import ModelSpec
     from tooltune.llm import make_llm
 
@@ -20,12 +20,14 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
             raise TooltuneError("--compare takes two models separated by a comma, e.g. --compare base_model,tuned_model (use 'embedded' for the built-in one)")
         if model:
             raise TooltuneError("use either --model or --compare, not both")
+        if adapter:
+            raise TooltuneError("--adapter goes with --model; with --compare, name a merged model folder (or 'embedded' / 'embedded-base') for each side")
     else:
         names = [model or "embedded"]
     opts = {"tool_role": tool_role} if base_url else {}
 
     def loader(name: str):
-        return lambda: make_llm(None if name == "embedded" else name, base_url, api_key, **opts)
+        return lambda: make_llm(name, base_url, api_key, adapter=adapter, backend=backend, **opts)
 
     labels = [Path(n).name or n for n in names]
     if len(set(labels)) < len(labels):
@@ -37,7 +39,9 @@ def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         data: Annotated[Optional[str], typer.Option(help="Eval .jsonl (canonical samples) or corpus.db (approved samples); default: the shipped smoke set")] = None,
-        model: Annotated[Optional[str], typer.Option(help="HF model folder or .gguf (default: embedded SmolLM2); with --base-url, the served model name")] = None,
+        model: Annotated[Optional[str], typer.Option(help="embedded (default: SmolLM2 + shipped adapter) | embedded-base | HF model folder | .gguf; with --base-url, the served model name")] = None,
+        backend: Annotated[str, typer.Option(help="Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp")] = "auto",
+        adapter: Annotated[Optional[str], typer.Option(help="LoRA adapter on top of --model (PEFT folder, or GGUF LoRA for llama.cpp)")] = None,
         compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' (base,tuned) side by side in one report")] = None,
         format: Annotated[Optional[str], typer.Option("--format", help="One prompt format: react | json | native")] = None,
         formats: Annotated[Optional[str], typer.Option(help="Several formats, e.g. react,json,native: reports the spread between them")] = None,
@@ -79,7 +83,11 @@ def register(app: typer.Typer) -> None:
             raise TooltuneError("--max-tokens must be at least 1 and --extra-steps at least 0")
         data_path = Path(data) if data else smoke_eval_path()
         items = load_items(data_path, status=status, limit=limit)
-        specs = _model_specs(model, compare, base_url, api_key, tool_role)
+        from tooltune.llm import BACKENDS
+
+        if backend not in BACKENDS:
+            raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        specs = _model_specs(model, compare, base_url, api_key, tool_role, backend, adapter)
         judge = None
         if judge_model or judge_base_url:
             from tooltune.eval.answers import AnswerJudge

@@ -49,17 +49,16 @@ def split_source(path: str | Path | None) -> tuple[str, dict[str, Any]]:
     return str(p), {}
 
 
-def _fast_source(path: str | Path | None, convert: bool) -> tuple[str, dict[str, Any]]:
+def _fast_source(path: str | Path | None) -> tuple[str, dict[str, Any]]:
     """Like `split_source`, but a GGUF is served from its cached fp32 folder (made first when
-    `convert`), which loads in about a second instead of ~20 s of de-quantisation."""
+    missing), which loads in about a second instead of ~20 s of de-quantisation."""
     from tooltune.llm import weights_cache
 
     source, extra = split_source(path)
     if not extra:
         return source, extra
-    gguf = Path(source) / extra["gguf_file"]
-    folder = weights_cache.fp32_folder(gguf) if convert else weights_cache.cached_folder(gguf)
-    if folder is not None and (folder / "config.json").is_file():
+    folder = weights_cache.fp32_folder(Path(source) / extra["gguf_file"])
+    if folder is not None:
         return str(folder), {}
     return source, extra
 
@@ -70,7 +69,12 @@ def load_tokenizer(path: str | Path | None = None) -> Any:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    source, extra = _fast_source(path, convert=False)
+    source, extra = split_source(path)
+    if extra:
+        from tooltune.llm.weights_cache import tokenizer_folder
+
+        folder = tokenizer_folder(Path(source) / extra["gguf_file"])
+        source, extra = (str(folder), {}) if folder else (source, extra)
     tokenizer = AutoTokenizer.from_pretrained(source, **extra)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -83,9 +87,10 @@ def load_pretrained(path: str | Path | None = None, dtype: Any = None, **model_k
     import torch
     from transformers import AutoModelForCausalLM
 
-    source, extra = _fast_source(path, convert=True)
+    is_gguf = bool(split_source(path)[1])
+    source, extra = _fast_source(path)
     if dtype is None:
-        dtype = torch.float32 if extra or source != split_source(path)[0] else "auto"
+        dtype = torch.float32 if is_gguf else "auto"
     model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **extra, **model_kwargs)
     return model, load_tokenizer(path)
 
