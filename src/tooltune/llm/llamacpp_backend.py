@@ -50,7 +50,9 @@ class LlamaCppLLM(LLM):
         from tooltune.llm.transformers_backend import load_tokenizer
 
         started = time.perf_counter()
-        threads = n_threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1
+        # llama.cpp's own default is half the cores; its threads spin-wait, so on a busy machine
+        # more threads than free cores is many times slower. OMP_NUM_THREADS overrides it.
+        threads = n_threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or None
         self.llama = Llama(
             model_path=str(path), lora_path=str(adapter) if adapter else None, n_ctx=n_ctx,
             n_threads=threads, n_threads_batch=threads, seed=seed, verbose=False,

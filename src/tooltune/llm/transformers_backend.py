@@ -126,7 +126,9 @@ class TransformersLLM(LLM):
             self.model, self.tokenizer = (apply_adapter(model_obj, adapter).eval() if adapter else model_obj), tokenizer
         else:
             started = time.perf_counter()
-            self.model, self.tokenizer = load_model(str(model) if model else None, str(adapter) if adapter else None)
+            # One cache key per file, whether the embedded model was named or left implicit.
+            path = str(Path(model).expanduser().resolve()) if model else str(embedded_model_path())
+            self.model, self.tokenizer = load_model(path, str(adapter) if adapter else None)
             self.load_seconds = time.perf_counter() - started
         self.renderer = ChatRenderer(self.tokenizer)
         enabled = prefix_cache and reusable(self.model)
