@@ -90,3 +90,12 @@ def test_conversion_runs_once_per_gguf_content_and_is_atomic(tmp_path, monkeypat
     assert len([p for p in (tmp_path / "cache").iterdir() if p.is_dir()]) == 2  # the two whole conversions, no leftovers
     monkeypatch.setenv(weights_cache.DISABLE_ENV, "1")
     assert weights_cache.fp32_folder(gguf) is None
+
+
+def test_compared_models_share_one_backend(monkeypatch, tmp_path):
+    from tooltune.eval import commands
+    from tooltune.llm import llamacpp_backend
+
+    monkeypatch.setattr(llamacpp_backend, "available", lambda: True)
+    assert commands._common_backend(["embedded-base", "embedded-base"], None) == "llamacpp"
+    assert commands._common_backend(["embedded-base", str(tmp_path)], None) == "transformers"  # a folder needs transformers

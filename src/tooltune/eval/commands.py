@@ -25,6 +25,8 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
     else:
         names = [model or "embedded"]
     opts = {"tool_role": tool_role} if base_url else {}
+    if backend == "auto" and len(names) > 1 and not base_url:
+        backend = _common_backend(names, adapter)
 
     def loader(name: str):
         return lambda: make_llm(name, base_url, api_key, adapter=adapter, backend=backend, **opts)
@@ -33,6 +35,19 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
     if len(set(labels)) < len(labels):
         labels = names
     return [ModelSpec(label, loader(name)) for label, name in zip(labels, names)]
+
+
+def _common_backend(names: list[str], adapter: str | None) -> str:
+    """Compared models run on the same backend: llama.cpp (quantised) and transformers (fp32)
+    write different text for the same weights, which would pass for a difference between models."""
+    from tooltune.llm import prefers_llamacpp
+    from tooltune.llm.embedded import resolve_model
+
+    fits = []
+    for name in names:
+        base, shipped = resolve_model(name)
+        fits.append(prefers_llamacpp(base, adapter or shipped))
+    return "llamacpp" if all(fits) else "transformers"
 
 
 def register(app: typer.Typer) -> None:

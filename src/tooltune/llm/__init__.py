@@ -33,7 +33,7 @@ def make_llm(
     base, shipped = resolve_model(model)
     adapter = adapter or shipped
     if backend == "auto":
-        backend = "llamacpp" if _llamacpp_fits(base, adapter) else "transformers"
+        backend = "llamacpp" if prefers_llamacpp(base, adapter) else "transformers"
     if backend == "llamacpp":
         from tooltune.llm.llamacpp_backend import LlamaCppLLM
 
@@ -43,7 +43,8 @@ def make_llm(
     return TransformersLLM(base, adapter=adapter, **kwargs)
 
 
-def _llamacpp_fits(base: str, adapter: str | None) -> bool:
+def prefers_llamacpp(base: str, adapter: str | None) -> bool:
+    """What backend="auto" picks: llama.cpp for a GGUF (with no adapter, or a GGUF LoRA) when installed."""
     from tooltune.llm.llamacpp_backend import available
 
     return base.endswith(".gguf") and (adapter is None or str(adapter).endswith(".gguf")) and available()
