@@ -26,12 +26,19 @@ def request(llm, question="What is 23 * 47? Use the calculator.", max_tokens=40)
 def test_streaming_stop_and_greedy_repeatability(llm):
     req = request(llm)
     chunks = []
+    llm.llama.reset()
     first = llm.complete(req, on_text=chunks.append)
     assert "".join(chunks) == first.text
     assert not any(s in first.text for s in req.stop)
     assert first.prompt_tokens == len(llm.prompt_ids(req))
-    again = llm.complete(req)  # served mostly from llama.cpp's cached prefix
+    llm.llama.reset()  # a cold start again: greedy decoding gives the same tokens
+    again = llm.complete(req)
     assert (again.text, again.completion_tokens) == (first.text, first.completion_tokens)
+    # With the prefix reused, llama.cpp evaluates the prompt's last token alone instead of inside a
+    # 512-token batch; on the quantised weights that can flip a near-tie (seen here: "1128" vs
+    # "1084"), so reuse is not pinned token-for-token for this backend (docs/inference.md).
+    reused = llm.complete(req)
+    assert reused.prompt_tokens == first.prompt_tokens and reused.completion_tokens > 0
 
 
 def test_max_tokens_and_cancel(llm):
