@@ -99,3 +99,19 @@ def test_compared_models_share_one_backend(monkeypatch, tmp_path):
     monkeypatch.setattr(llamacpp_backend, "available", lambda: True)
     assert commands._common_backend(["embedded-base", "embedded-base"], None) == "llamacpp"
     assert commands._common_backend(["embedded-base", str(tmp_path)], None) == "transformers"  # a folder needs transformers
+
+
+def test_server_options_do_not_reach_a_local_model(monkeypatch):
+    from tooltune.llm import transformers_backend
+
+    seen = {}
+
+    class Fake:
+        name = "fake"
+
+        def __init__(self, model=None, adapter=None, *, prefix_cache=True):
+            seen.update(model=model, adapter=adapter, prefix_cache=prefix_cache)
+
+    monkeypatch.setattr(transformers_backend, "TransformersLLM", Fake)
+    make_llm("embedded-base", backend="transformers", tool_role="tool", continue_mode="fold", prefix_cache=False)
+    assert seen == {"model": str(embedded.embedded_model_path()), "adapter": None, "prefix_cache": False}

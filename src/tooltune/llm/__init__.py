@@ -37,10 +37,19 @@ def make_llm(
     if backend == "llamacpp":
         from tooltune.llm.llamacpp_backend import LlamaCppLLM
 
-        return LlamaCppLLM(base, adapter=adapter, **kwargs)
+        return LlamaCppLLM(base, adapter=adapter, **_accepted(LlamaCppLLM, kwargs))
     from tooltune.llm.transformers_backend import TransformersLLM
 
-    return TransformersLLM(base, adapter=adapter, **kwargs)
+    return TransformersLLM(base, adapter=adapter, **_accepted(TransformersLLM, kwargs))
+
+
+def _accepted(cls: type, kwargs: dict) -> dict:
+    """Server-only options (tool_role, continue_mode, …) mean nothing to a local model and are
+    dropped, as they always were; options the local backend takes are passed on."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def prefers_llamacpp(base: str, adapter: str | None) -> bool:
