@@ -1,13 +1,8 @@
-"""Model names and adapters for `serve` and `export-model`.
-
-`make_llm(model, adapter=…)` and `tooltune.llm.embedded.resolve_model` belong to the infer branch.
-Until they exist here, `_resolve` and `_peft_llm` stand in for them; both are small and marked
-so they can be dropped once infer is merged.
-"""
+"""Model names and adapters for `serve` and `export-model`, on top of `make_llm` and
+`tooltune.llm.embedded.resolve_model` (the one place model names are resolved)."""
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -16,41 +11,17 @@ from tooltune.llm import make_llm
 from tooltune.llm.base import LLM
 
 
-def resolve(name: str | None) -> tuple[str | None, str | None]:
-    """(base model path or None for the embedded GGUF, adapter folder or None)."""
-    try:
-        from tooltune.llm.embedded import resolve_model  # infer branch
-    except ImportError:
-        return _resolve(name)
-    base, adapter = resolve_model(name)
-    return (str(base) if base else None), (str(adapter) if adapter else None)
+def resolve(name: str | None) -> tuple[str, str | None]:
+    """(base model path, adapter folder or None): the one name resolution, `resolve_model`."""
+    from tooltune.llm.embedded import resolve_model
 
-
-def _resolve(name: str | None) -> tuple[str | None, str | None]:  # drop once infer is merged
-    if name in (None, "embedded", "embedded-base"):
-        shipped = Path(__file__).resolve().parent.parent / "llm" / "adapters" / "smollm2-tools"
-        adapter = str(shipped) if name != "embedded-base" and (shipped / "adapter_config.json").exists() else None
-        return None, adapter
-    return name, None
+    return resolve_model(name)
 
 
 def load_llm(model: str | None, adapter: str | None) -> LLM:
     """The backend for `tooltune serve`: make_llm, with the adapter applied on top."""
     _check_adapter(adapter)
-    if "adapter" in inspect.signature(make_llm).parameters:  # infer branch: it resolves names itself
-        return make_llm(model, adapter=adapter)
-    base, shipped = resolve(model)
-    adapter = adapter or shipped
-    if adapter is None:
-        return make_llm(base)
-    return _peft_llm(base, adapter)
-
-
-def _peft_llm(base: str | None, adapter: str) -> LLM:  # drop once infer is merged
-    from tooltune.llm.transformers_backend import TransformersLLM
-
-    model, tokenizer = load_merged(base, adapter)
-    return TransformersLLM(model_obj=model.eval(), tokenizer=tokenizer)
+    return make_llm(model, adapter=adapter)
 
 
 def load_merged(base: str | None, adapter: str | None) -> tuple[Any, Any]:
