@@ -253,19 +253,6 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
             "adapter": str(out)}
 
 
-def tuned_llm(adapter_dir: str | Path) -> Any:
-    """The embedded base with a LoRA adapter merged in (fp32, for CPU inference)."""
-    from peft import PeftModel
-
-    from tooltune.llm.transformers_backend import TransformersLLM
-    from tooltune.train.model import load_for_training
-
-    model, tokenizer = load_for_training(None)
-    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
-    merged.eval()
-    return TransformersLLM(model_obj=merged, tokenizer=tokenizer)
-
-
 def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     from tooltune.data.synth.corpus import simulated_registry
     from tooltune.eval.evaluate import ModelSpec, run_eval
@@ -281,7 +268,10 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     if not found or not (stage_dir(cfg, "train") / "adapter_config.json").exists():
         raise TooltuneError(f"no trained adapter in {stage_dir(cfg, 'train')}: run the train stage first")
     step = found[-1].name  # results are kept per adapter step, so more training means a new eval
-    models = [ModelSpec("base", lambda: make_llm(None)), ModelSpec("tuned", lambda: tuned_llm(stage_dir(cfg, "train")))]
+    # Both on transformers: llama.cpp's quantised weights would write different text than the
+    # fp32 base the adapter was trained on.
+    models = [ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers")),
+              ModelSpec("tuned", lambda: make_llm("embedded-base", adapter=str(stage_dir(cfg, "train")), backend="transformers"))]
     settings = EvalSettings(max_tokens=cfg.eval_max_tokens, free_run=True, extra_steps=1)
     out = stage_dir(cfg, "eval") / step
     if (stage_dir(cfg, "eval") / "base").exists() and not (out / "runs").exists():  # base results do not change: reuse
