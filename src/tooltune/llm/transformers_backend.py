@@ -105,9 +105,15 @@ def apply_adapter(model: Any, adapter: str | Path) -> Any:
     return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
 
 
-@lru_cache(maxsize=2)
 def load_model(path: str | None = None, adapter: str | None = None) -> tuple[Any, Any]:
-    """Load (model, tokenizer) for inference once per process; `None` means the embedded SmolLM2."""
+    """Load (model, tokenizer) for inference once per process; `None` means the embedded SmolLM2.
+    One cache entry per (file, adapter), however the path was spelled or the arguments passed."""
+    path = str(Path(path).expanduser().resolve()) if path else str(embedded_model_path())
+    return _load_model(path, str(adapter) if adapter else None)
+
+
+@lru_cache(maxsize=2)
+def _load_model(path: str, adapter: str | None) -> tuple[Any, Any]:
     model, tokenizer = load_pretrained(path)
     if adapter:
         model = apply_adapter(model, adapter)
@@ -126,9 +132,7 @@ class TransformersLLM(LLM):
             self.model, self.tokenizer = (apply_adapter(model_obj, adapter).eval() if adapter else model_obj), tokenizer
         else:
             started = time.perf_counter()
-            # One cache key per file, whether the embedded model was named or left implicit.
-            path = str(Path(model).expanduser().resolve()) if model else str(embedded_model_path())
-            self.model, self.tokenizer = load_model(path, str(adapter) if adapter else None)
+            self.model, self.tokenizer = load_model(model, adapter)
             self.load_seconds = time.perf_counter() - started
         self.renderer = ChatRenderer(self.tokenizer)
         enabled = prefix_cache and reusable(self.model)
