@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[int, typer.Option(help="Rows per micro-batch")] = 2,
         eval_limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N held-out items")] = None,
         minutes: Annotated[Optional[float], typer.Option(help="Time budget of the train stage in this run; rerun to continue from its checkpoint")] = None,
+        eval_formats: Annotated[str, typer.Option(help="Prompt formats the eval stage compares")] = "json,react",
         no_glaive: Annotated[bool, typer.Option("--no-glaive", help="Skip the glaive demos from LLaMA-Factory's sdist")] = False,
     ) -> None:
         """Build a tool-calling model end to end: corpus, sweep, training, base-vs-tuned eval, export."""
@@ -31,11 +32,16 @@ def register(app: typer.Typer) -> None:
         if name not in RECIPES:
             raise TooltuneError(f"unknown recipe {name!r}: use one of {', '.join(RECIPES)}")
         chosen = [s.strip() for s in stages.split(",")] if stages else None
+        from tooltune.formats import FORMATS
+
+        for f in eval_formats.split(","):
+            if f.strip() not in FORMATS:
+                raise TooltuneError(f"--eval-formats: unknown format {f.strip()!r}; use {', '.join(FORMATS)}")
         for s in chosen or []:
             if s not in STAGES:
                 raise TooltuneError(f"unknown stage {s!r}: use one of {', '.join(STAGES)}")
         if n_synth < 1 or steps < 1 or batch_size < 1 or lr <= 0 or (minutes is not None and minutes <= 0):
             raise TooltuneError("--n-synth, --steps and --batch-size must be at least 1, --lr and --minutes positive")
         cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=lr, batch_size=batch_size, eval_limit=eval_limit,
-                           glaive=not no_glaive, minutes=minutes)
+                           glaive=not no_glaive, minutes=minutes, eval_formats=eval_formats)
         run(cfg, chosen)

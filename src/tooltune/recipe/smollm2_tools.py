@@ -273,14 +273,16 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     models = [ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers")),
               ModelSpec("tuned", lambda: make_llm("embedded-base", adapter=str(stage_dir(cfg, "train")), backend="transformers"))]
     settings = EvalSettings(max_tokens=cfg.eval_max_tokens, free_run=True, extra_steps=1)
-    out = stage_dir(cfg, "eval") / step
-    if (stage_dir(cfg, "eval") / "base").exists() and not (out / "runs").exists():  # base results do not change: reuse
+    formats = [f.strip() for f in cfg.eval_formats.split(",")]
+    name = f"{'+'.join(formats)}-{cfg.eval_limit or 'all'}"
+    out, base_keep = stage_dir(cfg, "eval") / step / name, stage_dir(cfg, "eval") / "base" / name
+    if base_keep.exists() and not (out / "runs").exists():  # the base model's results never change: reuse them
         import shutil
 
-        shutil.copytree(stage_dir(cfg, "eval") / "base", out / "runs", dirs_exist_ok=True)
-    report = run_eval(items, models, [f.strip() for f in cfg.eval_formats.split(",")], settings, out,
+        shutil.copytree(base_keep, out / "runs", dirs_exist_ok=True)
+    report = run_eval(items, models, formats, settings, out,
                       "held-out tools (smollm2-tools recipe)", batch_size=4, implementations=simulated_registry(held_tools))
-    _keep_base_runs(out / "runs", stage_dir(cfg, "eval") / "base")
+    _keep_base_runs(out / "runs", base_keep)
     table = {f"{r['model']} · {r['format']}": r.get("summary") for r in report["runs"]}
     for label, summary in table.items():
         if summary:
