@@ -146,11 +146,13 @@ def _bars(ax: Any, groups: list[str], series: dict[str, list[float | None]], tit
     ax.legend(fontsize=8, loc="upper center", ncol=min(n, 4), frameon=False)
 
 
-def _save(fig: Any, path: Path) -> None:
-    """Through a temp file and rename, like every other output, so no half-written PNG remains."""
+def save_png(fig: Any, path: Path) -> None:
+    """Through a temp file and rename, like every other output, so no half-written PNG remains.
+    Every chart of the project (eval reports, sweeps, the recipe summary) is saved with this."""
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
@@ -172,12 +174,12 @@ def write_charts(report: dict[str, Any], out_dir: Path) -> list[str]:
     title = f"{models[0]} (base) vs {models[1]} (tuned)" if len(models) == 2 else f"{models[0]}: headline metrics by prompt format"
     fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(CHART_METRICS) * max(1, len(ok)) / 2), 4.5))
     _bars(ax, [_LABELS[k] for k in CHART_METRICS], {lab: [r["summary"][k] for k in CHART_METRICS] for lab, r in zip(labels, ok)}, title)
-    _save(fig, out_dir / "comparison.png")
+    save_png(fig, out_dir / "comparison.png")
     tools = list(dict.fromkeys(t for r in ok for t in r["per_tool"]))
     fig, axes = plt.subplots(1, 2, figsize=(max(10, 2.2 * len(tools) * max(1, len(ok)) / 2), 4.5))
     for ax, key, name in ((axes[0], "tool_name_em", "tool name EM per tool"), (axes[1], "args_em", "args EM (AST) per tool")):
         _bars(ax, tools, {lab: [r["per_tool"].get(t, {}).get(key) for t in tools] for lab, r in zip(labels, ok)}, name)
-    _save(fig, out_dir / "per_tool.png")
+    save_png(fig, out_dir / "per_tool.png")
     return ["comparison.png", "per_tool.png"]
 
 

@@ -327,6 +327,11 @@ def stage_export(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
     done = {s: json.loads((stage_dir(cfg, s) / "done.json").read_text(encoding="utf-8")) for s in STAGES if is_done(cfg, s)}
     record = {**config_json(cfg), "sources": done.get("sources"), "corpus": done.get("corpus"), "sweep": done.get("sweep"),
               "train": done.get("train"), "eval": done.get("eval")}
+    steps = sorted((stage_dir(cfg, "eval")).glob("step-*"))
+    if steps:  # base vs tuned on the held-out tools, for the README and the adapter's record
+        from tooltune.recipe.summary import write_summary
+
+        record["heldout"] = write_summary(steps[-1], stage_dir(cfg, "export"))
     write_text_atomic(dest / "recipe.json", json.dumps(record, indent=2, ensure_ascii=False))
     size = sum(f.stat().st_size for f in dest.iterdir())
     log(f"[export] adapter ({size / 1e6:.1f} MB) -> {dest}")

@@ -26,23 +26,15 @@ def load_for_training(path: str | None) -> tuple[Any, Any]:
     import torch
 
     from tooltune.llm.transformers_backend import load_pretrained, split_source
+    from tooltune.llm.weights_cache import forget_gguf_quantization
 
     kwargs: dict[str, Any] = {}
     if torch.cuda.is_available() and _has_flash_attn():
         kwargs["attn_implementation"] = "flash_attention_2"
     model, tokenizer = load_pretrained(path, torch.float32, **kwargs)
     if "gguf_file" in split_source(path)[1]:
-        _forget_gguf_quantization(model)
+        forget_gguf_quantization(model)
     return model, tokenizer
-
-
-def _forget_gguf_quantization(model: Any) -> None:
-    """A GGUF checkpoint is de-quantized to fp32 on load, yet stays flagged as quantized, which
-    blocks training tools and would make the saved folder claim a GGUF quantization it lacks."""
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
 
 
 def _has_flash_attn() -> bool:

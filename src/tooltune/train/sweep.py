@@ -87,9 +87,6 @@ def plot_sweep(path: Path, results: dict[str, TrainResult], title: str) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    from tooltune.eval.report import save_png
+
+    save_png(fig, path)

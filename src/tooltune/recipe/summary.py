@@ -1,0 +1,73 @@
+"""Base-vs-tuned summary of the recipe's held-out evaluations: one markdown table and one PNG,
+gathered from every eval report of the latest adapter step (json and react may be evaluated on
+different item counts; each column says how many)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tooltune.messages import write_text_atomic
+
+METRICS = [("format_validity", "valid format"), ("tool_name_em", "tool name EM"), ("args_em", "exact arguments (AST)"),
+           ("no_call_accuracy", "no-call accuracy"), ("e2e_success", "end-to-end success")]
+
+
+def collect(step_dir: Path) -> list[dict[str, Any]]:
+    """One row per (model, format) run: its summary and the number of items it covered."""
+    rows = []
+    for report in sorted(step_dir.glob("*/report.json")):
+        data = json.loads(report.read_text(encoding="utf-8"))
+        for run in data["runs"]:
+            if run["status"] == "ok":
+                rows.append({"model": run["model"], "format": run["format"], "items": data["items"],
+                             "negatives": data["hard_negatives"], "summary": run["summary"], "report": str(report)})
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    cols = sorted({(r["format"], r["items"], r["negatives"]) for r in rows}, key=lambda c: c[0] != "json")
+    head = "| metric | " + " | ".join(f"{m} · {f} ({n} items, {k} negatives)" for f, n, k in cols for m in ("base", "tuned")) + " |"
+    lines = [head, "|---|" + "---|" * (2 * len(cols))]
+    by = {(r["model"], r["format"]): r["summary"] for r in rows}
+    for key, label in METRICS:
+        cells = []
+        for f, _, _ in cols:
+            for m in ("base", "tuned"):
+                v = by.get((m, f), {}).get(key)
+                cells.append("–" if v is None else f"{100 * v:.1f} %")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(rows: list[dict[str, Any]], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted(rows, key=lambda r: (r["format"] != "json", r["model"] != "base"))
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    width = 0.8 / max(len(runs), 1)
+    for i, r in enumerate(runs):
+        values = [100 * (r["summary"].get(k) or 0) for k, _ in METRICS]
+        xs = [j + i * width for j in range(len(METRICS))]
+        bars = ax.bar(xs, values, width, label=f"{r['model']} · {r['format']} ({r['items']} items)")
+        ax.bar_label(bars, fmt="%.0f", fontsize=7)
+    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(METRICS))], [label for _, label in METRICS])
+    ax.set_ylabel("% of items / steps")
+    ax.set_ylim(0, 110)
+    ax.set_title("SmolLM2-135M on 56 tools it never saw in training: base vs tuned (smollm2-tools adapter)")
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(axis="y", alpha=0.3)
+    from tooltune.eval.report import save_png
+
+    save_png(fig, png)
+
+
+def write_summary(step_dir: Path, out_dir: Path) -> dict[str, Any]:
+    rows = collect(step_dir)
+    write_text_atomic(out_dir / "heldout.md", table(rows))
+    chart(rows, out_dir / "heldout.png")
+    return {"runs": [{k: r[k] for k in ("model", "format", "items", "negatives")} | {m: r["summary"].get(m) for m, _ in METRICS} for r in rows]}
