@@ -55,3 +55,15 @@ def test_cli_rejects_an_unknown_recipe():
     done = subprocess.run([sys.executable, "-m", "tooltune.cli", "recipe", "smollm3-tools"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "unknown recipe 'smollm3-tools'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_hard_negative_no_call_rate_counts_only_negatives_first_steps(tmp_path):
+    from tooltune.recipe.summary import negatives_no_call
+
+    rows = [{"expect_tool_call": False, "steps": [{"called": False}]},
+            {"expect_tool_call": False, "steps": [{"called": True}]},
+            {"expect_tool_call": False, "steps": [{"called": False}]},
+            {"expect_tool_call": True, "steps": [{"called": True}, {"called": False}]}]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert negatives_no_call(path) == 2 / 3

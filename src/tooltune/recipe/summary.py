@@ -10,8 +10,19 @@ from typing import Any
 
 from tooltune.messages import write_text_atomic
 
-METRICS = [("format_validity", "valid format"), ("tool_name_em", "tool name EM"), ("args_em", "exact arguments (AST)"),
-           ("no_call_accuracy", "no-call accuracy"), ("e2e_success", "end-to-end success")]
+METRICS = [("format_validity", "valid format (all steps)"), ("tool_name_em", "tool name EM (call steps)"),
+           ("args_em", "name + exact arguments, AST (call steps)"), ("negatives_no_call", "no call on hard negatives"),
+           ("no_call_accuracy", "no-call accuracy (all no-call steps)"), ("e2e_success", "end-to-end success")]
+
+
+def negatives_no_call(results: Path) -> float | None:
+    """Share of hard-negative items (no tool should be called) whose first step called nothing:
+    the issue's no-call accuracy on hard negatives, apart from answers after tool results."""
+    rows = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
+    negatives = [r for r in rows if not r["expect_tool_call"]]
+    if not negatives:
+        return None
+    return sum(not r["steps"][0]["called"] for r in negatives) / len(negatives)
 
 
 def collect(step_dir: Path) -> list[dict[str, Any]]:
@@ -21,8 +32,10 @@ def collect(step_dir: Path) -> list[dict[str, Any]]:
         data = json.loads(report.read_text(encoding="utf-8"))
         for run in data["runs"]:
             if run["status"] == "ok":
+                results = report.parent / "runs" / f"{run['model']}__{run['format']}.jsonl"
+                summary = {**run["summary"], "negatives_no_call": negatives_no_call(results)}
                 rows.append({"model": run["model"], "format": run["format"], "items": data["items"],
-                             "negatives": data["hard_negatives"], "summary": run["summary"], "report": str(report)})
+                             "negatives": data["hard_negatives"], "summary": summary, "report": str(report)})
     return rows
 
 
