@@ -61,14 +61,14 @@ def chart(rows: list[dict[str, Any]], png: Path) -> None:
     import matplotlib.pyplot as plt
 
     runs = sorted(rows, key=lambda r: (r["format"] != "json", r["model"] != "base"))
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig, ax = plt.subplots(figsize=(12, 4.8))
     width = 0.8 / max(len(runs), 1)
     for i, r in enumerate(runs):
         values = [100 * (r["summary"].get(k) or 0) for k, _ in METRICS]
         xs = [j + i * width for j in range(len(METRICS))]
         bars = ax.bar(xs, values, width, label=f"{r['model']} · {r['format']} ({r['items']} items)")
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
-    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(METRICS))], [label for _, label in METRICS])
+    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(METRICS))], [label.replace(" (", "\n(").replace(", AST", "\nAST") for _, label in METRICS], fontsize=8)
     ax.set_ylabel("% of items / steps")
     ax.set_ylim(0, 110)
     ax.set_title("SmolLM2-135M on 56 tools it never saw in training: base vs tuned (smollm2-tools adapter)")
