@@ -96,9 +96,14 @@ def load_bank(path: str | Path = BANK_PATH) -> list[BankTool]:
 def split_bank(tools: list[BankTool], held_out: float = 0.2, salt: str = "tooltune-recipe-v1") -> tuple[list[BankTool], list[BankTool]]:
     """(train, held-out) by a stable hash of each tool's id: adding tools never moves old ones."""
     def bucket(t: BankTool) -> float:
-        return int(hashlib.sha256(f"{salt}:{t.id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return stable_fraction(f"{salt}:{t.id}")
 
     return [t for t in tools if bucket(t) >= held_out], [t for t in tools if bucket(t) < held_out]
+
+
+def stable_fraction(text: str) -> float:
+    """A number in [0, 1] fixed by `text` alone: the basis of every train / held-out split here."""
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
 def random_name(rng: random.Random, prefix: str = "") -> str:

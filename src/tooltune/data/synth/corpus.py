@@ -8,14 +8,13 @@ order; a share has its names masked (Hammer) or its tools described again in ano
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from tooltune.data.augment import STYLES, with_tool_style
-from tooltune.data.synth.bank import BankTool
+from tooltune.data.synth.bank import BankTool, stable_fraction
 from tooltune.data.synth.dialogues import (
     SYSTEMS, Episode, ask_missing, chain, chain_link, chat, load_chat, mask, no_fit, parallel, render_value, simulate, single,
 )
@@ -41,14 +40,10 @@ class Mix:
         return names, [getattr(self, n) for n in names]
 
 
-def _stable(text: str) -> float:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-
 def split_chat(held_out: float = 0.25) -> tuple[dict[str, list[tuple[str, str]]], dict[str, list[tuple[str, str]]]]:
     pools = load_chat()
-    train = {lang: [qa for qa in p if _stable(qa[0]) >= held_out] for lang, p in pools.items()}
-    held = {lang: [qa for qa in p if _stable(qa[0]) < held_out] for lang, p in pools.items()}
+    train = {lang: [qa for qa in p if stable_fraction(qa[0]) >= held_out] for lang, p in pools.items()}
+    held = {lang: [qa for qa in p if stable_fraction(qa[0]) < held_out] for lang, p in pools.items()}
     return train, held
 
 
