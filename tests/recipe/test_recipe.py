@@ -67,3 +67,23 @@ def test_hard_negative_no_call_rate_counts_only_negatives_first_steps(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert negatives_no_call(path) == 2 / 3
+
+
+def test_negatives_split_by_kind_and_invalid_text_is_not_a_plain_answer(tmp_path):
+    from tooltune.recipe.summary import item_kinds, negatives_no_call
+
+    items = [{"id": "a", "kind": "no_fit"}, {"id": "b", "kind": "no_fit"}, {"id": "c", "kind": "chat"},
+             {"id": "d", "kind": "chat"}, {"id": "e", "kind": "single"}]
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
+    rows = [{"item_id": "a", "expect_tool_call": False, "steps": [{"called": True, "valid": True}]},
+            {"item_id": "b", "expect_tool_call": False, "steps": [{"called": False, "valid": True}]},
+            {"item_id": "c", "expect_tool_call": False, "steps": [{"called": False, "valid": True}]},
+            {"item_id": "d", "expect_tool_call": False, "steps": [{"called": False, "valid": False}]},
+            {"item_id": "e", "expect_tool_call": True, "steps": [{"called": True, "valid": True}]}]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    kinds = item_kinds(tmp_path / "items.jsonl")
+    assert negatives_no_call(path) == 2 / 4
+    assert negatives_no_call(path, kinds, "no_fit") == 1 / 2
+    assert negatives_no_call(path, kinds, "chat") == 1 / 2
+    assert negatives_no_call(path, kinds, "parallel") is None

@@ -5,6 +5,7 @@ different item counts; each column says how many)."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -12,28 +13,41 @@ from tooltune.messages import write_text_atomic
 
 METRICS = [("format_validity", "valid format (all steps)"), ("tool_name_em", "tool name EM (call steps)"),
            ("args_em", "name + exact arguments, AST (call steps)"), ("negatives_no_call", "no call on hard negatives"),
+           ("no_fit_no_call", "… where no offered tool fits"), ("chat_plain", "… plain questions answered in plain text"),
            ("no_call_accuracy", "no-call accuracy (all no-call steps)"), ("e2e_success", "end-to-end success")]
 
 
-def negatives_no_call(results: Path) -> float | None:
+def negatives_no_call(results: Path, kinds: dict[str, str] | None = None, kind: str | None = None) -> float | None:
     """Share of hard-negative items (no tool should be called) whose first step called nothing:
-    the issue's no-call accuracy on hard negatives, apart from answers after tool results."""
+    the issue's no-call accuracy on hard negatives, apart from answers after tool results.
+    With `kind` (and the items' kinds by id), only that kind of negative: `no_fit` (no offered
+    tool fits the question) or `chat` (a plain question: is general chat still plain text?)."""
     rows = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
-    negatives = [r for r in rows if not r["expect_tool_call"]]
+    negatives = [r for r in rows if not r["expect_tool_call"] and (kind is None or (kinds or {}).get(r["item_id"]) == kind)]
     if not negatives:
         return None
-    return sum(not r["steps"][0]["called"] for r in negatives) / len(negatives)
+    right = [r for r in negatives if not r["steps"][0]["called"] and r["steps"][0].get("valid", True)]  # plain text, no call
+    return len(right) / len(negatives)
+
+
+def item_kinds(items: Path) -> dict[str, str]:
+    """Each eval item's kind (single, parallel, no_fit, chat) by id, from the held-out items file."""
+    if not items.exists():
+        return {}
+    rows = (json.loads(line) for line in items.read_text(encoding="utf-8").splitlines() if line.strip())
+    return {r["id"]: r.get("kind", "") for r in rows}
 
 
 def collect(step_dir: Path) -> list[dict[str, Any]]:
     """One row per (model, format) run: its summary and the number of items it covered."""
-    rows = []
+    rows, kinds = [], item_kinds(step_dir.parent / "heldout_eval.jsonl")
     for report in sorted(step_dir.glob("*/report.json")):
         data = json.loads(report.read_text(encoding="utf-8"))
         for run in data["runs"]:
             if run["status"] == "ok":
                 results = report.parent / "runs" / f"{run['model']}__{run['format']}.jsonl"
-                summary = {**run["summary"], "negatives_no_call": negatives_no_call(results)}
+                summary = {**run["summary"], "negatives_no_call": negatives_no_call(results),
+                           "no_fit_no_call": negatives_no_call(results, kinds, "no_fit"), "chat_plain": negatives_no_call(results, kinds, "chat")}
                 rows.append({"model": run["model"], "format": run["format"], "items": data["items"],
                              "negatives": data["hard_negatives"], "summary": summary, "report": str(report)})
     return rows
@@ -68,7 +82,7 @@ def chart(rows: list[dict[str, Any]], png: Path) -> None:
         xs = [j + i * width for j in range(len(METRICS))]
         bars = ax.bar(xs, values, width, label=f"{r['model']} · {r['format']} ({r['items']} items)")
         ax.bar_label(bars, fmt="%.0f", fontsize=7)
-    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(METRICS))], [label.replace(" (", "\n(").replace(", AST", "\nAST") for _, label in METRICS], fontsize=8)
+    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(METRICS))], [textwrap.fill(label, 20) for _, label in METRICS], fontsize=8)
     ax.set_ylabel("% of items / steps")
     ax.set_ylim(0, 110)
     ax.set_title("SmolLM2-135M on 56 tools it never saw in training: base vs tuned (smollm2-tools adapter)")
