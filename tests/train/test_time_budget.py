@@ -20,3 +20,28 @@ def test_time_budget_stops_with_an_adapter_checkpoint_and_resume_continues(tmp_p
     cfg.max_minutes, cfg.resume = None, True
     second = train(cfg, make_tiny(), smol_tokenizer, short_samples)
     assert second.steps == 4 and len(second.history) == 3  # steps 2..4 only
+
+
+def test_ctrl_c_ends_the_step_saves_a_checkpoint_there_and_resume_continues(tmp_path, make_tiny, smol_tokenizer, short_samples, monkeypatch):
+    import signal
+
+    from tooltune.train import trainer as trainer_module
+
+    logged = trainer_module.MetricsLogger.log
+
+    def log_then_interrupt(self, row):  # the user presses Ctrl-C during step 2
+        logged(self, row)
+        if row["step"] == 2:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(trainer_module.MetricsLogger, "log", log_then_interrupt)
+    cfg = TrainConfig(lora=True, rank=4, alpha=8, lr=1e-3, max_steps=6, batch_size=2, max_length=1024, eval_split=0.0, save_steps=0,
+                      out=str(tmp_path / "run"), progress=False, report_to="none", scheduler="constant")
+    first = train(cfg, make_tiny(), smol_tokenizer, short_samples)
+    assert first.steps == 2
+    assert [c.name for c in _checkpoints(tmp_path / "run")] == ["step-000002"]  # save_steps=0: only the interrupt saved one
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the previous handler is back
+    monkeypatch.setattr(trainer_module.MetricsLogger, "log", logged)
+    cfg.resume = True
+    second = train(cfg, make_tiny(), smol_tokenizer, short_samples)
+    assert second.steps == 6 and [r["step"] for r in second.history] == [3, 4, 5, 6]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -22,6 +23,7 @@ from typing import Any
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
 from tooltune.formats import get_format
+from tooltune.train.interrupt import graceful_stop
 from tooltune.train.dataset import LANG_CHOICES, LOSS_SCALES, OVERLONG, Corpus, Example, build_corpus, load_samples
 from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_for_training, save_trained
@@ -196,12 +198,35 @@ class Trainer:
         stream = _micro_batches(self.rows, cfg, acc.process_index, acc.num_processes)
         for _ in range(step * cfg.grad_accum):  # replay the data order up to the checkpoint
             next(stream)
-        history: list[dict[str, Any]] = []
         pack = stats(batches(self.rows, cfg.batch_size, cfg.seed, 0))
-        real_tokens, train_seconds, eval_loss = 0, 0.0, None
         bar = _progress(total, step, cfg.progress and acc.is_main_process)
-        pad_id = self.tokenizer.pad_token_id
         deadline = time.monotonic() + 60 * cfg.max_minutes if cfg.max_minutes else None
+        with graceful_stop() as interrupted:
+            step, history, real_tokens, train_seconds, eval_loss = self._loop(
+                acc, loss_model, optimizer, scheduler, params, stream, step, total, deadline, interrupted, logger, bar)
+        if interrupted.is_set() and acc.is_main_process:
+            print(f"stopped at step {step}: checkpoint saved under {self.out / 'checkpoints'}; rerun with --resume to continue",
+                  file=sys.stderr, flush=True)
+        if cfg.save_model:
+            state_dict = None
+            if acc.distributed_type.name in ("FSDP", "DEEPSPEED"):  # gather the shards (every rank takes part)
+                gathered = acc.get_state_dict(loss_model)
+                state_dict = {k.removeprefix("model."): v for k, v in gathered.items()} if gathered else None
+            if acc.is_main_process:
+                self._save_final(acc.unwrap_model(loss_model), history, eval_loss, state_dict)
+        acc.wait_for_everyone()
+        info = self.corpus.counts()
+        return TrainResult(self.out, step, history, eval_loss, real_tokens / train_seconds if train_seconds else 0.0, real_tokens, pack, info)
+
+    def _loop(self, acc: Any, loss_model: Any, optimizer: Any, scheduler: Any, params: list[Any], stream: Iterator[Any], step: int,
+              total: int, deadline: float | None, interrupted: Any, logger: Any, bar: Any) -> tuple[int, list[dict[str, Any]], int, float, float | None]:
+        """Optimizer steps until `total`, the time budget or an interrupt; each of the last two
+        ends with a checkpoint at the step reached. Returns (step, history, real tokens, seconds, eval loss)."""
+        import torch
+
+        cfg, pad_id = self.cfg, self.tokenizer.pad_token_id
+        history: list[dict[str, Any]] = []
+        real_tokens, train_seconds, eval_loss = 0, 0.0, None
         try:
             while step < total:
                 started = time.perf_counter()
@@ -238,26 +263,17 @@ class Trainer:
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{row['tokens_per_s']:.0f}")
-                out_of_time = deadline is not None and time.monotonic() > deadline
-                if (cfg.save_steps and step % cfg.save_steps == 0) or step == total or out_of_time:
+                stop_now = (deadline is not None and time.monotonic() > deadline) or interrupted.is_set()
+                if (cfg.save_steps and step % cfg.save_steps == 0) or step == total or stop_now:
                     self._save_checkpoint(acc, scheduler, step)
-                if out_of_time:
+                if stop_now:
                     break
         finally:
             if bar is not None:
                 bar.close()
             if logger:
                 logger.close()
-        if cfg.save_model:
-            state_dict = None
-            if acc.distributed_type.name in ("FSDP", "DEEPSPEED"):  # gather the shards (every rank takes part)
-                gathered = acc.get_state_dict(loss_model)
-                state_dict = {k.removeprefix("model."): v for k, v in gathered.items()} if gathered else None
-            if acc.is_main_process:
-                self._save_final(acc.unwrap_model(loss_model), history, eval_loss, state_dict)
-        acc.wait_for_everyone()
-        info = self.corpus.counts()
-        return TrainResult(self.out, step, history, eval_loss, real_tokens / train_seconds if train_seconds else 0.0, real_tokens, pack, info)
+        return step, history, real_tokens, train_seconds, eval_loss
 
     def evaluate(self, loss_model: Any, acc: Any) -> float | None:
         """Held-out loss: trained-token-weighted mean over the eval split (None without one)."""
