@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from tooltune.data.store import Store
+from tooltune.errors import TooltuneError
 from tooltune.data.synth.bank import load_bank, split_bank
 from tooltune.data.synth.dialogues import request
 from tooltune.recipe.smollm2_tools import RecipeConfig, config_json, run
@@ -138,3 +139,18 @@ def test_a_rerun_asks_the_teacher_only_for_what_is_missing(tmp_path):
     assert len(rows) == 4 + first["teacher"]["rows"]
     with Store(tmp_path / "corpus" / "teacher.db") as store:
         assert len(list(store.samples(source="rollout"))) == first["teacher"]["rows"] + sum(first["teacher"]["skipped"].values())
+
+
+def test_teacher_options_are_checked_with_one_line_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from tooltune.cli import app
+
+    cases = {("--model", "qwen"): "--model and --mix-synth are for a teacher: pass its server as --base-url too",
+             ("--base-url", "localhost:8000"): "--base-url 'localhost:8000' is not an http(s) URL",
+             ("--base-url", "http://x/v1", "--teacher-count", "0"): "--teacher-count must be at least 1"}
+    for args, message in cases.items():
+        result = CliRunner().invoke(app, ["recipe", "smollm2-tools", "--out", str(tmp_path), *args])
+        # a TooltuneError: the CLI's entry point prints it as one `error: …` line, exit 2
+        assert isinstance(result.exception, TooltuneError) and message in str(result.exception), (args, result.output)
+    assert not list(tmp_path.iterdir())  # nothing started
