@@ -93,3 +93,20 @@ def test_a_corpus_rebuilt_without_review_drops_the_old_store(tmp_path):
     with Store(tmp_path / "corpus" / "corpus.db") as store:
         assert [json.loads(s.sample.to_json()) for s in store.samples()] == [
             Sample.from_openai(r).to_openai() for _, r in read_jsonl(tmp_path / "corpus" / "train.jsonl")]
+
+
+def test_a_rejection_on_the_annotation_page_reaches_the_train_stage(tmp_path):
+    """Through the page's own session (what the Reject button calls), not only the store API."""
+    from tooltune.annotate.session import Annotator
+    from tooltune.llm import ScriptedLLM
+    from tooltune.recipe.review import human_decisions
+
+    run(RecipeConfig(out=str(tmp_path), glaive=False, n_synth=4, review=True), ["corpus"], log=lambda _: None)
+    db = tmp_path / "corpus" / "corpus.db"
+    with Store(db) as store:
+        ann = Annotator(store, ScriptedLLM([]))
+        keys = [key for _, key in ann.queue("draft")]
+        assert len(keys) == 4
+        ann.save(ann.open(keys[2]), "ann", "rejected")
+        ann.save(ann.open(keys[0]), "ann", "approved", score=5)
+    assert human_decisions(db) == {2: None}
