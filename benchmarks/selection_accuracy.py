@@ -47,15 +47,14 @@ def context_window(llm: object) -> int | None:
     return int(llama.n_ctx()) if llama is not None else None
 
 
-def table(report: dict, title: str) -> Table:
+def table(report: dict, title: str, pool: int) -> Table:
     t = Table(title=title)
-    for col in ("tools offered", "tool name acc.", "name + args acc.", "format valid", "recall@k of the needed tool", "items",
-                "max prompt tokens", "prompts over context"):
+    for col in ("tools offered", "name acc.", "name+args acc.", "valid", "recall@k", "items", "max prompt tok.", "over context"):
         t.add_column(col, justify="left" if col == "tools offered" else "right")
     for key, recall in (("all", 1.0), ("top_k", report["recall_at_k"])):
-        row = report[key]
+        row = report[key]  # name acc. = eval's tool name EM, name+args = args EM (AST); recall@k: the needed tool offered
         errors = f" ({row['backend_errors']} backend errors)" if row["backend_errors"] else ""
-        t.add_row(row["label"], _pct(row["tool_name_em"]), _pct(row["args_em"]), _pct(row["format_validity"]), _pct(recall),
+        t.add_row(f"all {pool} tools" if key == "all" else row["label"], _pct(row["tool_name_em"]), _pct(row["args_em"]), _pct(row["format_validity"]), _pct(recall),
                   f"{row['items']}{errors}", _int(row["max_prompt_tokens"]), _int(row["over_context"]))
     return t
 
@@ -91,9 +90,11 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     if args.out:
         write_text_atomic(Path(args.out), json.dumps(report, ensure_ascii=False, indent=2))
-    title = (f"first step, all {len(held)} held-out tools vs BM25 top-{args.k} ({args.model or 'embedded'}, {args.format}, "
+    title = (f"first step with all {len(held)} held-out tools vs the BM25 top-{args.k}\n({args.model or 'embedded'}, {args.format}, "
              f"{report['items']} items; {report['skipped_no_call']} hard negatives left out)")
-    Console().print(table(report, title))
+    console = Console()
+    console.width = max(console.width, 110)  # the table is wide; keep its columns readable in logs
+    console.print(table(report, title, len(held)))
 
 
 if __name__ == "__main__":
