@@ -23,7 +23,7 @@ from tooltune.data.synth.bank import load_bank, split_bank
 from tooltune.errors import TooltuneError
 from tooltune.eval.items import load_items
 from tooltune.eval.runner import EvalSettings
-from tooltune.eval.selection_accuracy import selection_accuracy
+from tooltune.eval.selection_accuracy import recall_at_k, selection_accuracy
 from tooltune.llm import make_llm
 from tooltune.messages import write_text_atomic
 
@@ -59,6 +59,16 @@ def table(report: dict, title: str, pool: int) -> Table:
     return t
 
 
+def print_recall(items: list, pools: dict, pool: int) -> None:
+    t = Table(title=f"BM25 recall@k among {pool} held-out tools")
+    for col in ("k", "recall@k", "hits / items"):
+        t.add_column(col, justify="right")
+    for k in (1, 3, 5):
+        hits, used = recall_at_k(items, pools, k)
+        t.add_row(str(k), _pct(hits / used if used else None), f"{hits}/{used}")
+    Console().print(t)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", default=None, help=f"eval .jsonl (default: {HELDOUT.relative_to(HELDOUT.parents[4])} if present)")
@@ -70,6 +80,7 @@ def main() -> None:
                         "56 tools are ~8.3k tokens, past SmolLM2's 8192)")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--recall-only", action="store_true", help="only recall@1/3/5 of the retrieval (no model, seconds)")
     parser.add_argument("--out", default=None, help="write the report with every item's scored step to this JSON file")
     args = parser.parse_args()
     try:
@@ -83,11 +94,14 @@ def main() -> None:
             raise TooltuneError(f"{path}: no items in language {args.lang!r}")
         held = split_bank(load_bank(), 0.2)[1]
         pools = {lang: [t.spec(lang) for t in held] for lang in ("en", "zh")}
+        if args.recall_only:
+            return print_recall(items, pools, len(held))
         llm = make_llm(args.model)
         settings = EvalSettings(format=args.format, max_tokens=args.max_tokens)
         report = selection_accuracy(llm, items, pools, args.k, settings, batch_size=args.batch_size, window=context_window(llm))
     except TooltuneError as exc:
-        sys.exit(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     if args.out:
         write_text_atomic(Path(args.out), json.dumps(report, ensure_ascii=False, indent=2))
     title = (f"first step with all {len(held)} held-out tools vs the BM25 top-{args.k}\n({args.model or 'embedded'}, {args.format}, "

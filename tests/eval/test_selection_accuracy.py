@@ -7,7 +7,7 @@ import pytest
 
 from tooltune.eval.items import make_item
 from tooltune.eval.runner import EvalSettings
-from tooltune.eval.selection_accuracy import offered_sets, selection_accuracy
+from tooltune.eval.selection_accuracy import offered_sets, recall_at_k, selection_accuracy
 from tooltune.llm import ScriptedLLM
 from tooltune.messages import Message, Sample, ToolCall
 
@@ -48,6 +48,7 @@ def test_offered_sets_add_the_items_tools_and_select_k():
     assert [s["function"]["name"] for s in everything] == ["get_weather", "convert_currency", "translate_text", "find_contact"]
     assert [s["function"]["name"] for s in top] == ["get_weather"]  # no word in common: registration order, the tool is missed
     assert [s["function"]["name"] for s in offered_sets(ITEMS[1], POOL, 1)[1]] == ["convert_currency"]
+    assert recall_at_k(ITEMS, {"en": POOL}, 1) == (2, 3) and recall_at_k(ITEMS, {"en": POOL}, 4) == (3, 3)
 
 
 class CountingLLM(ScriptedLLM):

@@ -61,6 +61,22 @@ def offered_sets(item: EvalItem, pool: list[dict[str, Any]], k: int) -> tuple[li
     return everything, [s for s in everything if s["function"]["name"] in chosen]
 
 
+def needed_tools(item: EvalItem) -> set[str]:
+    """The tools the item's first reference turn calls (empty for a hard negative)."""
+    return {c.name for c in item.messages[item.step_indices()[0]].tool_calls}
+
+
+def recall_at_k(items: list[EvalItem], pools: dict[str, list[dict[str, Any]]], k: int) -> tuple[int, int]:
+    """(hits, items): how many tool-calling items have every tool of their first step in the top-k."""
+    hits = used = 0
+    for item in items:
+        needed = needed_tools(item)
+        if needed:
+            top = offered_sets(item, pools.get(item.lang, pools["en"]), k)[1]
+            hits, used = hits + (needed <= {s["function"]["name"] for s in top}), used + 1
+    return hits, used
+
+
 def selection_accuracy(llm: LLM, items: list[EvalItem], pools: dict[str, list[dict[str, Any]]], k: int,
                        settings: EvalSettings, batch_size: int = 4, window: int | None = None) -> dict[str, Any]:
     """Score the first step of each tool-calling item with all tools vs the BM25 top-k, same model,
@@ -79,8 +95,7 @@ def selection_accuracy(llm: LLM, items: list[EvalItem], pools: dict[str, list[di
             negatives += 1
             continue
         used += 1
-        needed = {c.name for c in whole.messages[-1].tool_calls}
-        found += needed <= {s["function"]["name"] for s in top}
+        found += needed_tools(item) <= {s["function"]["name"] for s in top}
         cut["all"].append(whole)
         cut["top_k"].append(first_step_item(item, top))  # type: ignore[arg-type]
     count = getattr(llm, "prompt_ids", None)
