@@ -11,6 +11,8 @@ there are skipped on a rerun, so an interrupted eval continues where it stopped.
   the built-ins by name) for up to `reference steps + extra_steps` steps; its trajectory is
   compared to the reference and its final answer to `reference_answer` (end-to-end success).
   The first free-running step reuses the teacher-forced step 0, whose prompt is identical.
+- Planned (`EvalSettings(plan=True)`, `--plan`): from the question, through the Planner
+  (tooltune.eval.planned); plan-level success = ended complete and the answer is right.
 
 A request the backend fails (`BackendError`: a broken stream, a reset, a 5xx, after the backend's
 retries) is not a model answer: its item is neither scored nor written to the results file (a
