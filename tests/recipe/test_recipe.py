@@ -87,3 +87,22 @@ def test_negatives_split_by_kind_and_invalid_text_is_not_a_plain_answer(tmp_path
     assert negatives_no_call(path, kinds, "no_fit") == 1 / 2
     assert negatives_no_call(path, kinds, "chat") == 1 / 2
     assert negatives_no_call(path, kinds, "parallel") is None
+
+
+def test_train_segments_record_steps_and_corpus_hash_and_skip_a_torn_line(tmp_path):
+    from tooltune.recipe.segments import log_segment, read_segments
+
+    corpus, train_dir = tmp_path / "corpus", tmp_path / "train"
+    corpus.mkdir()
+    train_dir.mkdir()
+    (corpus / "train.jsonl").write_text('{"a": 1}\n', encoding="utf-8")
+    (corpus / "done.json").write_text(json.dumps({"episode_weights": {"no_fit": 0.22}}), encoding="utf-8")
+    log_segment(corpus, train_dir, 0, 10, 2, 5.0)
+    (corpus / "train.jsonl").write_text('{"a": 2}\n', encoding="utf-8")  # a rebuilt corpus
+    log_segment(corpus, train_dir, 10, 25, 2, None)
+    with open(train_dir / "segments.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('{"steps": [26,')  # killed mid-write
+    got = read_segments(train_dir)
+    assert [g["steps"] for g in got] == [[1, 10], [11, 25]]
+    assert got[0]["corpus_sha256"] != got[1]["corpus_sha256"] and len(got[0]["corpus_sha256"]) == 12
+    assert got[0]["episode_weights"] == {"no_fit": 0.22} and got[0]["recipe_version"] == 2 and got[1]["minutes"] is None

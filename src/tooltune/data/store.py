@@ -380,6 +380,10 @@ class Store:
         return self.revise(sample_id, author=author, meta=meta)
 
     # -- summaries ----------------------------------------------------------------------------
+    def revised_sample_ids(self) -> list[int]:
+        """Ids of samples changed since they were written (revision above 1), in id order."""
+        return [r["id"] for r in self._query("SELECT id FROM samples WHERE revision > 1 ORDER BY id")]
+
     def question_ids_with_samples(self, source: str | None = None) -> set[int]:
         sql = "SELECT DISTINCT question_id FROM samples WHERE question_id IS NOT NULL"
         rows = self._query(sql + (" AND source = ?" if source else ""), [source] if source else [])

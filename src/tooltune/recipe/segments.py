@@ -1,0 +1,43 @@
+"""The train stage's log of its invocations (OUT/train/segments.jsonl): which steps ran on which
+corpus. Training resumes across sessions, possibly on a rebuilt corpus (a new recipe version), so
+the adapter's record says exactly what each range of steps saw."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+
+def last_step(train_dir: Path) -> int:
+    """The step of the newest checkpoint (0 before the first)."""
+    from tooltune.train.trainer import _checkpoints
+
+    found = _checkpoints(train_dir)
+    return int(found[-1].name.split("-")[-1]) if found else 0
+
+
+def log_segment(corpus_dir: Path, train_dir: Path, first: int, last: int, version: int, minutes: float | None) -> None:
+    """Append one line for steps first+1..last, with the corpus file's hash and episode weights."""
+    digest = hashlib.sha256((corpus_dir / "train.jsonl").read_bytes()).hexdigest()[:12]
+    done = corpus_dir / "done.json"
+    info = json.loads(done.read_text(encoding="utf-8")) if done.exists() else {}
+    line = {"steps": [first + 1, last], "corpus_sha256": digest, "recipe_version": version,
+            "episode_weights": info.get("episode_weights"), "minutes": minutes, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    with open(train_dir / "segments.jsonl", "a", encoding="utf-8") as fh:  # append-only: a torn last line is skipped on read
+        fh.write(json.dumps(line) + "\n")
+
+
+def read_segments(train_dir: Path) -> list[dict[str, Any]]:
+    path = train_dir / "segments.jsonl"
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
