@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tooltune.agent import Agent
-from tooltune.agent.planning import PlanLimits, Planner
 from tooltune.eval.answers import answer_matches
+from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_plain, run_planned
 from tooltune.llm import make_llm
 from tooltune.tools import builtin_registry
 
@@ -42,18 +42,13 @@ def main() -> None:
     for task in tasks:
         for mode in ("plain", "planned"):
             agent = Agent(llm, tools, args.format, max_steps=6, max_tokens=args.max_tokens)
+            is_right = lambda answer, refs=task["reference_answers"]: answer_matches(answer, refs, "contains")  # noqa: E731
             start = time.perf_counter()
-            if mode == "plain":
-                traj = agent.run(task["question"])
-                answer, ended = traj.final_answer, traj.status
-            else:
-                result = Planner(agent, PlanLimits(max_subtasks=4, max_steps=16, max_retries=1, max_replans=1)).run(task["question"])
-                traj, answer, ended = result.trajectory, result.answer if result.status == "complete" else None, result.status
-            ok = bool(answer) and answer_matches(answer, task["reference_answers"], "contains")
-            calls = sum(len(m.tool_calls) for m in traj.messages if m.role == "assistant")
-            rows.append({"id": task["id"], "mode": mode, "success": ok, "status": ended, "answer": answer, "tool_calls": calls,
-                         "seconds": round(time.perf_counter() - start, 1), "trajectory": traj.to_json()})
-            print(f"{task['id']} {mode}: {ended} success={ok} calls={calls} answer={answer!r}", flush=True)
+            # the same scoring as `tooltune eval --plan` (tooltune.eval.planned), limits included
+            outcome = run_plain(agent, task["question"], is_right) if mode == "plain" else run_planned(agent, task["question"], is_right, EVAL_PLAN_LIMITS)
+            rows.append({"id": task["id"], "mode": mode, "success": outcome.success, "seconds": round(time.perf_counter() - start, 1),
+                         **outcome.to_json(trajectory=True)})
+            print(f"{task['id']} {mode}: {outcome.status} success={outcome.success} calls={outcome.tool_calls} answer={outcome.answer!r}", flush=True)
     if args.out:
         Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     table = Table(title=f"planned vs plain, {len(tasks)} multi-step tasks ({args.model or 'embedded'}, {args.format})")

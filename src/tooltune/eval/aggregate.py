@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from tooltune.eval.planned import summarize_plans
+
 # The headline metrics, in report order: (key, label).
 HEADLINE = [
     ("format_validity", "format valid"),
@@ -47,6 +49,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     negatives = [r for r in results if not r["expect_tool_call"]]
     free = [r["free_run"] for r in results if r.get("free_run") and r["free_run"]["status"] != "skipped"]
     e2e = [r["e2e"]["success"] for r in results if r.get("e2e")]
+    # planned runs (`--plan`) add their rows; without them the summary is what it always was
+    plans = summarize_plans([r["plan"] for r in results if r.get("plan")]) if any("plan" in r for r in results) else {}
     return {
         "items": len(results),
         "steps": len(steps),
@@ -70,6 +74,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "loops": sum(f["status"] == "loop" for f in free),
         "e2e_items": len(e2e),
         "e2e_success": _rate(e2e),
+        **plans,
     }
 
 

@@ -73,6 +73,7 @@ def register(app: typer.Typer) -> None:
         tool_role: Annotated[str, typer.Option(help="Role carrying tool results: user | tool")] = "user",
         free_run: Annotated[bool, typer.Option(help="Also run the agent freely (tools executed) for trajectory and end-to-end scores")] = True,
         extra_steps: Annotated[int, typer.Option(help="Free-running may take this many steps beyond the reference")] = 1,
+        plan: Annotated[bool, typer.Option("--plan", help="Also run each item through the Planner: plan-level success, plan_incomplete / plan_limit shares, sub-tasks and steps per item")] = False,
         limit: Annotated[Optional[int], typer.Option(help="Only the first N items")] = None,
         status: Annotated[str, typer.Option(help="With a corpus.db: which samples (approved | draft | rejected)")] = "approved",
         judge_model: Annotated[Optional[str], typer.Option(help="Model for answer_match 'judge' items")] = None,
@@ -112,7 +113,7 @@ def register(app: typer.Typer) -> None:
             judge = AnswerJudge(make_llm(judge_model, judge_base_url, api_key))
         settings = EvalSettings(
             max_tokens=max_tokens, lam=lam, string_numbers=string_numbers, normalize_strings=normalize_strings,
-            prompt_lang=prompt_lang, tool_role=tool_role, free_run=free_run, extra_steps=extra_steps,
+            prompt_lang=prompt_lang, tool_role=tool_role, free_run=free_run, extra_steps=extra_steps, plan=plan,
         )
         report = run_eval(items, specs, fmt_list, settings, out, str(data_path), batch_size=batch_size, judge=judge, restart=restart)
         console = Console()
@@ -127,7 +128,8 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"[bold]{run['model']} · {run['format']}[/]: valid {_pct(s['format_validity'])}, name EM {_pct(s['tool_name_em'])}, "
                 f"args EM {_pct(s['args_em'])}, ROUGE-L {_pct(s['rouge_l'])}, no-call acc {_pct(s['no_call_accuracy'])}, "
-                f"e2e {_pct(s['e2e_success'])}, score {s['score']:.3f}", highlight=False,
+                f"e2e {_pct(s['e2e_success'])}, score {s['score']:.3f}"
+                + (f", plan-level success {_pct(s['plan_success'])} of {s['plan_items']}" if "plan_items" in s else ""), highlight=False,
             )
         console.print(f"report: {Path(out) / 'report.md'}")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tooltune.eval.aggregate import HEADLINE, per_lang, per_tool, spread, summarize
+from tooltune.eval.planned import PLAN_ROWS
 from tooltune.messages import write_text_atomic
 
 CHART_METRICS = ["format_validity", "strict_format", "tool_name_em", "args_em", "rouge_l", "no_call_accuracy", "e2e_success"]
@@ -87,7 +88,14 @@ def render_markdown(report: dict[str, Any], charts: list[str]) -> str:
         rows = [[label] + [r["summary"][key] for r in ok] for key, label in HEADLINE]
         rows.append(["steps (call / all)"] + [f"{r['summary']['call_steps']} / {r['summary']['steps']}" for r in ok])
         rows.append(["end-to-end items"] + [r["summary"]["e2e_items"] for r in ok])
+        if any("plan_items" in r["summary"] for r in ok):  # only with --plan
+            rows += [[label] + [r["summary"].get(key) for r in ok] for key, label in PLAN_ROWS]
         lines += _table(["metric"] + labels, rows)
+        if "plan_limits" in report["settings"]:
+            limits = ", ".join(f"{k} {v}" for k, v in report["settings"]["plan_limits"].items())
+            lines += ["Planned rows: every item with a reference answer and executable tools, run from its question through "
+                      f"the Planner (tools executed, no format retries; {limits}). Plan-level success = the run ended complete "
+                      "and its final answer matches the reference, as for end-to-end success.", ""]
         lines += [f"![{Path(c).stem}]({c})" for c in charts] + [""]
     for model, metrics in report["robustness"].items():
         lines += [f"## Format robustness: {model}", "", "Spread = best format − worst format; a large spread means the model only works in some prompt formats.", ""]

@@ -11,6 +11,8 @@ there are skipped on a rerun, so an interrupted eval continues where it stopped.
   the built-ins by name) for up to `reference steps + extra_steps` steps; its trajectory is
   compared to the reference and its final answer to `reference_answer` (end-to-end success).
   The first free-running step reuses the teacher-forced step 0, whose prompt is identical.
+- Planned (`EvalSettings(plan=True)`, `--plan`): from the question, through the Planner
+  (tooltune.eval.planned); plan-level success = ended complete and the answer is right.
 
 A request the backend fails (`BackendError`: a broken stream, a reset, a 5xx, after the backend's
 retries) is not a model answer: its item is neither scored nor written to the results file (a
@@ -22,16 +24,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tooltune.agent import Agent
+from tooltune.agent.planning import PlanLimits
 from tooltune.agent.steps import FinalAnswerStep, FormatErrorStep
 from tooltune.errors import BackendError, TooltuneError
 from tooltune.eval.answers import AnswerJudge, answer_matches
 from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import MatchOptions, match_calls, score_step
+from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_planned, task_of
 from tooltune.formats import get_format
 from tooltune.llm.base import LLM, Completion
 from tooltune.messages import Message, ToolCall
@@ -52,13 +56,20 @@ class EvalSettings:
     free_run: bool = True
     extra_steps: int = 1
     temperature: float = 0.0
+    plan: bool = False  # also run each item through the Planner (plan-level success)
+    plan_limits: PlanLimits = field(default_factory=lambda: replace(EVAL_PLAN_LIMITS))
 
     @property
     def match(self) -> MatchOptions:
         return MatchOptions(self.string_numbers, self.normalize_strings)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Without planning, exactly the settings of before planned evals existed, so old
+        results still resume and reports stay byte-for-byte the same."""
+        out = asdict(self)
+        if not self.plan:
+            del out["plan"], out["plan_limits"]
+        return out
 
 
 def _calls_json(calls: Iterable[ToolCall]) -> list[dict[str, Any]]:
@@ -162,8 +173,9 @@ class EvalRunner:
         ok = [item for item in items if item.id not in failed]
         free = self._free_run(ok, agents, first) if self.settings.free_run else {}
         failed.update({rid: run.error or "" for rid, run in free.items() if run.status == "backend_error"})
+        plans = self._planned_runs([i for i in ok if i.id not in failed], failed) if self.settings.plan else {}
         return [{"item_id": item.id, "backend_error": failed[item.id]} if item.id in failed
-                else self._item_result(item, steps[item.id], free.get(item.id), agents[item.id][1]) for item in items]
+                else self._item_result(item, steps[item.id], free.get(item.id), agents[item.id][1], plans) for item in items]
 
     def _score(self, item: EvalItem, ref: StepRef, agent: Agent, completion: Completion) -> dict[str, Any]:
         parsed = agent.parse(completion)
@@ -223,20 +235,42 @@ class EvalRunner:
             "steps": len(run.steps) + (run.status == "final"),
         }
 
+    def answer_is_right(self, item: EvalItem, answer: str) -> bool:
+        """The end-to-end check of a final answer: `answer_matches`, or the judge for 'judge' items."""
+        if item.answer_match == "judge":
+            question = next((m.text for m in item.messages if m.role == "user"), "")
+            return bool(self.judge.judge(question, answer, item.reference_answers))  # type: ignore[union-attr]
+        return answer_matches(answer, item.reference_answers, item.answer_match)
+
     def _e2e(self, item: EvalItem, run: _FreeRun | None) -> dict[str, Any] | None:
         if not item.reference_answers or run is None:
             return None
         answer = run.final_answer if run.status == "final" else None
-        if answer is None:
-            success = False
-        elif item.answer_match == "judge":
-            question = next((m.text for m in item.messages if m.role == "user"), "")
-            success = self.judge.judge(question, answer, item.reference_answers)  # type: ignore[union-attr]
-        else:
-            success = answer_matches(answer, item.reference_answers, item.answer_match)
+        success = answer is not None and self.answer_is_right(item, answer)
         return {"success": bool(success), "mode": item.answer_match, "reference": item.reference_answers}
 
-    def _item_result(self, item: EvalItem, steps: list[dict[str, Any]], run: _FreeRun | None, missing: list[str]) -> dict[str, Any]:
+    # -- planned runs ----------------------------------------------------------------------------
+    def _planned_runs(self, items: list[EvalItem], failed: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Each item with a reference answer and executable tools, run through the Planner from its
+        question (one at a time: the Planner's steps depend on each other). Format errors get no
+        retries, as in the free run. A backend failure marks the item failed (unscored, retried later)."""
+        plans: dict[str, dict[str, Any]] = {}
+        for item in items:
+            agent, missing = self.agent_for(item)
+            if not item.reference_answers or missing:
+                continue
+            agent.max_format_retries = 0
+            task, system = task_of(item.question())
+            try:
+                outcome = run_planned(agent, task, lambda answer: self.answer_is_right(item, answer), self.settings.plan_limits, system)
+            except BackendError as exc:
+                failed[item.id] = str(exc)
+                continue
+            plans[item.id] = outcome.to_json()
+        return plans
+
+    def _item_result(self, item: EvalItem, steps: list[dict[str, Any]], run: _FreeRun | None, missing: list[str],
+                     plans: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
         free: dict[str, Any] | None
         if not self.settings.free_run:
             free = None
@@ -248,7 +282,7 @@ class EvalRunner:
             "item_id": item.id, "lang": item.lang, "expect_tool_call": item.expect_tool_call,
             "reference_tools": item.reference_tools(), "steps": steps, "free_run": free,
             "e2e": self._e2e(item, run), "human_score": item.human_score,
-        }
+        } | ({"plan": (plans or {}).get(item.id)} if self.settings.plan else {})
 
 
 def sequence_matches(reference: list[list[ToolCall]], made: list[ToolCall], same: Callable[[list[ToolCall], list[ToolCall]], bool]) -> bool:
