@@ -35,6 +35,16 @@ def test_ctrl_c_ends_the_step_saves_a_checkpoint_there_and_resume_continues(tmp_
             signal.raise_signal(signal.SIGINT)
 
     monkeypatch.setattr(trainer_module.MetricsLogger, "log", log_then_interrupt)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (CI may run us with SIGINT ignored)
+    try:
+        _interrupt_at_step_2_then_resume(tmp_path, make_tiny, smol_tokenizer, short_samples, monkeypatch, trainer_module, logged)
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def _interrupt_at_step_2_then_resume(tmp_path, make_tiny, smol_tokenizer, short_samples, monkeypatch, trainer_module, logged):
+    import signal
+
     cfg = TrainConfig(lora=True, rank=4, alpha=8, lr=1e-3, max_steps=6, batch_size=2, max_length=1024, eval_split=0.0, save_steps=0,
                       out=str(tmp_path / "run"), progress=False, report_to="none", scheduler="constant")
     first = train(cfg, make_tiny(), smol_tokenizer, short_samples)
@@ -45,3 +55,19 @@ def test_ctrl_c_ends_the_step_saves_a_checkpoint_there_and_resume_continues(tmp_
     cfg.resume = True
     second = train(cfg, make_tiny(), smol_tokenizer, short_samples)
     assert second.steps == 6 and [r["step"] for r in second.history] == [3, 4, 5, 6]
+
+
+def test_an_ignored_sigint_stays_ignored():
+    import signal
+
+    from tooltune.train.interrupt import graceful_stop
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # e.g. a background job started with `nohup … &`
+    try:
+        with graceful_stop() as stop:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGINT)
+            assert not stop.is_set()
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # SIGTERM is still caught
+    finally:
+        signal.signal(signal.SIGINT, before)

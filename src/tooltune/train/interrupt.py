@@ -32,7 +32,8 @@ def graceful_stop() -> Iterator[threading.Event]:
         print(f"\n{signal.Signals(signum).name}: stopping after this step and saving a checkpoint "
               "(Ctrl-C again to abort without one)", file=sys.stderr, flush=True)
 
-    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    # A signal the process was told to ignore (a background job's SIGINT, `nohup`) stays ignored.
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
     try:
         yield stop
     finally:
