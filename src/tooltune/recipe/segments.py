@@ -11,14 +11,6 @@ from pathlib import Path
 from typing import Any
 
 
-def last_step(train_dir: Path) -> int:
-    """The step of the newest checkpoint (0 before the first)."""
-    from tooltune.train.trainer import _checkpoints
-
-    found = _checkpoints(train_dir)
-    return int(found[-1].name.split("-")[-1]) if found else 0
-
-
 def log_segment(corpus_dir: Path, train_dir: Path, first: int, last: int, version: int, minutes: float | None) -> None:
     """Append one line for steps first+1..last, with the corpus file's hash and episode weights."""
     digest = hashlib.sha256((corpus_dir / "train.jsonl").read_bytes()).hexdigest()[:12]

@@ -303,10 +303,10 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
     trainer = Trainer(tc, model, tokenizer, corpus=corpus)
     log(f"[train] {len(corpus.train)} train / {len(corpus.eval)} eval-loss examples, {corpus.overlong} dropped as overlong, "
         f"{cfg.steps} steps of {cfg.batch_size}{' (resuming)' if tc.resume else ''}")
-    from tooltune.recipe.segments import last_step, log_segment
+    from tooltune.recipe.segments import log_segment
 
-    first_step = last_step(out)
     res = trainer.run()
+    first_step = res.history[0]["step"] - 1 if res.history else res.steps  # where this invocation resumed
     log_segment(stage_dir(cfg, "corpus"), out, first_step, res.steps, VERSION, cfg.minutes)
     return {"partial": res.steps < cfg.steps, "steps": res.steps, "final_loss": res.history[-1]["loss"] if res.history else None, "eval_loss": res.eval_loss,
             "tokens_per_s": round(res.tokens_per_s, 1), "train_examples": len(corpus.train), "overlong_dropped": corpus.overlong,

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from tooltune.messages import write_text_atomic
+from tooltune.messages import read_jsonl, write_text_atomic
 
 METRICS = [("format_validity", "valid format (all steps)"), ("tool_name_em", "tool name EM (call steps)"),
            ("args_em", "name + exact arguments, AST (call steps)"), ("negatives_no_call", "no call on hard negatives"),
@@ -17,12 +17,19 @@ METRICS = [("format_validity", "valid format (all steps)"), ("tool_name_em", "to
            ("no_call_accuracy", "no-call accuracy (all no-call steps)"), ("e2e_success", "end-to-end success")]
 
 
+# Summary keys of the hard-negative rows and the item kind each covers (None: every negative).
+NEGATIVE_ROWS = (("negatives_no_call", None), ("no_fit_no_call", "no_fit"), ("chat_plain", "chat"))
+
+
 def negatives_no_call(results: Path, kinds: dict[str, str] | None = None, kind: str | None = None) -> float | None:
     """Share of hard-negative items (no tool should be called) whose first step called nothing:
     the issue's no-call accuracy on hard negatives, apart from answers after tool results.
     With `kind` (and the items' kinds by id), only that kind of negative: `no_fit` (no offered
     tool fits the question) or `chat` (a plain question: is general chat still plain text?)."""
-    rows = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _no_call_share([row for _, row in read_jsonl(results)], kinds, kind)
+
+
+def _no_call_share(rows: list[dict[str, Any]], kinds: dict[str, str] | None, kind: str | None) -> float | None:
     negatives = [r for r in rows if not r["expect_tool_call"] and (kind is None or (kinds or {}).get(r["item_id"]) == kind)]
     if not negatives:
         return None
@@ -34,8 +41,7 @@ def item_kinds(items: Path) -> dict[str, str]:
     """Each eval item's kind (single, parallel, no_fit, chat) by id, from the held-out items file."""
     if not items.exists():
         return {}
-    rows = (json.loads(line) for line in items.read_text(encoding="utf-8").splitlines() if line.strip())
-    return {r["id"]: r.get("kind", "") for r in rows}
+    return {row["id"]: row.get("kind", "") for _, row in read_jsonl(items)}
 
 
 def collect(step_dir: Path) -> list[dict[str, Any]]:
@@ -45,9 +51,8 @@ def collect(step_dir: Path) -> list[dict[str, Any]]:
         data = json.loads(report.read_text(encoding="utf-8"))
         for run in data["runs"]:
             if run["status"] == "ok":
-                results = report.parent / "runs" / f"{run['model']}__{run['format']}.jsonl"
-                summary = {**run["summary"], "negatives_no_call": negatives_no_call(results),
-                           "no_fit_no_call": negatives_no_call(results, kinds, "no_fit"), "chat_plain": negatives_no_call(results, kinds, "chat")}
+                results = [row for _, row in read_jsonl(report.parent / "runs" / f"{run['model']}__{run['format']}.jsonl")]
+                summary = {**run["summary"], **{key: _no_call_share(results, kinds, kind) for key, kind in NEGATIVE_ROWS}}
                 rows.append({"model": run["model"], "format": run["format"], "items": data["items"],
                              "negatives": data["hard_negatives"], "summary": summary, "report": str(report)})
     return rows
