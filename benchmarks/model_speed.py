@@ -1,7 +1,8 @@
 """The embedded SmolLM2-135M on this CPU, backend by backend, timed the same way in one run:
 load time, first-token latency, decode tokens/s, a 5-step agent episode and a 38-item
 evaluation-shaped batch (11 tools in every prompt), for transformers with prefix-cache reuse off
-and on, and llama.cpp when `llama-cpp-python` is installed.
+and on, with fp32 weights and with int8 weights (`--weights int8`), and llama.cpp when
+`llama-cpp-python` is installed.
 
     OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/model_speed.py [--items 38] [--max-tokens 24]
 
@@ -95,7 +96,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=24, help="new tokens per episode step / batch item")
     parser.add_argument("--decode-tokens", type=int, default=64, help="new tokens for the first-token / decode measurement")
     parser.add_argument("--batch-size", type=int, default=4, help="as `tooltune eval --batch-size`")
-    parser.add_argument("--skip", default="", help="comma-separated rows to skip: off,on,llamacpp")
+    parser.add_argument("--skip", default="", help="comma-separated rows to skip: off,on,int8,llamacpp")
     args = parser.parse_args()
     specs = tool_specs()
     rows = []
@@ -106,6 +107,9 @@ def main() -> None:
         rows.append(measure("transformers, reuse off", TransformersLLM(model_obj=llm.model, tokenizer=llm.tokenizer, prefix_cache=False), load_s, args, specs))
     if "on" not in args.skip:
         rows.append(measure("transformers, reuse on", llm, load_s, args, specs))
+    if "int8" not in args.skip:
+        load_s, int8 = timed(lambda: TransformersLLM(None, weights="int8"))
+        rows.append(measure("transformers, reuse on, int8 weights", int8, load_s, args, specs))
     from tooltune.llm.llamacpp_backend import LlamaCppLLM, available
 
     if available() and "llamacpp" not in args.skip:

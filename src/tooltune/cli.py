@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tooltune.cli_options import weights_option
 from tooltune.errors import TooltuneError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Teach language models to use tools, and run them as agents.")
@@ -56,6 +57,7 @@ def run(
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     backend: BackendOpt = "auto",
+    weights: Annotated[str, weights_option()] = "fp32",
     adapter: AdapterOpt = None,
     max_steps: Annotated[int, typer.Option(help="Stop after this many model steps")] = 6,
     max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 256,
@@ -103,7 +105,7 @@ def run(
     out = err_console if as_json else console
     with out.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'}…"):
         server_opts = {"continue_mode": continue_mode, "tool_role": tool_role} if base_url else {}
-        llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, **server_opts)
+        llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, weights=weights, **server_opts)
     if hasattr(fmt, "use_model") and getattr(llm, "tokenizer", None) is not None:
         fmt.use_model(llm.tokenizer)  # native: the model family's own tool-call parser
     agent = Agent(

@@ -13,6 +13,14 @@ import typer
 CORPUS_FLAGS = ("--data", "--db")
 
 
+WEIGHTS_HELP = "Local transformers weights: fp32 (exact) | int8 (~2.5x faster decoding on CPU, approximate)"
+
+
+def weights_option() -> Any:
+    """`--weights fp32|int8` of every command that generates locally (see tooltune.llm.int8)."""
+    return typer.Option("--weights", help=WEIGHTS_HELP)
+
+
 def corpus_option(help: str) -> Any:
     """The corpus option of a command: `--data`, alias `--db`."""
     return typer.Option(*CORPUS_FLAGS, help=f"{help} (alias: --db)")

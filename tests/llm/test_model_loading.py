@@ -109,9 +109,42 @@ def test_server_options_do_not_reach_a_local_model(monkeypatch):
     class Fake:
         name = "fake"
 
-        def __init__(self, model=None, adapter=None, *, prefix_cache=True):
-            seen.update(model=model, adapter=adapter, prefix_cache=prefix_cache)
+        def __init__(self, model=None, adapter=None, *, prefix_cache=True, weights="fp32"):
+            seen.update(model=model, adapter=adapter, prefix_cache=prefix_cache, weights=weights)
 
     monkeypatch.setattr(transformers_backend, "TransformersLLM", Fake)
-    make_llm("embedded-base", backend="transformers", tool_role="tool", continue_mode="fold", prefix_cache=False)
-    assert seen == {"model": str(embedded.embedded_model_path()), "adapter": None, "prefix_cache": False}
+    make_llm("embedded-base", backend="transformers", tool_role="tool", continue_mode="fold", prefix_cache=False, weights="int8")
+    assert seen == {"model": str(embedded.embedded_model_path()), "adapter": None, "prefix_cache": False, "weights": "int8"}
+
+
+def test_a_gguf_with_an_adapter_is_merged_once_then_loaded_from_the_cache(tmp_path, monkeypatch, smol_tokenizer):
+    from peft import LoraConfig, get_peft_model
+
+    from tooltune.llm import transformers_backend
+
+    monkeypatch.setenv(weights_cache.CACHE_ENV, str(tmp_path / "cache"))
+    torch.manual_seed(3)
+    lora = get_peft_model(fresh_tiny(smol_tokenizer), LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "down_proj"], init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    gguf = tmp_path / "base.gguf"
+    gguf.write_bytes(b"GGUF stand-in")
+    loads = []
+
+    def load_pretrained(path, dtype=None):
+        loads.append(path)
+        return fresh_tiny(smol_tokenizer), smol_tokenizer
+
+    monkeypatch.setattr(transformers_backend, "load_pretrained", load_pretrained)
+    monkeypatch.setattr(transformers_backend, "load_tokenizer", lambda path=None: smol_tokenizer)
+    ids = torch.tensor([smol_tokenizer("hello there, what time is it?")["input_ids"]])
+    with torch.inference_mode():
+        want = TransformersLLM(model_obj=fresh_tiny(smol_tokenizer), tokenizer=smol_tokenizer, adapter=str(tmp_path / "adapter")).model(ids).logits
+        first = transformers_backend._load_model(str(gguf), str(tmp_path / "adapter"), "fp32")[0](ids).logits
+        second = transformers_backend._load_model.__wrapped__(str(gguf), str(tmp_path / "adapter"), "fp32")[0](ids).logits
+    assert loads == [str(gguf)]  # merged once; the second load read the cached folder
+    assert torch.equal(first, want) and torch.equal(second, want)
+    assert len(list((tmp_path / "cache").glob("merged-v1-*"))) == 1
+    torch.manual_seed(4)  # a retrained adapter (new bytes): merged again, into its own folder
+    get_peft_model(fresh_tiny(smol_tokenizer), LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj"], init_lora_weights=False)).save_pretrained(tmp_path / "adapter")
+    transformers_backend._load_model.__wrapped__(str(gguf), str(tmp_path / "adapter"), "fp32")
+    assert len(loads) == 2 and len(list((tmp_path / "cache").glob("merged-v1-*"))) == 2

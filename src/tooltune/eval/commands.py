@@ -7,11 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import corpus_option
+from tooltune.cli_options import corpus_option, weights_option
 from tooltune.errors import TooltuneError
 
 
-def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str, backend: str = "auto", adapter: str | None = None):
+def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str, backend: str = "auto", adapter: str | None = None,
+                 weights: str = "fp32"):
     from tooltune.eval.evaluate import ModelSpec
     from tooltune.llm import make_llm
 
@@ -26,11 +27,11 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
     else:
         names = [model or "embedded"]
     opts = {"tool_role": tool_role} if base_url else {}
-    if backend == "auto" and len(names) > 1 and not base_url:
+    if backend == "auto" and len(names) > 1 and not base_url and weights == "fp32":
         backend = _common_backend(names, adapter)
 
     def loader(name: str):
-        return lambda: make_llm(name, base_url, api_key, adapter=adapter, backend=backend, **opts)
+        return lambda: make_llm(name, base_url, api_key, adapter=adapter, backend=backend, weights=weights, **opts)
 
     labels = [Path(n).name or n for n in names]
     if len(set(labels)) < len(labels):
@@ -58,6 +59,7 @@ def register(app: typer.Typer) -> None:
         model: Annotated[Optional[str], typer.Option(help="embedded (default: SmolLM2 + shipped adapter) | embedded-base | HF model folder | .gguf; with --base-url, the served model name")] = None,
         backend: Annotated[str, typer.Option(help="Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp")] = "auto",
         adapter: Annotated[Optional[str], typer.Option(help="LoRA adapter on top of --model (PEFT folder, or GGUF LoRA for llama.cpp)")] = None,
+        weights: Annotated[str, weights_option()] = "fp32",
         compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' (base,tuned) side by side in one report")] = None,
         format: Annotated[Optional[str], typer.Option("--format", help="One prompt format: react | json | native")] = None,
         formats: Annotated[Optional[str], typer.Option(help="Several formats, e.g. react,json,native: reports the spread between them")] = None,
@@ -104,7 +106,7 @@ def register(app: typer.Typer) -> None:
 
         if backend not in BACKENDS:
             raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
-        specs = _model_specs(model, compare, base_url, api_key, tool_role, backend, adapter)
+        specs = _model_specs(model, compare, base_url, api_key, tool_role, backend, adapter, weights)
         judge = None
         if judge_model or judge_base_url:
             from tooltune.eval.answers import AnswerJudge

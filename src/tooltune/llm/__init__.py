@@ -11,7 +11,7 @@ BACKENDS = ("auto", "transformers", "llamacpp")
 
 def make_llm(
     model: str | None = None, base_url: str | None = None, api_key: str | None = None, *,
-    adapter: str | None = None, backend: str = "auto", **kwargs,
+    adapter: str | None = None, backend: str = "auto", weights: str = "fp32", **kwargs,
 ) -> LLM:
     """A server when `base_url` is given, else a local model.
 
@@ -19,9 +19,13 @@ def make_llm(
     shipped), "embedded-base", a HF model folder or a .gguf file. `adapter`: a PEFT LoRA folder
     (or, for llama.cpp, a GGUF LoRA file) applied on top. `backend`: "transformers", "llamacpp",
     or "auto" = llama.cpp for a .gguf when `llama-cpp-python` is installed and no PEFT adapter is
-    involved, else transformers."""
+    involved, else transformers. `weights`: "fp32" or "int8" for transformers (`tooltune.llm.int8`)."""
     if backend not in BACKENDS:
         raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if weights not in ("fp32", "int8"):
+        raise TooltuneError(f"unknown weights {weights!r}: use fp32 or int8")
+    if weights != "fp32" and base_url:
+        raise TooltuneError("--weights applies to local transformers models; a server (--base-url) chooses its own")
     if base_url:
         if adapter:
             raise TooltuneError("--adapter applies to local models; a server (--base-url) loads its own adapters")
@@ -33,14 +37,16 @@ def make_llm(
     base, shipped = resolve_model(model)
     adapter = adapter or shipped
     if backend == "auto":
-        backend = "llamacpp" if prefers_llamacpp(base, adapter) else "transformers"
+        backend = "llamacpp" if prefers_llamacpp(base, adapter) and weights == "fp32" else "transformers"
     if backend == "llamacpp":
+        if weights != "fp32":
+            raise TooltuneError("--weights int8 is for the transformers backend; llama.cpp runs the GGUF's own quantisation")
         from tooltune.llm.llamacpp_backend import LlamaCppLLM
 
         return LlamaCppLLM(base, adapter=adapter, **_accepted(LlamaCppLLM, kwargs))
     from tooltune.llm.transformers_backend import TransformersLLM
 
-    return TransformersLLM(base, adapter=adapter, **_accepted(TransformersLLM, kwargs))
+    return TransformersLLM(base, adapter=adapter, weights=weights, **_accepted(TransformersLLM, kwargs))
 
 
 def _accepted(cls: type, kwargs: dict) -> dict:

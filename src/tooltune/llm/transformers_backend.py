@@ -105,20 +105,51 @@ def apply_adapter(model: Any, adapter: str | Path) -> Any:
     return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
 
 
-def load_model(path: str | None = None, adapter: str | None = None) -> tuple[Any, Any]:
+def load_model(path: str | None = None, adapter: str | None = None, weights: str = "fp32") -> tuple[Any, Any]:
     """Load (model, tokenizer) for inference once per process; `None` means the embedded SmolLM2.
-    One cache entry per (file, adapter), however the path was spelled or the arguments passed."""
+    One cache entry per (file, adapter, weights), however the path was spelled or the arguments
+    passed. `weights="int8"`: see `tooltune.llm.int8`."""
+    from tooltune.llm.int8 import WEIGHTS
+
+    if weights not in WEIGHTS:
+        raise TooltuneError(f"unknown weights {weights!r}: use one of {', '.join(WEIGHTS)}")
     path = str(Path(path).expanduser().resolve()) if path else str(embedded_model_path())
-    return _load_model(path, str(adapter) if adapter else None)
+    return _load_model(path, str(adapter) if adapter else None, weights)
 
 
 @lru_cache(maxsize=2)
-def _load_model(path: str, adapter: str | None) -> tuple[Any, Any]:
-    model, tokenizer = load_pretrained(path)
-    if adapter:
-        model = apply_adapter(model, adapter)
+def _load_model(path: str, adapter: str | None, weights: str) -> tuple[Any, Any]:
+    merged = _merged_source(path, adapter)
+    if merged is not None:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        model, tokenizer = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32), load_tokenizer(path)
+    else:
+        model, tokenizer = load_pretrained(path)
+        if adapter:
+            model = apply_adapter(model, adapter)
+    if weights == "int8":
+        from tooltune.llm.int8 import quantize_int8
+
+        model = quantize_int8(model)
     model.eval()
     return model, tokenizer
+
+
+def _merged_source(path: str, adapter: str | None) -> str | None:
+    """The cached folder of a GGUF with `adapter` merged in (made on first use), or None when
+    there is no adapter, the base is not a GGUF, or the cache is off."""
+    if not adapter or not path.endswith(".gguf"):
+        return None
+    from tooltune.llm import weights_cache
+
+    def write(folder: Path) -> None:
+        model, _ = load_pretrained(path)
+        apply_adapter(model, adapter).save_pretrained(folder, safe_serialization=True)
+
+    found = weights_cache.merged_folder(Path(path), Path(adapter), write)
+    return str(found) if found else None
 
 
 class TransformersLLM(LLM):
@@ -126,13 +157,13 @@ class TransformersLLM(LLM):
 
     def __init__(
         self, model: str | None = None, adapter: str | None = None, *, model_obj: Any = None,
-        tokenizer: Any = None, prefix_cache: bool = True, cache_entries: int = 8,
+        tokenizer: Any = None, prefix_cache: bool = True, cache_entries: int = 8, weights: str = "fp32",
     ) -> None:
         if model_obj is not None:
             self.model, self.tokenizer = (apply_adapter(model_obj, adapter).eval() if adapter else model_obj), tokenizer
         else:
             started = time.perf_counter()
-            self.model, self.tokenizer = load_model(model, adapter)
+            self.model, self.tokenizer = load_model(model, adapter, weights)
             self.load_seconds = time.perf_counter() - started
         self.renderer = ChatRenderer(self.tokenizer)
         enabled = prefix_cache and reusable(self.model)

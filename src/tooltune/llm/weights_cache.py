@@ -90,6 +90,23 @@ def fp32_folder(gguf: Path) -> Path | None:
     return _build(folder, lambda tmp: _convert(gguf, tmp))
 
 
+def merged_folder(gguf: Path, adapter: Path, write: Callable[[Path], None]) -> Path | None:
+    """The cached fp32 folder of `gguf` with the LoRA `adapter` merged in, made by `write` when
+    missing. Keyed by both files' hashes: a retrained adapter gets a new folder. A warm start
+    then loads one safetensors file instead of importing peft and merging (~3.5 s here)."""
+    if os.environ.get(DISABLE_ENV):
+        return None
+    weights = adapter / "adapter_model.safetensors"
+    if not weights.is_file():
+        return None
+    key = hashlib.sha256((file_hash(weights) + file_hash(adapter / "adapter_config.json")).encode()).hexdigest()[:20]
+    folder = cache_root() / f"merged-v{FORMAT_VERSION}-{file_hash(gguf)[:20]}-{key}"
+    if (folder / "config.json").is_file():
+        return folder
+    print(f"merging the adapter {adapter.name} into {gguf.name} once; cached in {folder}", file=sys.stderr)
+    return _build(folder, write)
+
+
 def tokenizer_folder(gguf: Path) -> Path | None:
     """A folder holding `gguf`'s tokenizer: the full fp32 folder when converted, else a
     tokenizer-only copy (reading the tokenizer out of a GGUF takes ~6 s; this, well under 1 s)."""

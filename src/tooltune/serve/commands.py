@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from tooltune.cli_options import weights_option
 from tooltune.errors import TooltuneError
 
 console = Console(stderr=True)
@@ -21,6 +22,7 @@ def register(app: typer.Typer) -> None:
     def serve(
         model: ModelOpt = "embedded",
         adapter: AdapterOpt = None,
+        weights: Annotated[str, weights_option()] = "fp32",
         format: Annotated[str, typer.Option("--format", help="json | react | native: the layout the model was tuned on")] = "json",
         lang: Annotated[str, typer.Option(help="Prompt language of the format: en | zh")] = "en",
         host: Annotated[str, typer.Option(help="Interface to bind (127.0.0.1 = this machine only)")] = "127.0.0.1",
@@ -40,7 +42,7 @@ def register(app: typer.Typer) -> None:
         if not (0 < port < 65536) or max_batch < 1 or max_queue < 1 or max_tokens < 1:
             raise TooltuneError("--port must be 1-65535 and --max-batch/--max-queue/--max-tokens at least 1")
         with console.status(f"loading {model}…"):
-            llm = load_llm(model, adapter)
+            llm = load_llm(model, adapter, weights)
         app = create_app(llm, fmt, served_name or model, api_key, max_batch, max_queue, max_tokens)
         console.print(f"serving {served_name or model} ({format} format) on http://{host}:{port}/v1 — Ctrl-C stops")
         serve_forever(app, host, port)

@@ -18,10 +18,10 @@ def resolve(name: str | None) -> tuple[str, str | None]:
     return resolve_model(name)
 
 
-def load_llm(model: str | None, adapter: str | None) -> LLM:
+def load_llm(model: str | None, adapter: str | None, weights: str = "fp32") -> LLM:
     """The backend for `tooltune serve`: make_llm, with the adapter applied on top."""
     _check_adapter(adapter)
-    return make_llm(model, adapter=adapter)
+    return make_llm(model, adapter=adapter, weights=weights)
 
 
 def load_merged(base: str | None, adapter: str | None) -> tuple[Any, Any]:
