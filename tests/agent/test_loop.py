@@ -147,8 +147,9 @@ def test_cancel_stops_the_loop_and_keeps_completed_steps():
 
 
 def test_cancel_halts_real_generation(tiny_model, smol_tokenizer):
-    """The same greedy request runs its whole budget uncancelled, and stops after its first token
-    when the cancel event is set — the event really reaches `generate`."""
+    """The same greedy request runs its whole budget uncancelled; cancelled while it streams (on
+    its first text), it stops right there — the event really reaches the decoding loop — and a
+    request cancelled before it starts generates nothing."""
     from tooltune.llm.transformers_backend import TransformersLLM
 
     llm = TransformersLLM(model_obj=tiny_model, tokenizer=smol_tokenizer)
@@ -157,8 +158,8 @@ def test_cancel_halts_real_generation(tiny_model, smol_tokenizer):
     request.stop = []
     full = llm.complete(request)
     assert (full.completion_tokens, full.finish_reason) == (40, "length")  # this model does not stop on its own
-    agent.cancel()  # what a person pressing "stop" does
+    cut = llm.complete(request, on_text=lambda text: agent.cancel())  # what a person pressing "stop" does
     assert request.cancel.is_set()
-    cut = llm.complete(request)
     assert (cut.completion_tokens, cut.finish_reason) == (1, "stop")
-    assert full.text.startswith(cut.text)
+    assert full.text.startswith(cut.text) and cut.text
+    assert llm.complete(request).completion_tokens == 0

@@ -18,7 +18,6 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer

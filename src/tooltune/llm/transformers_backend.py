@@ -19,7 +19,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 
 from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
-from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText, cut_at_stop
+from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText
 from tooltune.llm.embedded import embedded_model_path
 from tooltune.llm.prefix_cache import PrefixCache, reusable
 
@@ -188,41 +188,32 @@ class TransformersLLM(LLM):
         return kwargs
 
     def complete(self, request: GenerationRequest, on_text: OnText | None = None) -> Completion:
-        import torch
-        from transformers import TextIteratorStreamer
+        """One request through `tooltune.llm.decode` (not `generate`, which costs as much per
+        token as the model here), starting from the longest cached prefix of its prompt."""
+        from tooltune.llm.decode import TextRelay, decode
 
         ids = self.prompt_ids(request)
-        cache, _ = self.prefix_cache.lookup(ids) if self.prefix_cache.enabled else (None, 0)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = self._generate_kwargs(request)
-        if self.prefix_cache.enabled:
-            kwargs.update(return_dict_in_generate=True, past_key_values=cache if cache is not None else self._empty_cache())
-        input_ids = torch.tensor([ids])
-        result: dict[str, Any] = {}
+        cache = self.prefix_cache.lookup(ids)[0] if self.prefix_cache.enabled else None
+        cache = cache if cache is not None else self._empty_cache()
+        relay = TextRelay(list(request.stop), on_text)
 
-        def run() -> None:
-            try:
-                with torch.inference_mode():
-                    result["out"] = self.model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer, **kwargs)
-            except BaseException as exc:  # re-raised in the caller's thread
-                result["error"] = exc
-                streamer.end()
+        def text_of(new: list[int]) -> str:
+            return self.tokenizer.decode(new, skip_special_tokens=True)
 
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        text = _relay(streamer, request.stop, on_text)
-        worker.join()
-        if "error" in result:
-            raise result["error"]
-        out = result["out"]
-        sequence = out.sequences[0] if self.prefix_cache.enabled else out[0]
+        new = decode(self.model, ids, cache, request.max_tokens, self._eos_ids, lambda new: relay.update(text_of(new)),
+                     request.temperature, request.cancel)
+        text = relay.finish(text_of(new))
         if self.prefix_cache.enabled:
-            kept = out.past_key_values.get_seq_length()
-            self.prefix_cache.store(sequence[:kept].tolist(), out.past_key_values)
-        text, stopped = cut_at_stop(text, request.stop)
-        n_new = int(sequence.shape[0] - len(ids))
-        finish = "stop" if stopped or n_new < request.max_tokens else "length"
-        return Completion(text, None, finish, len(ids), n_new)
+            self.prefix_cache.store((ids + new)[: cache.get_seq_length()], cache)
+        finish = "stop" if relay.stopped or len(new) < request.max_tokens else "length"
+        return Completion(text, None, finish, len(ids), len(new))
+
+    @property
+    def _eos_ids(self) -> set[int]:
+        """End tokens as `generate` sees them: the generation config's, plus the tokenizer's."""
+        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
+        return ids | ({self.tokenizer.eos_token_id} if self.tokenizer.eos_token_id is not None else set())
 
     def _empty_cache(self) -> Any:
         from transformers import DynamicCache
@@ -246,22 +237,3 @@ class TransformersLLM(LLM):
             for i, completion in zip(members, generate_group(self, [requests[i] for i in members])):
                 results[i] = completion
         return results  # type: ignore[return-value]
-
-
-def _relay(streamer: Any, stop: list[str], on_text: OnText | None) -> str:
-    """Forward streamed text to `on_text`, holding back any tail that could be the start of a stop
-    string (so a stop string is never shown); returns everything generated."""
-    emitted = ""
-    text = ""
-    hold = max((len(s) for s in stop), default=0)
-    for chunk in streamer:
-        text += chunk
-        visible, stopped = cut_at_stop(text, stop)
-        safe = visible if stopped else visible[: max(len(emitted), len(visible) - hold)]
-        if on_text and len(safe) > len(emitted):
-            on_text(safe[len(emitted):])
-            emitted = safe
-    final, _ = cut_at_stop(text, stop)
-    if on_text and len(final) > len(emitted):
-        on_text(final[len(emitted):])
-    return text
