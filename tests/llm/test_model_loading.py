@@ -148,3 +148,8 @@ def test_a_gguf_with_an_adapter_is_merged_once_then_loaded_from_the_cache(tmp_pa
     get_peft_model(fresh_tiny(smol_tokenizer), LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj"], init_lora_weights=False)).save_pretrained(tmp_path / "adapter")
     transformers_backend._load_model.__wrapped__(str(gguf), str(tmp_path / "adapter"), "fp32")
     assert len(loads) == 2 and len(list((tmp_path / "cache").glob("merged-v1-*"))) == 2
+    monkeypatch.setattr(weights_cache, "MERGED_KEPT", 1)  # the next new merge keeps only itself
+    torch.manual_seed(5)
+    get_peft_model(fresh_tiny(smol_tokenizer), LoraConfig(r=4, lora_alpha=64, target_modules=["v_proj"], init_lora_weights=False)).save_pretrained(tmp_path / "adapter")
+    newest = transformers_backend._merged_source(str(gguf), str(tmp_path / "adapter"))
+    assert [str(p) for p in (tmp_path / "cache").glob("merged-v1-*")] == [newest]

@@ -55,6 +55,8 @@ def test_cli_rejects_an_unknown_recipe():
     done = subprocess.run([sys.executable, "-m", "tooltune.cli", "recipe", "smollm3-tools"], capture_output=True, text=True)
     assert done.returncode == 2
     assert "unknown recipe 'smollm3-tools'" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "tooltune.cli", "recipe", "smollm2-tools", "--eval-weights", "int4"], capture_output=True, text=True)
+    assert done.returncode == 2 and "--eval-weights 'int4': use fp32 or int8" in done.stderr
 
 
 def test_hard_negative_no_call_rate_counts_only_negatives_first_steps(tmp_path):

@@ -102,9 +102,22 @@ def merged_folder(gguf: Path, adapter: Path, write: Callable[[Path], None]) -> P
     key = hashlib.sha256((file_hash(weights) + file_hash(adapter / "adapter_config.json")).encode()).hexdigest()[:20]
     folder = cache_root() / f"merged-v{FORMAT_VERSION}-{file_hash(gguf)[:20]}-{key}"
     if (folder / "config.json").is_file():
+        os.utime(folder)  # most recently used: kept by the pruning below
         return folder
     print(f"merging the adapter {adapter.name} into {gguf.name} once; cached in {folder}", file=sys.stderr)
-    return _build(folder, write)
+    built = _build(folder, write)
+    _prune_merged(MERGED_KEPT)
+    return built
+
+
+MERGED_KEPT = 3  # merged copies are ~540 MB each and every retrained adapter makes a new one
+
+
+def _prune_merged(keep: int) -> None:
+    """Delete all but the `keep` most recently used merged folders."""
+    folders = sorted(cache_root().glob("merged-v*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def tokenizer_folder(gguf: Path) -> Path | None:

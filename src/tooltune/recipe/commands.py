@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         eval_limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N held-out items")] = None,
         minutes: Annotated[Optional[float], typer.Option(help="Time budget of the train stage in this run; rerun to continue from its checkpoint")] = None,
         eval_formats: Annotated[str, typer.Option(help="Prompt formats the eval stage compares")] = "json,react",
+        eval_weights: Annotated[str, typer.Option(help="Weights of both models in the eval stage: fp32 | int8 (results kept apart)")] = "fp32",
         no_glaive: Annotated[bool, typer.Option("--no-glaive", help="Skip the glaive demos from LLaMA-Factory's sdist")] = False,
         base_url: Annotated[Optional[str], typer.Option("--base-url", help="Teacher: an OpenAI-compatible server; its generate -> judge -> rollout rows replace the synthesis")] = None,
         model: Annotated[Optional[str], typer.Option("--model", help="Teacher: the model name served at --base-url")] = None,
@@ -53,10 +54,12 @@ def register(app: typer.Typer) -> None:
             raise TooltuneError(f"--base-url {base_url!r} is not an http(s) URL: pass e.g. http://localhost:8000/v1")
         if teacher_count < 1 or teacher_format not in FORMATS:
             raise TooltuneError(f"--teacher-count must be at least 1 and --teacher-format one of {', '.join(FORMATS)}")
+        if eval_weights not in ("fp32", "int8"):
+            raise TooltuneError(f"--eval-weights {eval_weights!r}: use fp32 or int8")
         if n_synth < 1 or steps < 1 or batch_size < 1 or lr <= 0 or (minutes is not None and minutes <= 0):
             raise TooltuneError("--n-synth, --steps and --batch-size must be at least 1, --lr and --minutes positive")
         cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=lr, batch_size=batch_size, eval_limit=eval_limit,
                            glaive=not no_glaive, minutes=minutes, eval_formats=eval_formats, teacher_base_url=base_url,
                            teacher_model=model, teacher_api_key=api_key, teacher_count=teacher_count,
-                           teacher_format=teacher_format, mix_synth=mix_synth, review=review)
+                           teacher_format=teacher_format, mix_synth=mix_synth, review=review, eval_weights=eval_weights)
         run(cfg, chosen)

@@ -59,6 +59,7 @@ class RecipeConfig:
     sweep_steps: int = 5
     eval_formats: str = "json,react"
     eval_max_tokens: int = 128
+    eval_weights: str = "fp32"  # "int8": measure what --weights int8 costs (results kept apart)
     seed: int = 0
     teacher_base_url: str | None = None  # a teacher server: its rows replace the synthesis (recipe/teacher.py)
     teacher_model: str | None = None
@@ -331,10 +332,12 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     # Both on transformers: llama.cpp's quantised weights would write different text than the
     # fp32 base the adapter was trained on.
     models = [ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers")),
-              ModelSpec("tuned", lambda: make_llm("embedded-base", adapter=str(stage_dir(cfg, "train")), backend="transformers"))]
+              ModelSpec("tuned", lambda: make_llm("embedded-base", adapter=str(stage_dir(cfg, "train")), backend="transformers", weights=cfg.eval_weights))]
+    if cfg.eval_weights != "fp32":
+        models[0] = ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers", weights=cfg.eval_weights))
     settings = EvalSettings(max_tokens=cfg.eval_max_tokens, free_run=True, extra_steps=1)
     formats = [f.strip() for f in cfg.eval_formats.split(",")]
-    name = f"{'+'.join(formats)}-{cfg.eval_limit or 'all'}"
+    name = f"{'+'.join(formats)}-{cfg.eval_limit or 'all'}" + ("" if cfg.eval_weights == "fp32" else f"-{cfg.eval_weights}")
     out, base_keep = stage_dir(cfg, "eval") / step / name, stage_dir(cfg, "eval") / "base" / name
     if base_keep.exists() and not (out / "runs").exists():  # the base model's results never change: reuse them
         import shutil
