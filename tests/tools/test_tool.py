@@ -84,3 +84,25 @@ def test_current_time_and_bad_zone():
     assert t.invoke({"timezone": "Asia/Shanghai"}).output.count("-") >= 2
     bad = t.invoke({"timezone": "Mars/Olympus"})
     assert bad.is_error and "unknown time zone" in bad.output
+
+
+def test_inline_tools_run_in_the_callers_thread_and_still_contain_failures():
+    import threading
+
+    def where() -> str:
+        """Names the thread it runs in."""
+        return str(threading.get_ident())
+
+    def boom() -> str:
+        """Fails."""
+        raise ValueError("bad input")
+
+    pooled, inline, failing = Tool.from_function(where), Tool.from_function(where), Tool.from_function(boom)
+    inline.inline = failing.inline = True
+    here = str(threading.get_ident())
+    assert pooled.invoke({}).output != here  # the default: a pool thread, so a timeout can be enforced
+    assert inline.invoke({}).output == here
+    assert failing.invoke({}).output == "error: ValueError: bad input" and failing.invoke({}).is_error
+    calculator = builtin_registry().get("calculator")
+    assert calculator.inline and not builtin_registry().get("web_search").inline
+    assert calculator.invoke({}).output.startswith("invalid arguments for calculator: arguments: 'expression' is a required property")

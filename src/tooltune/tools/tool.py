@@ -49,6 +49,10 @@ class Tool:
     # or forever when `ttl` is None (last year's census figures). Not part of the prompt.
     ttl: float | None = None
     time_sensitive: bool = False
+    # A function that always returns at once (pure, bounded computation: the calculator) runs in
+    # the caller's thread: the hop to the pool and back costs more than such a call, and its
+    # timeout is never needed. Leave it False for anything that waits (I/O) or may run long.
+    inline: bool = False
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -126,9 +130,11 @@ class Tool:
         problem = self.validate(arguments)
         if problem:
             return ToolResult(self.name, problem + f". Expected parameters: {json.dumps(self.parameters, ensure_ascii=False)}", True, call_id)
-        future = _POOL.submit(self.func, **arguments)
         try:
-            value = future.result(timeout=self.timeout_s)
+            if self.inline:
+                value = self.func(**arguments)
+            else:
+                value = _POOL.submit(self.func, **arguments).result(timeout=self.timeout_s)
         except concurrent.futures.TimeoutError:
             return ToolResult(self.name, f"error: {self.name} timed out after {self.timeout_s:g}s", True, call_id)
         except Exception as exc:  # a tool's bug is an observation, never a crash of the loop
