@@ -2,9 +2,11 @@
 
 What is measured: rendering the prompt, parsing the completion, validating and running a cheap
 tool (calculator), building the canonical messages and events — for each prompt format, in
-episodes of 1, 5 and 20 tool steps (+ 1 final answer). Per-step cost that grows with the episode
-length means the loop re-does work for the history; it should stay flat.
-Run: PYTHONPATH=src python benchmarks/agent_overhead.py [--runs 200]
+episodes of 1, 5 and 20 tool steps (+ 1 final answer). The per-step columns average in that cheap
+final step and the per-episode setup, so they rise a little with the episode length even when a
+tool step costs the same; the "+1 tool step" columns (what one more tool step adds, early vs late)
+are the history check: equal means a step does no work for the history.
+Run: PYTHONPATH=src python benchmarks/agent_overhead.py [--runs 200] [--clock wall]
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ STATS = {"median": statistics.median, "min": min}
 stat = "median"
 
 
-def ms_per_step(fmt: str, tool_steps: int, runs: int, render_cache: bool = True) -> float:
+def ms_per_step(fmt: str, tool_steps: int, runs: int, render_cache: bool = True, pooled_tool: bool = False) -> float:
     """Median over `runs` episodes of (time of Agent.run) / (model steps). The default clock is
     the process's CPU time (all threads): on a shared, overloaded machine wall time mostly
-    measures when the scheduler lets us run; --clock wall measures wall time."""
+    measures when the scheduler lets us run; --clock wall measures wall time. `pooled_tool`: the
+    calculator runs on the tool pool, as a tool not marked `inline` does."""
     registry = builtin_registry()
+    registry.get("calculator").inline = not pooled_tool
     per_step = []
     for _ in range(runs):
         agent = Agent(ScriptedLLM(script(fmt, tool_steps)), registry, fmt, max_steps=tool_steps + 1)
@@ -112,19 +116,34 @@ def main() -> None:
         Console().print(table)
         return
     title = f"agent loop overhead, {args.clock} ms per step (model excluded; {args.stat} of {args.runs} episodes)"
-    table = Table(title=title)
+    table = Table(title=title, caption=MARGINAL_NOTE)
     table.add_column("system")
     for n in EPISODES:
         table.add_column(f"{n} tool step{'s' if n > 1 else ''}", justify="right")
+    for a, b in zip(EPISODES, EPISODES[1:]):
+        table.add_column(f"+1 tool step, {a}→{b}", justify="right")
     if args.template:
         table.add_column("+ chat template @20", justify="right")
-    for fmt in ("json", "react"):
-        row = [f"tooltune {fmt}"] + [f"{ms_per_step(fmt, n, args.runs):.3f}" for n in EPISODES]
-        table.add_row(*row, *([f"{template_ms(fmt):.3f}"] if args.template else []))
-    for fmt in ("json", "react"):
-        row = [f"tooltune {fmt}, render cache off"] + [f"{ms_per_step(fmt, n, args.runs, False):.3f}" for n in EPISODES]
-        table.add_row(*row, *([""] if args.template else []))
-    Console().print(table)
+    rows = [(fmt, {}) for fmt in ("json", "react")] + [(fmt, {"render_cache": False}) for fmt in ("json", "react")]
+    rows += [(fmt, {"pooled_tool": True}) for fmt in ("json", "react")]
+    for fmt, options in rows:
+        per_step = [ms_per_step(fmt, n, args.runs, **options) for n in EPISODES]
+        label = f"tooltune {fmt}" + (", render cache off" if "render_cache" in options else ", pooled tool" if options else "")
+        template = [f"{template_ms(fmt):.3f}" if not options else ""] if args.template else []
+        table.add_row(label, *[f"{ms:.3f}" for ms in per_step], *[f"{ms:.3f}" for ms in marginal(per_step)], *template)
+    Console(width=150).print(table)
+
+
+MARGINAL_NOTE = ("+1 tool step: episode time added per extra tool step (from the medians); equal columns mean "
+                 "a step costs the same late in an episode as early. Pooled tool: the calculator not `inline`.")
+
+
+def marginal(per_step: list[float]) -> list[float]:
+    """What one more tool step adds to an episode, between consecutive episode lengths. The
+    per-step column also averages in the cheap final-answer step and the per-episode setup, so it
+    rises with the episode length even when a tool step's cost does not."""
+    episode = [ms * (n + 1) for ms, n in zip(per_step, EPISODES)]
+    return [(episode[i + 1] - episode[i]) / (EPISODES[i + 1] - EPISODES[i]) for i in range(len(EPISODES) - 1)]
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,9 @@ ROLES = ("system", "user", "assistant", "tool")
 
 
 def new_call_id() -> str:
-    return "call_" + uuid.uuid4().hex[:12]
+    """`call_` + 12 random hex digits: what `uuid4().hex[:12]` gave, without building a UUID
+    (every parsed call gets one, so this is on the agent's per-step path)."""
+    return "call_" + os.urandom(6).hex()
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """The render cache must reproduce the format's own rendering byte for byte (interfaces rule 1:
 a model is being trained on exactly that text), for every prefix of every conversation shape."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tooltune.agent import Agent
+from tooltune.agent.edit import edit_observation, edit_thought, edit_tool_call, truncate_after_step
 from tooltune.agent.render_cache import RenderCache
 from tooltune.formats import get_format
 from tooltune.formats.base import Rendered
@@ -86,7 +88,9 @@ def test_groups_are_rendered_once_and_earlier_prompts_never_change():
         call = ToolCall("calculator", {"expression": "1+1"}, f"c{i}")
         conv += [Message("assistant", None, tool_calls=[call]), Message("tool", "2", tool_call_id=call.id, name="calculator")]
         cache.render(conv, TOOLS)
-    assert max(calls) <= 2  # never the whole conversation: system turn once, then one group at a time
+    # never the whole conversation: the system turn once, then each group once (a step's last
+    # group is reused when the next step commits it), whatever the length of the history
+    assert calls == [0, 1] + [2] * 20
     assert shape(first) == snapshot  # splicing copies the open turn, it never edits a returned one
 
 
@@ -94,5 +98,32 @@ def test_agent_requests_match_the_full_render():
     steps = ['Thought: t\nAction: calculator\nAction Input: {"expression": "1+%d"}' % i for i in range(4)]
     agent = Agent(ScriptedLLM(steps + ["Final Answer: 5"]), builtin_registry(), "react", max_steps=6)
     agent.run("q")
+    for request in agent.llm.requests:
+        assert shape(request.rendered) == shape(agent.format.render(request.messages, agent.tool_specs))
+
+
+STEPS = {
+    "json": '<tool_call>\n{"name": "calculator", "arguments": {"expression": "1+%d"}}\n</tool_call>',
+    "react": 'Thought: t\nAction: calculator\nAction Input: {"expression": "1+%d"}',
+}
+FINALS = {"json": "It is 5.", "react": "Thought: done\nFinal Answer: 5"}
+
+
+@pytest.mark.parametrize("fmt_name", ["json", "react"])
+def test_one_agent_resumed_after_edits_prompts_exactly_as_a_full_render(fmt_name):
+    """Editing reuses the agent, so its render cache holds groups of the run before: an edited
+    observation or call is a new message, and must never be served from the cache (the last
+    group rendered, whose first message the edited group shares, is the easy one to get wrong)."""
+    step, final = STEPS[fmt_name], FINALS[fmt_name]
+    script = [step % i for i in range(3)] + [final] + [final] * 2 + [step % 9, final] + [final]
+    agent = Agent(ScriptedLLM(script), builtin_registry(), fmt_name, max_steps=8)
+    first = agent.run("q")
+    last_observation = edit_observation(first.messages, step=2, output="edited result")
+    assert agent.run(last_observation).status == "final"
+    edited_call = edit_tool_call(first.messages, step=0, arguments={"expression": "40+2"})
+    assert agent.run(edited_call).messages[2].content == "42"
+    assert agent.run(edit_thought(first.messages, step=1, thought="thought again")).status == "final"
+    assert agent.run(truncate_after_step(first.messages, 1)).status == "final"
+    assert len(agent.llm.requests) == 9 and not agent.llm.queue
     for request in agent.llm.requests:
         assert shape(request.rendered) == shape(agent.format.render(request.messages, agent.tool_specs))

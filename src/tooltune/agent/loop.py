@@ -86,8 +86,9 @@ class Agent:
 
     # -- one step -------------------------------------------------------------------------------
     def request(self, messages: list[Message]) -> GenerationRequest:
+        specs = self.tool_specs
         return GenerationRequest(
-            rendered=self._renderer.render(messages, self.tool_specs), messages=list(messages), tools=self.tool_specs,
+            rendered=self._renderer.render(messages, specs), messages=list(messages), tools=specs,
             native=self.format.name == "native", stop=list(self.format.stop), max_tokens=self.max_tokens,
             temperature=self.temperature, cancel=self._cancel,
         )
@@ -237,9 +238,10 @@ class Agent:
         counted = [0, 0]  # messages seen, assistant messages among them: O(1) per event, not O(history)
 
         def emit(event: Event) -> None:
-            for m in traj.messages[counted[0]:]:
-                counted[1] += m.role == "assistant"
-            counted[0] = len(traj.messages)
+            if len(traj.messages) != counted[0]:  # most events (every streamed token) add no message
+                for m in traj.messages[counted[0]:]:
+                    counted[1] += m.role == "assistant"
+                counted[0] = len(traj.messages)
             event.step = counted[1]
             traj.events.append(event) if event.kind != "token" else None
             if on_event:

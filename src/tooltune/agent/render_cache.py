@@ -32,16 +32,20 @@ class RenderCache:
     MAX_SYSTEM_ENTRIES = 32
     MAX_CHECKPOINTS = 4096
 
-    def __init__(self, fmt: PromptFormat) -> None:
+    def __init__(self, fmt: PromptFormat, join: Join | None = None, probe: bool = True) -> None:
+        """`join`/`probe`: the joining rule is probed from the format unless `probe` is False."""
         self.format = fmt
         self.head_turns = len(fmt.render([], []).turns)  # the (empty) system turn a format always emits
-        self.join: Join | None = _probe_once(fmt)
+        self.join: Join | None = _probe_once(fmt) if probe else join
         self._system: dict[tuple[Any, ...], tuple[list[dict[str, Any]], Rendered]] = {}
         # committed groups: (messages of the group, turns after joining it) — a stack, so a retry
         # prompt (conversation + a failed attempt) and the next step share everything before them
         self._checkpoints: list[tuple[tuple[Message, ...], tuple[Turn, ...]]] = []
         # the last list rendered: (list, its length then, its last message, its groups, system texts)
         self._seen: tuple[list[Message], int, Message, list[tuple[Message, ...]], tuple[str, ...]] | None = None
+        # the last group rendered on its own: a step's last group is the next step's newest
+        # committed one, so keeping it renders each group once instead of twice
+        self._last_group: tuple[tuple[Message, ...], Rendered] | None = None
 
     def render(self, messages: list[Message], tools: list[dict[str, Any]]) -> Rendered:
         if self.join is None or not messages or messages[-1].role == "system":
@@ -56,7 +60,7 @@ class RenderCache:
         self._seen = (messages, len(messages), messages[-1], groups, system)
         head = self._system_render(system, messages, tools)
         turns = self._committed_turns(groups[:-1], verified=grown is not None)
-        last = self.format.render(list(groups[-1]), [])
+        last = self._group_render(groups[-1])
         turns = self._joined(turns, groups[-1], last.turns[self.head_turns :])
         return Rendered(list(head.turns) + list(turns), tools=head.tools, open_last=last.open_last)
 
@@ -69,10 +73,9 @@ class RenderCache:
         seen, count, tail, groups, system = self._seen
         if messages is not seen or len(messages) < count or messages[count - 1] is not tail:
             return None
-        new = messages[count:]
-        if any(m.role == "system" for m in new):
-            return None
-        for msg in new:
+        for msg in messages[count:]:
+            if msg.role == "system":
+                return None  # the caller regroups from scratch: the groups edited so far are dropped
             if msg.role == "tool" and groups and groups[-1][0].role != "user":
                 groups[-1] = groups[-1] + (msg,)
             else:
@@ -98,11 +101,18 @@ class RenderCache:
         del self._checkpoints[keep:]
         turns = self._checkpoints[-1][1] if self._checkpoints else ()
         for group in groups[keep:]:
-            rendered = self.format.render(list(group), [])
-            turns = self._joined(turns, group, rendered.turns[self.head_turns :])
+            turns = self._joined(turns, group, self._group_render(group).turns[self.head_turns :])
             if len(self._checkpoints) < self.MAX_CHECKPOINTS:
                 self._checkpoints.append((group, turns))
         return turns
+
+    def _group_render(self, group: tuple[Message, ...]) -> Rendered:
+        """One group rendered by the format alone (no system text, no tools)."""
+        if self._last_group is not None and _same(self._last_group[0], group):
+            return self._last_group[1]
+        rendered = self.format.render(list(group), [])
+        self._last_group = (group, rendered)
+        return rendered
 
     def _joined(self, turns: tuple[Turn, ...], group: tuple[Message, ...], new: list[Turn]) -> tuple[Turn, ...]:
         """Splice a group's turns on. Never mutates a Turn: returned prompts stay as they were."""
@@ -178,9 +188,7 @@ def _probe_once(fmt: PromptFormat) -> Join | None:
 
 def _probe(fmt: PromptFormat) -> Join | None:
     for join in ("continue", "separate"):
-        cache = RenderCache.__new__(RenderCache)
-        cache.format, cache.head_turns, cache.join = fmt, len(fmt.render([], []).turns), join
-        cache._system, cache._checkpoints, cache._seen = {}, [], None
+        cache = RenderCache(fmt, join, probe=False)
         if all(_equal(cache.render(conv, _PROBE_TOOLS), fmt.render(conv, _PROBE_TOOLS)) for conv in _probe_conversations()):
             return join
     return None

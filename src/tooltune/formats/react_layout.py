@@ -24,6 +24,7 @@ one call per completion and continues the same turn after each observation.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ _CANON = {"思考": "thought", "行动输入": "action input", "行动": "action
 DEFAULT_THOUGHT = {"en": "I now know the final answer", "zh": "我现在知道最终答案了"}
 DEFAULT_THOUGHTS = {"i now know the final answer", "我现在知道最终答案了", "i know the final answer"}
 OBSERVATION = "Observation:"
+_JOINED_KINDS = {"actioninput": "action input", "finalanswer": "final answer"}
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass
@@ -56,11 +59,13 @@ class Kw:
     end: int
 
 
+@functools.lru_cache(maxsize=512)
 def canonical_kind(word: str) -> str:
-    """`Action_Input`, `ActionInput`, `行动输入` -> "action input"; `FinalAnswer` -> "final answer"."""
+    """`Action_Input`, `ActionInput`, `行动输入` -> "action input"; `FinalAnswer` -> "final answer".
+    Cached: every parsed step names the same few keywords, and this is most of `keywords`' cost."""
     word = word.lower().replace("_", " ")
     word = _CANON.get(word, word)
-    return {"actioninput": "action input", "finalanswer": "final answer"}.get(re.sub(r"\s+", "", word), word)
+    return _JOINED_KINDS.get(_SPACES.sub("", word), word)
 
 
 def keywords(text: str, line_start: bool = False) -> list[Kw]:

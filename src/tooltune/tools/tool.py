@@ -49,6 +49,10 @@ class Tool:
     # or forever when `ttl` is None (last year's census figures). Not part of the prompt.
     ttl: float | None = None
     time_sensitive: bool = False
+    # A function that always returns at once (pure, bounded computation: the calculator) runs in
+    # the caller's thread: the hop to the pool and back costs more than such a call, and its
+    # timeout is never needed. Leave it False for anything that waits (I/O) or may run long.
+    inline: bool = False
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -110,7 +114,15 @@ class Tool:
         return cached[1]
 
     def validate(self, arguments: dict[str, Any]) -> str | None:
-        """Return a message for the model if the arguments break the schema, else None."""
+        """Return a message for the model if the arguments break the schema, else None.
+
+        jsonschema stays the judge, but running it was the largest fixed cost of an agent step.
+        When the schema can only look at which keys are present and each value's JSON type
+        (`_shape_only`), its verdict on arguments of a shape already found valid is known."""
+        shapes = self._valid_shapes()
+        shape = _shape(arguments) if shapes is not None and isinstance(arguments, dict) else None
+        if shapes is not None and shape in shapes:
+            return None
         try:
             error = jsonschema.exceptions.best_match(self._validator().iter_errors(arguments))
             if error is not None:
@@ -118,7 +130,20 @@ class Tool:
         except jsonschema.ValidationError as exc:
             where = "/".join(str(p) for p in exc.absolute_path) or "arguments"
             return f"invalid arguments for {self.name}: {where}: {exc.message}"
+        if shapes is not None and shape is not None:
+            if len(shapes) >= MAX_VALID_SHAPES:
+                shapes.clear()
+            shapes.add(shape)
         return None
+
+    def _valid_shapes(self) -> set[tuple[Any, ...]] | None:
+        """The argument shapes found valid, or None when the schema is not shape-only. Reset,
+        like the validator, when the `parameters` dict is replaced."""
+        cached = self.__dict__.get("_cached_shapes")
+        if cached is None or cached[0] is not self.parameters:
+            cached = (self.parameters, set() if _shape_only(self.parameters) else None)
+            self.__dict__["_cached_shapes"] = cached
+        return cached[1]
 
     def invoke(self, arguments: dict[str, Any], call_id: str | None = None) -> ToolResult:
         if self.func is None:
@@ -126,9 +151,11 @@ class Tool:
         problem = self.validate(arguments)
         if problem:
             return ToolResult(self.name, problem + f". Expected parameters: {json.dumps(self.parameters, ensure_ascii=False)}", True, call_id)
-        future = _POOL.submit(self.func, **arguments)
         try:
-            value = future.result(timeout=self.timeout_s)
+            if self.inline:
+                value = self.func(**arguments)
+            else:
+                value = _POOL.submit(self.func, **arguments).result(timeout=self.timeout_s)
         except concurrent.futures.TimeoutError:
             return ToolResult(self.name, f"error: {self.name} timed out after {self.timeout_s:g}s", True, call_id)
         except Exception as exc:  # a tool's bug is an observation, never a crash of the loop
@@ -150,6 +177,31 @@ def _as_text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     except TypeError:
         return str(value)
+
+
+# Keywords that never reject anything, and the keywords of a schema whose verdict on an arguments
+# object depends only on its keys and on each value's JSON type.
+_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment", "deprecated", "readOnly", "writeOnly"})
+_SHAPE_KEYWORDS = _ANNOTATIONS | {"type", "properties", "required", "additionalProperties"}
+MAX_VALID_SHAPES = 256
+
+
+def _shape_only(schema: Any) -> bool:
+    """An object schema with `properties` whose subschemas hold only `type` (+ annotations),
+    `required`, and a boolean `additionalProperties`: nothing that reads a value beyond its type."""
+    if not isinstance(schema, dict) or not set(schema) <= _SHAPE_KEYWORDS or schema.get("type", "object") != "object":
+        return False
+    props = schema.get("properties", {})
+    return (
+        isinstance(schema.get("additionalProperties", True), bool) and isinstance(props, dict)
+        and all(isinstance(p, dict) and set(p) <= _ANNOTATIONS | {"type"} for p in props.values())
+    )
+
+
+def _shape(arguments: dict[str, Any]) -> tuple[Any, ...]:
+    """Keys in order, each value's Python type, and for a float whether it is whole (JSON Schema
+    counts 2.0 as an integer): everything a shape-only schema can look at."""
+    return tuple((k, type(v), v.is_integer() if type(v) is float else None) for k, v in arguments.items())
 
 
 def _strip_titles(schema: Any) -> Any:

@@ -96,7 +96,9 @@ def calculate(expression: str) -> str:
 
 
 def calculator_tool() -> Tool:
-    return Tool.from_function(
+    calculator = Tool.from_function(
         calculate, name="calculator",
         description="Evaluate an arithmetic expression (+ - * / // % **, sqrt, log, sin, pi, ...) exactly.",
     )
+    calculator.inline = True  # bounded above (expression length, exponents, sizes): returns at once
+    return calculator
