@@ -4,6 +4,7 @@ scripted test double. `make_llm` is the one place that turns a model name into a
 
 from tooltune.errors import TooltuneError
 from tooltune.llm.base import LLM, Completion, GenerationRequest
+from tooltune.llm.int8 import check_weights
 from tooltune.llm.scripted import ScriptedLLM
 
 BACKENDS = ("auto", "transformers", "llamacpp")
@@ -22,8 +23,7 @@ def make_llm(
     involved, else transformers. `weights`: "fp32" or "int8" for transformers (`tooltune.llm.int8`)."""
     if backend not in BACKENDS:
         raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
-    if weights not in ("fp32", "int8"):
-        raise TooltuneError(f"unknown weights {weights!r}: use fp32 or int8")
+    check_weights(weights)
     if weights != "fp32" and base_url:
         raise TooltuneError("--weights applies to local transformers models; a server (--base-url) chooses its own")
     if base_url:

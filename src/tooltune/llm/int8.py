@@ -24,6 +24,14 @@ WEIGHTS = ("fp32", "int8")
 PREFILL_ROWS = 64
 
 
+def check_weights(value: str, option: str = "unknown weights") -> None:
+    """The one check of a `--weights` value (`make_llm`, `load_model`, the recipe's eval)."""
+    if value not in WEIGHTS:
+        from tooltune.errors import TooltuneError
+
+        raise TooltuneError(f"{option} {value!r}: use {' or '.join(WEIGHTS)}")
+
+
 def supported() -> bool:
     """PyTorch has the int8 weight-only CPU kernel (2.3 and later)."""
     import torch

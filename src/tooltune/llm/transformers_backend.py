@@ -109,10 +109,9 @@ def load_model(path: str | None = None, adapter: str | None = None, weights: str
     """Load (model, tokenizer) for inference once per process; `None` means the embedded SmolLM2.
     One cache entry per (file, adapter, weights), however the path was spelled or the arguments
     passed. `weights="int8"`: see `tooltune.llm.int8`."""
-    from tooltune.llm.int8 import WEIGHTS
+    from tooltune.llm.int8 import check_weights
 
-    if weights not in WEIGHTS:
-        raise TooltuneError(f"unknown weights {weights!r}: use one of {', '.join(WEIGHTS)}")
+    check_weights(weights)
     path = str(Path(path).expanduser().resolve()) if path else str(embedded_model_path())
     return _load_model(path, str(adapter) if adapter else None, weights)
 

@@ -54,8 +54,9 @@ def register(app: typer.Typer) -> None:
             raise TooltuneError(f"--base-url {base_url!r} is not an http(s) URL: pass e.g. http://localhost:8000/v1")
         if teacher_count < 1 or teacher_format not in FORMATS:
             raise TooltuneError(f"--teacher-count must be at least 1 and --teacher-format one of {', '.join(FORMATS)}")
-        if eval_weights not in ("fp32", "int8"):
-            raise TooltuneError(f"--eval-weights {eval_weights!r}: use fp32 or int8")
+        from tooltune.llm.int8 import check_weights
+
+        check_weights(eval_weights, "--eval-weights")
         if n_synth < 1 or steps < 1 or batch_size < 1 or lr <= 0 or (minutes is not None and minutes <= 0):
             raise TooltuneError("--n-synth, --steps and --batch-size must be at least 1, --lr and --minutes positive")
         cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=lr, batch_size=batch_size, eval_limit=eval_limit,

@@ -331,10 +331,8 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     step = found[-1].name  # results are kept per adapter step, so more training means a new eval
     # Both on transformers: llama.cpp's quantised weights would write different text than the
     # fp32 base the adapter was trained on.
-    models = [ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers")),
+    models = [ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers", weights=cfg.eval_weights)),
               ModelSpec("tuned", lambda: make_llm("embedded-base", adapter=str(stage_dir(cfg, "train")), backend="transformers", weights=cfg.eval_weights))]
-    if cfg.eval_weights != "fp32":
-        models[0] = ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers", weights=cfg.eval_weights))
     settings = EvalSettings(max_tokens=cfg.eval_max_tokens, free_run=True, extra_steps=1)
     formats = [f.strip() for f in cfg.eval_formats.split(",")]
     name = f"{'+'.join(formats)}-{cfg.eval_limit or 'all'}" + ("" if cfg.eval_weights == "fp32" else f"-{cfg.eval_weights}")
