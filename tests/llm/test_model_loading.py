@@ -8,7 +8,6 @@ import torch
 from tooltune.errors import TooltuneError
 from tooltune.llm import embedded, make_llm, weights_cache
 from tooltune.llm.transformers_backend import TransformersLLM
-from tooltune.messages import Message
 
 
 def test_model_names_resolve_to_base_and_adapter(tmp_path, monkeypatch):

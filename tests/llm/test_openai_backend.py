@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tooltune.agent import Agent
-from tooltune.errors import BackendError, TooltuneError
+from tooltune.errors import BackendError
 from tooltune.llm.openai_backend import OpenAILLM
 from tooltune.messages import Message
 from tooltune.tools import builtin_registry

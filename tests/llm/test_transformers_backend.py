@@ -39,3 +39,23 @@ def test_prompt_uses_the_models_chat_template(tiny_model, smol_tokenizer):
 def test_cut_at_stop_takes_the_earliest():
     assert cut_at_stop("a Observation: b Observation： c", ["Observation：", "Observation:"]) == ("a ", True)
     assert cut_at_stop("abc", ["zz"]) == ("abc", False)
+
+
+def test_device_auto_takes_a_gpu_only_when_torch_sees_one_and_int8_stays_on_the_cpu(monkeypatch):
+    import pytest
+    import torch
+
+    from tooltune.errors import TooltuneError
+    from tooltune.llm.transformers_backend import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device("cpu") == "cpu"
+    with pytest.raises(TooltuneError, match="--device cuda: torch sees no GPU here; use --device cpu"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda" and resolve_device("cuda") == "cuda"
+    assert resolve_device("auto", "int8") == "cpu"
+    with pytest.raises(TooltuneError, match="--weights int8 is a CPU kernel: use it with --device cpu"):
+        resolve_device("cuda", "int8")
+    with pytest.raises(TooltuneError, match="--device 'tpu': use one of cpu, cuda, auto"):
+        resolve_device("tpu")

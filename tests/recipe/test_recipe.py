@@ -11,7 +11,8 @@ import pytest
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import Message, Sample, ToolCall
-from tooltune.recipe.smollm2_tools import RecipeConfig, build_mixed_corpus, format_mix, mark_done, run
+from tooltune.recipe.mixed_corpus import build_mixed_corpus, format_mix
+from tooltune.recipe.smollm2_tools import RecipeConfig, mark_done, run
 
 
 def test_finished_stages_are_skipped(tmp_path):
@@ -108,3 +109,34 @@ def test_train_segments_record_steps_and_corpus_hash_and_skip_a_torn_line(tmp_pa
     assert [g["steps"] for g in got] == [[1, 10], [11, 25]]
     assert got[0]["corpus_sha256"] != got[1]["corpus_sha256"] and len(got[0]["corpus_sha256"]) == 12
     assert got[0]["episode_weights"] == {"no_fit": 0.22} and got[0]["recipe_version"] == 2 and got[1]["minutes"] is None
+
+
+def test_lr_sweep_trains_at_the_rate_the_sweep_picked(tmp_path):
+    from tooltune.recipe.smollm2_tools import _final_lr
+
+    logs: list[str] = []
+    cfg = RecipeConfig(out=str(tmp_path), lr=1e-3, lr_from_sweep=True)
+    with pytest.raises(TooltuneError, match="--lr sweep: the sweep stage has not run in this --out"):
+        _final_lr(cfg, logs.append)
+    mark_done(cfg, "sweep", {"best": "lr=0.004", "eval_loss": {"lr=0.001": 0.44, "lr=0.004": 0.28}})
+    assert _final_lr(cfg, logs.append) == 0.004
+    assert logs == ["[train] learning rate from the sweep: lr=0.004"]
+    assert _final_lr(RecipeConfig(out=str(tmp_path), lr=2e-3), logs.append) == 2e-3  # a given rate wins
+
+
+def test_training_options_are_checked_with_one_line_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from tooltune.cli import app
+
+    cases = {("--lr", "1e-3,2e-3"): "--lr '1e-3,2e-3': give one positive learning rate, e.g. 1e-3, or 'sweep'",
+             ("--lr", "fast"): "--lr 'fast': give one positive learning rate",
+             ("--lr", "-1"): "--lr '-1': give one positive learning rate",
+             ("--sweep-lrs", "1e-3,abc"): "--sweep-lrs '1e-3,abc': give positive learning rates separated by commas",
+             ("--scheduler", "step"): "--scheduler 'step': use one of cosine, linear, constant",
+             ("--device", "tpu"): "--device 'tpu': use one of cpu, cuda, auto",
+             ("--grad-accum", "0"): "--grad-accum, --max-length, --rank, --sweep-steps and --save-steps must be at least 1"}
+    for args, message in cases.items():
+        result = CliRunner().invoke(app, ["recipe", "smollm2-tools", "--out", str(tmp_path), *args])
+        assert isinstance(result.exception, TooltuneError) and message in str(result.exception), (args, result.output)
+    assert not list(tmp_path.iterdir())  # nothing started

@@ -9,7 +9,8 @@ import pytest
 
 from tooltune.data.store import Store
 from tooltune.messages import Message, Sample, read_jsonl
-from tooltune.recipe.smollm2_tools import RecipeConfig, _load_corpus, build_mixed_corpus, run
+from tooltune.recipe.mixed_corpus import build_mixed_corpus, load_corpus
+from tooltune.recipe.smollm2_tools import RecipeConfig, run, stage_dir
 
 
 def _key(ex):
@@ -52,7 +53,7 @@ def test_human_decisions_drop_and_replace_exactly_those_rows(built, smol_tokeniz
     cfg = RecipeConfig(**{**cfg.__dict__, "out": str(tmp_path)})
     shutil.copytree(f"{built[0].out}/corpus", tmp_path / "corpus")
     untouched = build_mixed_corpus(rows, smol_tokenizer, cfg)
-    assert _examples(_load_corpus(cfg, smol_tokenizer)) == _examples(untouched)  # no decision: the very same corpus
+    assert _examples(load_corpus(stage_dir(cfg, "corpus"), cfg, smol_tokenizer)) == _examples(untouched)  # no decision: the very same corpus
 
     rejected, edited, approved = 3, 7, 11
     with Store(tmp_path / "corpus" / "corpus.db") as store:
@@ -63,7 +64,7 @@ def test_human_decisions_drop_and_replace_exactly_those_rows(built, smol_tokeniz
         messages = [*s.sample.messages[:-1], Message("assistant", "A person wrote this answer.")]
         store.update_sample(ids[edited], Sample(messages, s.sample.tools), author="ann", status="approved")
     logs: list[str] = []
-    got = _load_corpus(cfg, smol_tokenizer, logs.append)
+    got = load_corpus(stage_dir(cfg, "corpus"), cfg, smol_tokenizer, logs.append)
     assert logs == ["[corpus] human pass: 1 rows left out, 1 edited"]
 
     edited_row = {**rows[edited], "messages": [m.to_openai() for m in messages]}

@@ -31,7 +31,7 @@ def generate_group(llm: Any, requests: list[GenerationRequest]) -> list[Completi
         gap = width - (len(r) - shared)
         ids.append(r[:shared] + [pad] * gap + r[shared:])
         mask.append([1] * shared + [0] * gap + [1] * (len(r) - shared))
-    input_ids, attention_mask = torch.tensor(ids), torch.tensor(mask)
+    input_ids, attention_mask = torch.tensor(ids, device=llm.model.device), torch.tensor(mask, device=llm.model.device)
     kwargs = llm._generate_kwargs(requests[0])
     if llm.prefix_cache.enabled:
         kwargs.update(return_dict_in_generate=True, past_key_values=cache if cache is not None else llm._empty_cache())
@@ -67,7 +67,7 @@ def _prefix_kv(llm: Any, prefix: list[int]) -> Any:
     if cache is None:
         cache, cached = llm._empty_cache(), 0
     if cached < len(prefix):
-        todo = torch.tensor([prefix[cached:]])
+        todo = torch.tensor([prefix[cached:]], device=llm.model.device)
         with torch.inference_mode():
             llm.model(input_ids=todo, past_key_values=cache, use_cache=True)
     llm.prefix_cache.store(prefix, cache)
@@ -92,7 +92,7 @@ def _store_row(llm: Any, cache: Any, row: int, prompt_mask: Any, tokens: list[in
 
     length = cache.get_seq_length()
     prompt_width = prompt_mask.shape[0]
-    positions = torch.cat([prompt_mask.nonzero().flatten(), torch.arange(prompt_width, length)])
+    positions = torch.cat([prompt_mask.nonzero().flatten(), torch.arange(prompt_width, length, device=prompt_mask.device)])
     positions = positions[: len(tokens)]
     positions = positions[positions < length]
     data = [(layer.keys[row : row + 1].index_select(-2, positions), layer.values[row : row + 1].index_select(-2, positions)) for layer in cache.layers]

@@ -64,7 +64,7 @@ def decode(
     The last token is never fed back, so the cache ends holding the prompt plus all but it."""
     import torch
 
-    todo = torch.tensor([ids[cache.get_seq_length():]])
+    todo = torch.tensor([ids[cache.get_seq_length():]], device=model.device)
     new: list[int] = []
     with torch.inference_mode():
         while len(new) < max_new and not (cancel is not None and cancel.is_set()):
@@ -76,5 +76,5 @@ def decode(
             new.append(token)
             if token in eos or should_stop(new):
                 break
-            todo = torch.tensor([[token]])
+            todo = torch.tensor([[token]], device=model.device)
     return new

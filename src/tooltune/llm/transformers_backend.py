@@ -33,7 +33,7 @@ class _Cancelled(StoppingCriteria):
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool)
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
 def split_source(path: str | Path | None) -> tuple[str, dict[str, Any]]:
@@ -105,19 +105,43 @@ def apply_adapter(model: Any, adapter: str | Path) -> Any:
     return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
 
 
-def load_model(path: str | None = None, adapter: str | None = None, weights: str = "fp32") -> tuple[Any, Any]:
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def check_device(device: str) -> None:
+    """A one-line error for a `--device` value that is none of DEVICES (before anything runs)."""
+    if device not in DEVICES:
+        raise TooltuneError(f"--device {device!r}: use one of {', '.join(DEVICES)}")
+
+
+def resolve_device(device: str, weights: str = "fp32") -> str:
+    """"cpu" or "cuda" for a `--device` value; "auto" takes a GPU when torch sees one. int8 is
+    the CPU weight-only kernel, so it stays on the CPU."""
+    check_device(device)
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() and weights == "fp32" else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise TooltuneError("--device cuda: torch sees no GPU here; use --device cpu (or auto)")
+    if device == "cuda" and weights != "fp32":
+        raise TooltuneError("--weights int8 is a CPU kernel: use it with --device cpu")
+    return device
+
+
+def load_model(path: str | None = None, adapter: str | None = None, weights: str = "fp32", device: str = "cpu") -> tuple[Any, Any]:
     """Load (model, tokenizer) for inference once per process; `None` means the embedded SmolLM2.
-    One cache entry per (file, adapter, weights), however the path was spelled or the arguments
-    passed. `weights="int8"`: see `tooltune.llm.int8`."""
+    One cache entry per (file, adapter, weights, device), however the path was spelled or the
+    arguments passed. `weights="int8"`: see `tooltune.llm.int8`."""
     from tooltune.llm.int8 import check_weights
 
     check_weights(weights)
     path = str(Path(path).expanduser().resolve()) if path else str(embedded_model_path())
-    return _load_model(path, str(adapter) if adapter else None, weights)
+    return _load_model(path, str(adapter) if adapter else None, weights, resolve_device(device, weights))
 
 
 @lru_cache(maxsize=2)
-def _load_model(path: str, adapter: str | None, weights: str) -> tuple[Any, Any]:
+def _load_model(path: str, adapter: str | None, weights: str, device: str = "cpu") -> tuple[Any, Any]:
     merged = _merged_source(path, adapter)
     if merged is not None:
         import torch
@@ -132,7 +156,7 @@ def _load_model(path: str, adapter: str | None, weights: str) -> tuple[Any, Any]
         from tooltune.llm.int8 import quantize_int8
 
         model = quantize_int8(model)
-    model.eval()
+    model.to(device).eval()
     return model, tokenizer
 
 
@@ -157,12 +181,13 @@ class TransformersLLM(LLM):
     def __init__(
         self, model: str | None = None, adapter: str | None = None, *, model_obj: Any = None,
         tokenizer: Any = None, prefix_cache: bool = True, cache_entries: int = 8, weights: str = "fp32",
+        device: str = "cpu",
     ) -> None:
         if model_obj is not None:
             self.model, self.tokenizer = (apply_adapter(model_obj, adapter).eval() if adapter else model_obj), tokenizer
         else:
             started = time.perf_counter()
-            self.model, self.tokenizer = load_model(model, adapter, weights)
+            self.model, self.tokenizer = load_model(model, adapter, weights, device)
             self.load_seconds = time.perf_counter() - started
         self.renderer = ChatRenderer(self.tokenizer)
         enabled = prefix_cache and reusable(self.model)

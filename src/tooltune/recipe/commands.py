@@ -18,9 +18,17 @@ def register(app: typer.Typer) -> None:
         out: Annotated[str, typer.Option("--out", help="Output folder; a rerun skips finished stages and resumes training")] = "runs/smollm2-tools",
         stages: Annotated[Optional[str], typer.Option(help="Comma-separated stages to run (default: all): sources,corpus,sweep,train,eval,export")] = None,
         n_synth: Annotated[int, typer.Option(help="Synthetic training samples")] = 4000,
-        steps: Annotated[int, typer.Option(help="Training steps (each of 2 micro-batches of --batch-size rows)")] = 1200,
-        lr: Annotated[float, typer.Option(help="Learning rate of the final training")] = 1e-3,
-        batch_size: Annotated[int, typer.Option(help="Rows per micro-batch")] = 2,
+        steps: Annotated[int, typer.Option(help="Training steps (each of --grad-accum micro-batches of --batch-size rows)")] = 1200,
+        lr: Annotated[str, typer.Option(help="Learning rate of the final training, or 'sweep' for the one the sweep stage picked")] = "1e-3",
+        scheduler: Annotated[str, typer.Option(help="constant (stops on --minutes and grows run by run) | cosine | linear (need the whole --steps)")] = "constant",
+        batch_size: Annotated[int, typer.Option(help="Rows per micro-batch (packed rows of --max-length tokens on a GPU)")] = 2,
+        grad_accum: Annotated[int, typer.Option(help="Micro-batches per optimizer step")] = 2,
+        max_length: Annotated[int, typer.Option(help="Longest sample in tokens; longer ones are left out whole")] = 1024,
+        rank: Annotated[int, typer.Option(help="LoRA rank (alpha = 2 x rank)")] = 16,
+        sweep_lrs: Annotated[str, typer.Option(help="Learning rates the sweep stage tries, comma-separated")] = "3e-4,1e-3,2e-3",
+        sweep_steps: Annotated[int, typer.Option(help="Steps of each sweep run")] = 5,
+        save_steps: Annotated[int, typer.Option(help="Checkpoint every N training steps (the last two are kept)")] = 10,
+        device: Annotated[str, typer.Option(help="Where the eval stage runs both models: auto (a GPU when torch sees one) | cpu | cuda")] = "auto",
         eval_limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N held-out items")] = None,
         minutes: Annotated[Optional[float], typer.Option(help="Time budget of the train stage in this run; rerun to continue from its checkpoint")] = None,
         eval_formats: Annotated[str, typer.Option(help="Prompt formats the eval stage compares")] = "json,react",
@@ -57,10 +65,30 @@ def register(app: typer.Typer) -> None:
         from tooltune.llm.int8 import check_weights
 
         check_weights(eval_weights, "--eval-weights")
-        if n_synth < 1 or steps < 1 or batch_size < 1 or lr <= 0 or (minutes is not None and minutes <= 0):
-            raise TooltuneError("--n-synth, --steps and --batch-size must be at least 1, --lr and --minutes positive")
-        cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=lr, batch_size=batch_size, eval_limit=eval_limit,
+        rate = None if lr == "sweep" else float(_learning_rates(lr, "--lr"))
+        if min(n_synth, steps, batch_size, grad_accum, max_length, rank, sweep_steps, save_steps) < 1 or (minutes is not None and minutes <= 0):
+            raise TooltuneError("--n-synth, --steps, --batch-size, --grad-accum, --max-length, --rank, --sweep-steps and --save-steps must be at least 1, --lr and --minutes positive")
+        sweep = _learning_rates(sweep_lrs)
+        from tooltune.llm.transformers_backend import check_device
+        from tooltune.train.trainer import check_scheduler
+
+        check_scheduler(scheduler)
+        check_device(device)
+        cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=rate or 1e-3, lr_from_sweep=rate is None, batch_size=batch_size, eval_limit=eval_limit,
                            glaive=not no_glaive, minutes=minutes, eval_formats=eval_formats, teacher_base_url=base_url,
                            teacher_model=model, teacher_api_key=api_key, teacher_count=teacher_count,
-                           teacher_format=teacher_format, mix_synth=mix_synth, review=review, eval_weights=eval_weights)
+                           teacher_format=teacher_format, mix_synth=mix_synth, review=review, eval_weights=eval_weights,
+                           scheduler=scheduler, grad_accum=grad_accum, max_length=max_length, rank=rank, alpha=2 * rank,
+                           sweep_lrs=sweep, sweep_steps=sweep_steps, save_steps=save_steps, device=device)
         run(cfg, chosen)
+
+
+def _learning_rates(text: str, option: str = "--sweep-lrs") -> str:
+    """A learning rate or a comma-separated list of them, checked positive."""
+    try:
+        rates = [float(x) for x in text.split(",")]
+    except ValueError:
+        rates = []
+    if not rates or min(rates) <= 0 or (option == "--lr" and len(rates) > 1):
+        raise TooltuneError(f"{option} {text!r}: " + ("give positive learning rates separated by commas, e.g. 3e-4,1e-3,2e-3" if option == "--sweep-lrs" else "give one positive learning rate, e.g. 1e-3, or 'sweep'"))
+    return ",".join(f"{r:g}" for r in rates)

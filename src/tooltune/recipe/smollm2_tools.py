@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tooltune.errors import TooltuneError
-from tooltune.messages import Sample, read_jsonl, write_jsonl_atomic, write_text_atomic
+from tooltune.messages import write_jsonl_atomic, write_text_atomic
+from tooltune.recipe.mixed_corpus import format_mix, load_corpus
 
 RECIPE = "smollm2-tools"
 VERSION = 2  # 2: hard negatives raised from 22 % to 33 % of episodes (v1 over-called on unseen tools)
@@ -52,6 +53,8 @@ class RecipeConfig:
     rank: int = 16
     alpha: int = 32
     lr: float = 1e-3
+    lr_from_sweep: bool = False  # train at the rate the sweep stage picked (its done.json), not `lr`
+    scheduler: str = "constant"  # constant can stop on a time budget and grow session by session; cosine needs a fixed end
     steps: int = 1200
     save_steps: int = 10
     minutes: float | None = None  # time budget of one invocation of the train stage
@@ -60,6 +63,7 @@ class RecipeConfig:
     eval_formats: str = "json,react"
     eval_max_tokens: int = 128
     eval_weights: str = "fp32"  # "int8": measure what --weights int8 costs (results kept apart)
+    device: str = "auto"  # where the eval stage runs the models; training goes where accelerate finds a GPU
     seed: int = 0
     teacher_base_url: str | None = None  # a teacher server: its rows replace the synthesis (recipe/teacher.py)
     teacher_model: str | None = None
@@ -196,75 +200,16 @@ def heldout_items(cfg: RecipeConfig) -> tuple[Path, list[Any]]:
     return path, held_tools
 
 
-def format_mix(spec: str) -> list[tuple[str, float]]:
-    out = []
-    for part in spec.split(","):
-        name, _, weight = part.strip().partition(":")
-        out.append((name, float(weight or 1)))
-    return out
-
-
-def build_mixed_corpus(rows: list[dict[str, Any]], tokenizer: Any, cfg: RecipeConfig, eval_share: float = 0.03,
-                       reviewed: dict[int, dict[str, Any] | None] | None = None) -> Any:
-    """Render each sample in a format drawn from the mix and in the sample's own language;
-    samples longer than max_length are dropped whole, never truncated.
-
-    `reviewed` (the human pass): {row index: None to leave the row out, or its edited row}. The
-    random draws (format, eval split) are made for the original row, exactly as without a review,
-    so every row nobody touched keeps its format, split and position."""
-    from tooltune.formats import get_format
-    from tooltune.lang import dialogue_lang
-    from tooltune.formats.chat import ChatRenderer
-    from tooltune.train.dataset import Corpus, build_example
-
-    renderer = ChatRenderer(tokenizer)
-    mix = format_mix(cfg.formats)
-    fmts = {(f, lang): get_format(f, lang) for f, _ in mix for lang in ("en", "zh")}
-    rng = random.Random(cfg.seed)
-    reviewed = reviewed or {}
-    train, held, overlong = [], [], 0
-    for i, row in enumerate(rows):
-        sample = Sample.from_openai(row)
-        fmt_name = rng.choices([f for f, _ in mix], [w for _, w in mix])[0]
-        lang = row.get("lang") or dialogue_lang(sample.messages)
-        ex = build_example(sample, fmts[(fmt_name, lang)], renderer, source=i)
-        fits = len(ex) <= cfg.max_length
-        to_eval = fits and rng.random() < eval_share  # drawn only for rows that fit, as always
-        if i in reviewed:
-            if (edited := reviewed[i]) is None:
-                continue
-            sample = Sample.from_openai(edited)
-            ex = build_example(sample, fmts[(fmt_name, edited.get("lang") or dialogue_lang(sample.messages))], renderer, source=i)
-            fits = len(ex) <= cfg.max_length
-        if not fits:
-            overlong += 1
-            continue
-        (held if to_eval else train).append(ex)
-    # Over-long samples are dropped whole (nothing is cut); `overlong` counts them.
-    return Corpus(train, held[:32], overlong=overlong)
-
-
 def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_steps: int) -> Any:
     from tooltune.train.trainer import TrainConfig
 
-    # A constant rate after a short warm-up, so training can stop on a time budget at any step
-    # and continue in a later session without a schedule that assumed a fixed end.
+    # By default a constant rate after a short warm-up, so training can stop on a time budget at
+    # any step and continue in a later session without a schedule that assumed a fixed end.
+    # Packing is left to the trainer: on for CUDA, off on CPU (where it costs more than it saves).
     return TrainConfig(out=str(out), format=",".join(f for f, _ in format_mix(cfg.formats)), lora=True, rank=cfg.rank, alpha=cfg.alpha, lr=lr, max_steps=steps,
                        batch_size=cfg.batch_size, grad_accum=cfg.grad_accum, max_length=cfg.max_length, save_steps=save_steps,
-                       seed=cfg.seed, report_to="none", eval_split=0.0, pack=False, scheduler="constant", warmup_ratio=0.02)
-
-
-def _load_corpus(cfg: RecipeConfig, tokenizer: Any, log: Callable[[str], None] | None = None) -> Any:
-    """train.jsonl as training examples, with the human pass's rejections and edits from
-    corpus.db applied (none when nobody touched it: then exactly the corpus the stage built)."""
-    from tooltune.recipe.review import REVIEW_DB, apply_decisions, human_decisions
-
-    rows = [obj for _, obj in read_jsonl(stage_dir(cfg, "corpus") / "train.jsonl")]
-    reviewed = apply_decisions(rows, human_decisions(stage_dir(cfg, "corpus") / REVIEW_DB))
-    if reviewed and log:
-        dropped = sum(1 for r in reviewed.values() if r is None)
-        log(f"[corpus] human pass: {dropped} rows left out, {len(reviewed) - dropped} edited")
-    return build_mixed_corpus(rows, tokenizer, cfg, reviewed=reviewed)
+                       seed=cfg.seed, report_to="none", eval_split=0.0, pack=None, scheduler=cfg.scheduler,
+                       warmup_ratio=0.02 if cfg.scheduler == "constant" else 0.05)
 
 
 def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
@@ -274,7 +219,7 @@ def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
 
     results = {}
     _, tokenizer = load_pretrained(None)
-    corpus = _load_corpus(cfg, tokenizer)
+    corpus = load_corpus(stage_dir(cfg, "corpus"), cfg, tokenizer)
     for lr in [float(x) for x in cfg.sweep_lrs.split(",")]:
         model, _ = load_pretrained(None)
         out = stage_dir(cfg, "sweep") / f"lr{lr:g}"
@@ -297,8 +242,8 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
 
     out = stage_dir(cfg, "train")
     model, tokenizer = load_pretrained(None)
-    corpus = _load_corpus(cfg, tokenizer, log)
-    tc = _train_config(cfg, out, cfg.lr, cfg.steps, cfg.save_steps)
+    corpus = load_corpus(stage_dir(cfg, "corpus"), cfg, tokenizer, log)
+    tc = _train_config(cfg, out, _final_lr(cfg, log), cfg.steps, cfg.save_steps)
     tc.resume = bool(_checkpoints(out))
     tc.max_minutes = cfg.minutes
     trainer = Trainer(tc, model, tokenizer, corpus=corpus)
@@ -312,6 +257,17 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
     return {"partial": res.steps < cfg.steps, "steps": res.steps, "final_loss": res.history[-1]["loss"] if res.history else None, "eval_loss": res.eval_loss,
             "tokens_per_s": round(res.tokens_per_s, 1), "train_examples": len(corpus.train), "overlong_dropped": corpus.overlong,
             "adapter": str(out)}
+
+
+def _final_lr(cfg: RecipeConfig, log: Callable[[str], None]) -> float:
+    """`cfg.lr`, or with `lr_from_sweep` the best rate of the finished sweep stage."""
+    if not cfg.lr_from_sweep:
+        return cfg.lr
+    if not is_done(cfg, "sweep"):
+        raise TooltuneError("--lr sweep: the sweep stage has not run in this --out; run it first (--stages sweep,train) or pass a rate")
+    best = json.loads((stage_dir(cfg, "sweep") / "done.json").read_text(encoding="utf-8"))["best"]
+    log(f"[train] learning rate from the sweep: {best}")
+    return float(best.removeprefix("lr="))
 
 
 def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
@@ -331,18 +287,24 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     step = found[-1].name  # results are kept per adapter step, so more training means a new eval
     # Both on transformers: llama.cpp's quantised weights would write different text than the
     # fp32 base the adapter was trained on.
-    models = [ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers", weights=cfg.eval_weights)),
-              ModelSpec("tuned", lambda: make_llm("embedded-base", adapter=str(stage_dir(cfg, "train")), backend="transformers", weights=cfg.eval_weights))]
+    from tooltune.llm.transformers_backend import resolve_device
+
+    device = resolve_device(cfg.device, cfg.eval_weights)
+    models = [ModelSpec("base", lambda: make_llm("embedded-base", backend="transformers", weights=cfg.eval_weights, device=device)),
+              ModelSpec("tuned", lambda: make_llm("embedded-base", adapter=str(stage_dir(cfg, "train")), backend="transformers",
+                                                  weights=cfg.eval_weights, device=device))]
     settings = EvalSettings(max_tokens=cfg.eval_max_tokens, free_run=True, extra_steps=1)
     formats = [f.strip() for f in cfg.eval_formats.split(",")]
-    name = f"{'+'.join(formats)}-{cfg.eval_limit or 'all'}" + ("" if cfg.eval_weights == "fp32" else f"-{cfg.eval_weights}")
+    # Results are kept apart per weights and device: a GPU's arithmetic writes slightly different text.
+    name = f"{'+'.join(formats)}-{cfg.eval_limit or 'all'}" + ("" if cfg.eval_weights == "fp32" else f"-{cfg.eval_weights}") \
+        + ("" if device == "cpu" else f"-{device}")
     out, base_keep = stage_dir(cfg, "eval") / step / name, stage_dir(cfg, "eval") / "base" / name
     if base_keep.exists() and not (out / "runs").exists():  # the base model's results never change: reuse them
         import shutil
 
         shutil.copytree(base_keep, out / "runs", dirs_exist_ok=True)
     report = run_eval(items, models, formats, settings, out,
-                      "held-out tools (smollm2-tools recipe)", batch_size=4, implementations=simulated_registry(held_tools))
+                      "held-out tools (smollm2-tools recipe)", batch_size=4 if device == "cpu" else 32, implementations=simulated_registry(held_tools))
     _keep_base_runs(out / "runs", base_keep)
     table = {f"{r['model']} · {r['format']}": r.get("summary") for r in report["runs"]}
     for label, summary in table.items():

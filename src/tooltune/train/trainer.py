@@ -32,6 +32,12 @@ from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
 SCHEDULERS = ("cosine", "linear", "constant")
 
 
+def check_scheduler(name: str) -> None:
+    """A one-line error for a `--scheduler` that is none of SCHEDULERS."""
+    if name not in SCHEDULERS:
+        raise TooltuneError(f"--scheduler {name!r}: use one of {', '.join(SCHEDULERS)}")
+
+
 @dataclass
 class TrainConfig:
     data: str | None = None
@@ -75,8 +81,7 @@ class TrainConfig:
     max_minutes: float | None = None
 
     def validate(self) -> None:
-        if self.scheduler not in SCHEDULERS:
-            raise TooltuneError(f"--scheduler {self.scheduler!r}: use one of {', '.join(SCHEDULERS)}")
+        check_scheduler(self.scheduler)
         for name in ("batch_size", "grad_accum", "max_length"):
             if getattr(self, name) < 1:
                 raise TooltuneError(f"--{name.replace('_', '-')} must be at least 1")
