@@ -151,13 +151,31 @@ def _merged_source(path: str, adapter: str | None) -> str | None:
     return str(found) if found else None
 
 
+def _disk_prefix(choice: Any, model: str | None, adapter: str | None, weights: str, from_path: bool) -> Any:
+    """The on-disk prompt cache `TransformersLLM(disk_prefix=…)` asked for, or None. True needs
+    a model loaded from a path: a model object has no files to key its cache by."""
+    from tooltune.llm import disk_prefix
+
+    if choice is False or choice is None or not disk_prefix.enabled():
+        return None
+    if choice is not True:
+        return choice
+    if not from_path:
+        return None
+    path = str(Path(model).expanduser().resolve()) if model else str(embedded_model_path())
+    return disk_prefix.DiskPrefixCache(disk_prefix.model_key(path, adapter, weights))
+
+
 class TransformersLLM(LLM):
     name = "transformers"
 
     def __init__(
         self, model: str | None = None, adapter: str | None = None, *, model_obj: Any = None,
         tokenizer: Any = None, prefix_cache: bool = True, cache_entries: int = 8, weights: str = "fp32",
+        disk_prefix: Any = False,
     ) -> None:
+        """`disk_prefix`: True keeps prompt KV caches on disk across processes (`disk_prefix`
+        module; for `tooltune run`, whose start-up matters), or a `DiskPrefixCache` to use."""
         if model_obj is not None:
             self.model, self.tokenizer = (apply_adapter(model_obj, adapter).eval() if adapter else model_obj), tokenizer
         else:
@@ -167,6 +185,7 @@ class TransformersLLM(LLM):
         self.renderer = ChatRenderer(self.tokenizer)
         enabled = prefix_cache and reusable(self.model)
         self.prefix_cache = PrefixCache(self.model.config, cache_entries if enabled else 0)
+        self.disk_prefix = _disk_prefix(disk_prefix, model, adapter, weights, model_obj is None) if enabled else None
 
     def prompt_text(self, request: GenerationRequest) -> str:
         return self.renderer.prompt_text(request.rendered)
@@ -193,6 +212,8 @@ class TransformersLLM(LLM):
 
         ids = self.prompt_ids(request)
         cache = self.prefix_cache.lookup(ids)[0] if self.prefix_cache.enabled else None
+        disk = self.disk_prefix if cache is None else None  # a new prompt: maybe an earlier process prefilled it
+        cache, from_disk = disk.lookup(ids, self.model.config) if disk else (cache, 0)
         cache = cache if cache is not None else self._empty_cache()
         relay = TextRelay(list(request.stop), on_text)
 
@@ -204,6 +225,8 @@ class TransformersLLM(LLM):
         text = relay.finish(text_of(new))
         if self.prefix_cache.enabled:
             self.prefix_cache.store((ids + new)[: cache.get_seq_length()], cache)
+        if disk and from_disk < len(ids) - 1:
+            disk.store(ids, cache)
         finish = "stop" if relay.stopped or len(new) < request.max_tokens else "length"
         return Completion(text, None, finish, len(ids), len(new))
 
