@@ -195,3 +195,18 @@ def test_a_hit_counts_as_use_for_pruning(tmp_path, tiny_model, smol_tokenizer):
     run("one")  # an exact hit on the older entry: now the most recently used, so pruning keeps it
     assert written[0].stat().st_mtime_ns > written[1].stat().st_mtime_ns == 2 * 10**9
     assert set(cache.folder.iterdir()) == set(written)  # nothing new was written
+
+
+@pytest.mark.slow
+def test_the_embedded_model_answers_the_same_from_a_disk_prefix(tmp_path):
+    """The real model, fp32: a second 'process' loads the first one's prompt from disk."""
+    first = TransformersLLM(None, disk_prefix=DiskPrefixCache("embedded", tmp_path))
+    plain = TransformersLLM(model_obj=first.model, tokenizer=first.tokenizer, prefix_cache=False)
+    questions = ("What is 23 * 47 + 12? Use the calculator.", "What time is it in Tokyo?")
+    for i, question in enumerate(questions):
+        llm = TransformersLLM(model_obj=first.model, tokenizer=first.tokenizer, disk_prefix=first.disk_prefix) if i else first
+        req = request(llm, question, max_tokens=40)
+        req.stop = []
+        mine, theirs = llm.complete(req), plain.complete(req)
+        assert mine.text == theirs.text and mine.completion_tokens == theirs.completion_tokens
+    assert first.disk_prefix.hits > 300  # the second question reused the system prompt and tools

@@ -151,6 +151,22 @@ def _merged_source(path: str, adapter: str | None) -> str | None:
     return str(found) if found else None
 
 
+def _load_lite(model: str | None, adapter: str | None, weights: str) -> tuple[Any, Any] | None:
+    """(model, tokenizer) through `lite_llama` from the cached fp32 folder of a GGUF (with its
+    adapter merged in), or from a model folder; None when it does not apply."""
+    from tooltune.llm import lite_llama, weights_cache
+
+    if weights != "fp32":
+        return None
+    source, extra = split_source(model)
+    if not extra:  # a model folder; with a PEFT adapter it needs transformers to merge
+        return None if adapter else lite_llama.load_folder(Path(source), Path(source))
+    gguf = Path(source) / extra["gguf_file"]
+    folder = _merged_source(str(gguf.resolve()), adapter) if adapter else weights_cache.fp32_folder(gguf)
+    tokenizer = weights_cache.tokenizer_folder(gguf)
+    return lite_llama.load_folder(Path(folder), tokenizer) if folder and tokenizer else None
+
+
 def _disk_prefix(choice: Any, model: str | None, adapter: str | None, weights: str, from_path: bool) -> Any:
     """The on-disk prompt cache `TransformersLLM(disk_prefix=…)` asked for, or None. True needs
     a model loaded from a path: a model object has no files to key its cache by."""
@@ -172,15 +188,18 @@ class TransformersLLM(LLM):
     def __init__(
         self, model: str | None = None, adapter: str | None = None, *, model_obj: Any = None,
         tokenizer: Any = None, prefix_cache: bool = True, cache_entries: int = 8, weights: str = "fp32",
-        disk_prefix: Any = False,
+        disk_prefix: Any = False, lite: bool = False,
     ) -> None:
-        """`disk_prefix`: True keeps prompt KV caches on disk across processes (`disk_prefix`
-        module; for `tooltune run`, whose start-up matters), or a `DiskPrefixCache` to use."""
+        """For `tooltune run`, whose start-up matters: `disk_prefix` True keeps prompt KV caches
+        on disk across processes (`disk_prefix` module), or pass a `DiskPrefixCache`; `lite`
+        runs a model `lite_llama` reproduces bit for bit without importing transformers' model
+        code (else it loads as usual)."""
         if model_obj is not None:
             self.model, self.tokenizer = (apply_adapter(model_obj, adapter).eval() if adapter else model_obj), tokenizer
         else:
             started = time.perf_counter()
-            self.model, self.tokenizer = load_model(model, adapter, weights)
+            loaded = _load_lite(model, adapter, weights) if lite else None
+            self.model, self.tokenizer = loaded or load_model(model, adapter, weights)
             self.load_seconds = time.perf_counter() - started
         self.renderer = ChatRenderer(self.tokenizer)
         enabled = prefix_cache and reusable(self.model)
@@ -247,6 +266,8 @@ class TransformersLLM(LLM):
         are generated together; each group is one batched `generate` call."""
         from tooltune.llm.batch import generate_group
 
+        if not hasattr(self.model, "generate"):  # lite_llama: no batched generation
+            return [self.complete(r) for r in requests]
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):
             key = (r.temperature, r.max_tokens, tuple(r.stop), id(r.cancel) if r.cancel is not None else None)
