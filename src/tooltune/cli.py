@@ -104,8 +104,10 @@ def run(
     registry = make_tools(tools, search_dir, search_backend)
     out = err_console if as_json else console
     with out.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'}…"):
-        server_opts = {"continue_mode": continue_mode, "tool_role": tool_role} if base_url else {}
-        llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, weights=weights, **server_opts)
+        # Start-up matters here: a local model keeps its prompt's KV cache on disk (the next `run`
+        # skips that prefill) and runs without transformers' model code where that is exact.
+        opts = {"continue_mode": continue_mode, "tool_role": tool_role} if base_url else {"disk_prefix": True, "lite": True}
+        llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, weights=weights, **opts)
     if hasattr(fmt, "use_model") and getattr(llm, "tokenizer", None) is not None:
         fmt.use_model(llm.tokenizer)  # native: the model family's own tool-call parser
     agent = Agent(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tooltune.llm.base import OnText, cut_at_stop
@@ -21,24 +21,23 @@ from tooltune.llm.base import OnText, cut_at_stop
 
 @dataclass
 class TextRelay:
-    """Forwards decoded text to `on_text` as it grows, holding back any tail that could be the
-    start of a stop string (so a stop string is never shown) and an unfinished UTF-8 character."""
+    """Forwards decoded text to `on_text` as it grows, holding back the tail that could be the
+    start of a stop string (so a stop string is never shown) and an unfinished UTF-8 character.
+    Only a tail that really begins a stop string is held — not the stop string's length in
+    characters — so the first token shows as soon as it cannot be one (`<tool_c` is shown at
+    once while `<tool_` waits, with the stop string `<tool_response>`)."""
 
     stop: list[str]
     on_text: OnText | None = None
     emitted: str = ""
     stopped: bool = False
-    _hold: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._hold = max((len(s) for s in self.stop), default=0)
 
     def update(self, text: str) -> bool:
         """Take the whole text so far; True once it contains a stop string."""
         visible, self.stopped = cut_at_stop(text, self.stop)
         if not self.stopped:
             visible = visible.rstrip("\ufffd")  # a multi-byte character still being decoded
-            visible = visible[: max(len(self.emitted), len(visible) - self._hold)]
+            visible = visible[: len(visible) - stop_start_length(visible, self.stop)]
         self._emit(visible)
         return self.stopped
 
@@ -52,6 +51,17 @@ class TextRelay:
         if self.on_text and len(visible) > len(self.emitted):
             self.on_text(visible[len(self.emitted):])
             self.emitted = visible
+
+
+def stop_start_length(text: str, stop: list[str]) -> int:
+    """The length of the longest tail of `text` that is the beginning of a stop string."""
+    longest = 0
+    for s in stop:
+        for n in range(min(len(s) - 1, len(text)), longest, -1):
+            if text.endswith(s[:n]):
+                longest = n
+                break
+    return longest
 
 
 def decode(

@@ -175,23 +175,61 @@ def _merged_source(path: str, adapter: str | None) -> str | None:
     return str(found) if found else None
 
 
+def _load_lite(model: str | None, adapter: str | None, weights: str) -> tuple[Any, Any] | None:
+    """(model, tokenizer) through `lite_llama` from the cached fp32 folder of a GGUF (with its
+    adapter merged in), or from a model folder; None when it does not apply."""
+    from tooltune.llm import lite_llama, weights_cache
+
+    if weights != "fp32":
+        return None
+    source, extra = split_source(model)
+    if not extra:  # a model folder; with a PEFT adapter it needs transformers to merge
+        return None if adapter else lite_llama.load_folder(Path(source), Path(source))
+    gguf = Path(source) / extra["gguf_file"]
+    folder = _merged_source(str(gguf.resolve()), adapter) if adapter else weights_cache.fp32_folder(gguf)
+    tokenizer = weights_cache.tokenizer_folder(gguf)
+    return lite_llama.load_folder(Path(folder), tokenizer) if folder and tokenizer else None
+
+
+def _disk_prefix(choice: Any, model: str | None, adapter: str | None, weights: str, from_path: bool) -> Any:
+    """The on-disk prompt cache `TransformersLLM(disk_prefix=…)` asked for, or None. True needs
+    a model loaded from a path: a model object has no files to key its cache by."""
+    from tooltune.llm import disk_prefix
+
+    if choice is False or choice is None or not disk_prefix.enabled():
+        return None
+    if choice is not True:
+        return choice
+    if not from_path:
+        return None
+    path = str(Path(model).expanduser().resolve()) if model else str(embedded_model_path())
+    return disk_prefix.DiskPrefixCache(disk_prefix.model_key(path, adapter, weights))
+
+
 class TransformersLLM(LLM):
     name = "transformers"
 
     def __init__(
         self, model: str | None = None, adapter: str | None = None, *, model_obj: Any = None,
         tokenizer: Any = None, prefix_cache: bool = True, cache_entries: int = 8, weights: str = "fp32",
-        device: str = "cpu",
+        device: str = "cpu", disk_prefix: Any = False, lite: bool = False,
     ) -> None:
+        """For `tooltune run`, whose start-up matters: `disk_prefix` True keeps prompt KV caches
+        on disk across processes (`disk_prefix` module), or pass a `DiskPrefixCache`; `lite`
+        runs a model `lite_llama` reproduces bit for bit without importing transformers' model
+        code (else it loads as usual)."""
         if model_obj is not None:
             self.model, self.tokenizer = (apply_adapter(model_obj, adapter).eval() if adapter else model_obj), tokenizer
         else:
             started = time.perf_counter()
-            self.model, self.tokenizer = load_model(model, adapter, weights, device)
+            loaded = _load_lite(model, adapter, weights) if lite and resolve_device(device, weights) == "cpu" else None
+            self.model, self.tokenizer = loaded or load_model(model, adapter, weights, device)
             self.load_seconds = time.perf_counter() - started
         self.renderer = ChatRenderer(self.tokenizer)
         enabled = prefix_cache and reusable(self.model)
         self.prefix_cache = PrefixCache(self.model.config, cache_entries if enabled else 0)
+        on_cpu = getattr(self.model, "device", None) is None or str(self.model.device) == "cpu"  # saved caches load onto the CPU
+        self.disk_prefix = _disk_prefix(disk_prefix, model, adapter, weights, model_obj is None) if enabled and on_cpu else None
 
     def prompt_text(self, request: GenerationRequest) -> str:
         return self.renderer.prompt_text(request.rendered)
@@ -218,6 +256,8 @@ class TransformersLLM(LLM):
 
         ids = self.prompt_ids(request)
         cache = self.prefix_cache.lookup(ids)[0] if self.prefix_cache.enabled else None
+        disk = self.disk_prefix if cache is None else None  # a new prompt: maybe an earlier process prefilled it
+        cache, from_disk = disk.lookup(ids, self.model.config) if disk else (cache, 0)
         cache = cache if cache is not None else self._empty_cache()
         relay = TextRelay(list(request.stop), on_text)
 
@@ -229,6 +269,8 @@ class TransformersLLM(LLM):
         text = relay.finish(text_of(new))
         if self.prefix_cache.enabled:
             self.prefix_cache.store((ids + new)[: cache.get_seq_length()], cache)
+        if disk and from_disk < len(ids) - 1:
+            disk.store(ids, cache)
         finish = "stop" if relay.stopped or len(new) < request.max_tokens else "length"
         return Completion(text, None, finish, len(ids), len(new))
 
@@ -249,6 +291,8 @@ class TransformersLLM(LLM):
         are generated together; each group is one batched `generate` call."""
         from tooltune.llm.batch import generate_group
 
+        if not hasattr(self.model, "generate"):  # lite_llama: no batched generation
+            return [self.complete(r) for r in requests]
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):
             key = (r.temperature, r.max_tokens, tuple(r.stop), id(r.cancel) if r.cancel is not None else None)
