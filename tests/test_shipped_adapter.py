@@ -29,5 +29,5 @@ def test_tuned_model_calls_the_unseen_calculator_and_answers_1093():
     traj = agent.run("What is 23 * 47 + 12? Use the calculator.")
     calls = [c for m in traj.messages for c in m.tool_calls]
     assert [c.name for c in calls] == ["calculator"]
-    assert builtin_registry().get("calculator").invoke(calls[0].arguments).output == "1093"  # the model's own expression
+    assert builtin_registry().get("calculator").invoke(calls[0].arguments).output == '{"result": 1093}'  # the model's own expression
     assert traj.status == "final" and "1093" in traj.final_answer

@@ -24,11 +24,11 @@ def test_react_run_produces_a_canonical_trajectory():
     assert roles == ["user", "assistant", "tool", "assistant"]
     call = traj.messages[1].tool_calls[0]
     assert (call.name, call.arguments) == ("calculator", {"expression": "23*47+12"})
-    assert traj.messages[2].content == "1093" and traj.messages[2].tool_call_id == call.id  # real tool, not the hallucinated 99
+    assert traj.messages[2].content == '{"result": 1093}' and traj.messages[2].tool_call_id == call.id  # real tool, not the hallucinated 99
     assert traj.messages[1].reasoning_content == "I need to compute."
     # the second prompt continued the scratchpad after the real observation
     second = agent.llm.requests[1]
-    assert second.rendered.open_last and second.rendered.turns[-1].text.endswith("Observation: 1093\n")
+    assert second.rendered.open_last and second.rendered.turns[-1].text.endswith('Observation: {"result": 1093}\n')
     assert [e.kind for e in traj.events] == ["thought", "tool_call", "observation", "thought", "final_answer"]
 
 
@@ -75,7 +75,7 @@ def test_json_format_parallel_calls():
             '<tool_call>\n{"name": "calculator", "arguments": {"expression": "2*3"}}\n</tool_call>')
     agent = make_agent([both, "2 and 6"], fmt="json")
     traj = agent.run("q")
-    assert [m.content for m in traj.messages if m.role == "tool"] == ["2", "6"]
+    assert [m.content for m in traj.messages if m.role == "tool"] == ['{"result": 2}', '{"result": 6}']
     assert traj.final_answer == "2 and 6"
     assert agent.llm.requests[1].rendered.turns[-1].text.count("<tool_response>") == 2
 
@@ -83,7 +83,7 @@ def test_json_format_parallel_calls():
 def test_structured_tool_calls_from_a_server_are_used():
     served = Completion("", tool_calls=[ToolCall("Calculator", {"expression": "5*5"}, id="x")])
     traj = make_agent([served, "25"], fmt="native").run("q")
-    assert traj.messages[1].tool_calls[0].name == "calculator" and traj.messages[2].content == "25"
+    assert traj.messages[1].tool_calls[0].name == "calculator" and traj.messages[2].content == '{"result": 25}'
 
 
 def test_resume_from_an_edited_step():
@@ -92,7 +92,7 @@ def test_resume_from_an_edited_step():
     assert [m.role for m in edited] == ["user", "assistant"]  # later steps dropped
     agent = make_agent(["Thought: done\nFinal Answer: 1094"])
     resumed = agent.run(edited)
-    assert resumed.messages[2].content == "1094"  # the edited call ran for real
+    assert resumed.messages[2].content == '{"result": 1094}'  # the edited call ran for real
     assert resumed.final_answer == "1094" and len(agent.llm.requests) == 1
 
 

@@ -56,7 +56,7 @@ def test_a_plan_runs_each_subtask_then_reflects():
     roles = [m.role for m in traj.messages]
     assert roles == ["user", "assistant", "user", "assistant", "tool", "assistant", "user", "assistant", "tool", "assistant", "user", "assistant"]
     assert traj.messages[2].content.startswith("Sub-task 1/2: Multiply 23 by 47")
-    assert traj.messages[4].content == "1081" and traj.messages[8].content == "1093"  # tools ran for real
+    assert traj.messages[4].content == '{"result": 1081}' and traj.messages[8].content == '{"result": 1093}'  # tools ran for real
     assert Sample.from_openai(traj.sample().to_openai()).to_openai() == traj.sample().to_openai()  # a canonical sample
     kinds = [e.kind for e in traj.events if e.kind in ("plan", "subtask", "reflection", "stopped")]
     assert kinds == ["plan", "subtask", "subtask", "reflection", "stopped"]

@@ -121,7 +121,7 @@ def test_one_agent_resumed_after_edits_prompts_exactly_as_a_full_render(fmt_name
     last_observation = edit_observation(first.messages, step=2, output="edited result")
     assert agent.run(last_observation).status == "final"
     edited_call = edit_tool_call(first.messages, step=0, arguments={"expression": "40+2"})
-    assert agent.run(edited_call).messages[2].content == "42"
+    assert agent.run(edited_call).messages[2].content == '{"result": 42}'
     assert agent.run(edit_thought(first.messages, step=1, thought="thought again")).status == "final"
     assert agent.run(truncate_after_step(first.messages, 1)).status == "final"
     assert len(agent.llm.requests) == 9 and not agent.llm.queue

@@ -26,9 +26,9 @@ def test_a_repeated_call_gets_a_note_with_the_earlier_result():
     traj = a.run("q")
     assert traj.status == "final"
     tool_msgs = [m.content for m in traj.messages if m.role == "tool"]
-    assert tool_msgs[0] == "1093"
+    assert tool_msgs[0] == '{"result": 1093}'
     assert tool_msgs[1] == (
-        "You already called calculator with exactly these arguments. Its result was:\n1093\n"
+        "You already called calculator with exactly these arguments. Its result was:\n{\"result\": 1093}\n"
         "Do not repeat the call: give the final answer, or try a different tool or different arguments."
     )
     assert [e.kind for e in traj.events].count("repeated_call") == 1
@@ -36,7 +36,7 @@ def test_a_repeated_call_gets_a_note_with_the_earlier_result():
 
 def test_different_arguments_are_not_repeats():
     traj = agent([CALC, OTHER, FINAL], max_repeats=0).run("q")
-    assert traj.status == "final" and [m.content for m in traj.messages if m.role == "tool"] == ["1093", "4"]
+    assert traj.status == "final" and [m.content for m in traj.messages if m.role == "tool"] == ['{"result": 1093}', '{"result": 4}']
 
 
 def test_too_many_repeats_stop_with_status_loop():

@@ -98,7 +98,7 @@ def test_free_run_executes_real_tools(items, tmp_path):
     llm = gold_llm("json", calc)
     results = EvalRunner(llm, EvalSettings(format="json"), batch_size=1).run(calc, tmp_path / "r.jsonl")
     observation = llm.requests[-1].messages[-1]
-    assert observation.role == "tool" and observation.content == "126"  # the calculator really ran
+    assert observation.role == "tool" and observation.content == '{"result": 126}'  # the calculator really ran
     assert results[0]["free_run"]["final_answer"].startswith("(15 + 27) * 3 = 126")
 
 

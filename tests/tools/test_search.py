@@ -17,7 +17,7 @@ def test_user_folder(tmp_path):
     (tmp_path / "b.txt").write_text("The answer is 42.")
     hits = LocalSearch(tmp_path).search("where do penguins live", k=1)
     assert hits == [("a.md", "Penguins live in Antarctica.")]
-    assert web_search_tool(tmp_path).invoke({"query": "unrelatedword"}).output == "no results"
+    assert web_search_tool(tmp_path).invoke({"query": "unrelatedword"}).output == '{"results": []}'
 
 
 def test_missing_or_empty_folder_is_a_clear_error(tmp_path):

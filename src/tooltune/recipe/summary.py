@@ -80,7 +80,7 @@ def chart(rows: list[dict[str, Any]], png: Path) -> None:
     import matplotlib.pyplot as plt
 
     runs = sorted(rows, key=lambda r: (r["format"] != "json", r["model"] != "base"))
-    fig, ax = plt.subplots(figsize=(12, 4.8))
+    fig, ax = plt.subplots(figsize=(12, 5.4))
     width = 0.8 / max(len(runs), 1)
     for i, r in enumerate(runs):
         values = [100 * (r["summary"].get(k) or 0) for k, _ in METRICS]
@@ -90,8 +90,8 @@ def chart(rows: list[dict[str, Any]], png: Path) -> None:
     ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(METRICS))], [textwrap.fill(label, 20) for _, label in METRICS], fontsize=8)
     ax.set_ylabel("% of items / steps")
     ax.set_ylim(0, 110)
-    ax.set_title("SmolLM2-135M on 56 tools it never saw in training: base vs tuned (smollm2-tools adapter)")
-    ax.legend(fontsize=8, ncol=2)
+    fig.suptitle("SmolLM2-135M on 56 tools it never saw in training: base vs tuned (smollm2-tools adapter)")
+    ax.legend(fontsize=8, ncol=len(runs), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)  # above the bars, never over them
     ax.grid(axis="y", alpha=0.3)
     from tooltune.eval.report import save_png
 

@@ -73,12 +73,8 @@ def _eval(node: ast.AST) -> Any:
     raise CalculatorError(f"unsupported expression element: {ast.dump(node)[:60]}")
 
 
-def calculate(expression: str) -> str:
-    """Evaluate an arithmetic expression and return the result.
-
-    Args:
-        expression: An arithmetic expression such as "23 * 47 + 12" or "sqrt(2) * pi".
-    """
+def evaluate(expression: str) -> int | float:
+    """The value of an arithmetic expression; a whole float below 1e15 comes back as an int."""
     expression = expression.strip().replace("×", "*").replace("÷", "/").replace("^", "**")
     if len(expression) > MAX_EXPRESSION_CHARS:
         raise CalculatorError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
@@ -92,13 +88,32 @@ def calculate(expression: str) -> str:
         raise CalculatorError(str(exc)) from None
     if isinstance(result, float) and result.is_integer() and abs(result) < 1e15:
         result = int(result)
-    return str(result)
+    return result
+
+
+def calculate(expression: str) -> str:
+    """The value of an arithmetic expression as text (for people and scripts)."""
+    return str(evaluate(expression))
+
+
+def calculator(expression: str) -> dict[str, int | float]:
+    """Evaluate an arithmetic expression and return the result.
+
+    The tool answers a JSON object, `{"result": 1093}`: tool results in the recipe's corpus are
+    JSON objects, and the shipped adapter words its final answer from a field far better than
+    from a bare number (it answered "1093" with an unrelated date, `{"result": 1093}` with
+    "The result of 23 * 47 + 12 is 1093.").
+
+    Args:
+        expression: An arithmetic expression such as "23 * 47 + 12" or "sqrt(2) * pi".
+    """
+    return {"result": evaluate(expression)}
 
 
 def calculator_tool() -> Tool:
-    calculator = Tool.from_function(
-        calculate, name="calculator",
+    tool = Tool.from_function(
+        calculator, name="calculator",
         description="Evaluate an arithmetic expression (+ - * / // % **, sqrt, log, sin, pi, ...) exactly.",
     )
-    calculator.inline = True  # bounded above (expression length, exponents, sizes): returns at once
-    return calculator
+    tool.inline = True  # bounded above (expression length, exponents, sizes): returns at once
+    return tool

@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tooltune.tools.tool import Tool
 
 
-def current_time(timezone: str = "UTC") -> str:
+def current_time(timezone: str = "UTC") -> dict[str, str]:
     """Return the current date and time.
+
+    A JSON object (`datetime`, `timezone`, `weekday`), like every built-in tool's result: the
+    shape the recipe's corpus taught the shipped adapter to read.
 
     Args:
         timezone: IANA time zone name such as "UTC", "Europe/Paris" or "Asia/Shanghai".
@@ -19,7 +22,7 @@ def current_time(timezone: str = "UTC") -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {timezone!r}; use an IANA name like 'Asia/Shanghai'") from None
     now = datetime.now(zone)
-    return now.strftime("%Y-%m-%d %H:%M:%S %Z (%A)")
+    return {"datetime": now.strftime("%Y-%m-%d %H:%M:%S"), "timezone": timezone, "weekday": now.strftime("%A")}
 
 
 def current_time_tool() -> Tool:

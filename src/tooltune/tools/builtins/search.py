@@ -80,7 +80,7 @@ def make_search(folder: str | Path | None = None, backend: str = "local") -> Cal
 def web_search_tool(folder: str | Path | None = None, backend: str = "local") -> Tool:
     search = make_search(folder, backend)
 
-    def web_search(query: str, top_k: int = 3) -> str:
+    def web_search(query: str, top_k: int = 3) -> dict[str, list[dict[str, str]]]:
         """Search for information and return the most relevant passages.
 
         Args:
@@ -88,8 +88,6 @@ def web_search_tool(folder: str | Path | None = None, backend: str = "local") ->
             top_k: How many passages to return (1-10).
         """
         hits = search(query, max(1, min(int(top_k), 10)))
-        if not hits:
-            return "no results"
-        return "\n".join(f"[{i}] ({src}) {text}" for i, (src, text) in enumerate(hits, 1))
+        return {"results": [{"source": src, "text": text} for src, text in hits]}  # a JSON object, like every built-in's result
 
     return Tool.from_function(web_search, name="web_search", description="Search the web (or a local document folder) for information.")
