@@ -151,3 +151,34 @@ def test_eval_items_have_references_and_negatives(bank):
     for i in positives:
         final = i["messages"][-1]["content"]
         assert "reference_answer" not in i or i["reference_answer"] in final
+
+
+def test_a_share_of_samples_gets_plain_text_results_and_none_changes_the_corpus(bank):
+    from tooltune.data.synth.dialogues import result_text
+
+    assert result_text({"result": 1093}, "en") == "1093"
+    assert result_text({"city": "Paris", "open": True, "tags": ["a", "b"]}, "en") == "city: Paris\nopen: yes\ntags: a and b"
+    assert result_text({"城市": "上海", "开放": False}, "zh") == "城市: 上海\n开放: 否"
+
+    def results(mix: Mix) -> list[list[str]]:
+        synth = Synth(bank[:60], split_chat()[0], seed=5, mix=mix)
+        out = []
+        for _ in range(200):
+            sample = synth.sample()[0]
+            out.append([m.content for m in sample.messages if m.role == "tool"])
+        return out
+
+    import hashlib
+
+    synth = Synth(bank[:60], split_chat()[0], seed=5, mix=Mix())
+    rows = json.dumps([synth.sample()[0].to_openai() for _ in range(200)], ensure_ascii=False, sort_keys=True)
+    # Share 0 draws nothing, so a seed's corpus is byte for byte what it was before text results
+    # existed (this digest was taken then): the shipped adapter's corpus can be rebuilt. A change
+    # to the bank or the synthesis changes it on purpose; then take the digest again.
+    assert hashlib.sha256(rows.encode()).hexdigest()[:16] == "5227b6f4e63b70fb"
+    plain, some = results(Mix()), results(Mix(text_results=0.5))
+    as_json = [all(c.startswith("{") for c in s) for s in some if s]
+    as_text = [not any(c.startswith("{") for c in s) for s in some if s]
+    assert all(j or t for j, t in zip(as_json, as_text))  # a sample's results are all JSON or all text
+    assert (sum(as_text), len(as_text)) == (87, 179)  # seed 5: about half of the samples with a call
+    assert all(c.startswith("{") for s in plain for c in s)

@@ -135,6 +135,7 @@ def test_training_options_are_checked_with_one_line_errors(tmp_path):
              ("--sweep-lrs", "1e-3,abc"): "--sweep-lrs '1e-3,abc': give positive learning rates separated by commas",
              ("--scheduler", "step"): "--scheduler 'step': use one of cosine, linear, constant",
              ("--device", "tpu"): "--device 'tpu': use one of cpu, cuda, auto",
+             ("--text-results", "1.5"): "--text-results 1.5: give a share between 0 and 1, e.g. 0.2",
              ("--grad-accum", "0"): "--grad-accum, --max-length, --rank, --sweep-steps and --save-steps must be at least 1"}
     for args, message in cases.items():
         result = CliRunner().invoke(app, ["recipe", "smollm2-tools", "--out", str(tmp_path), *args])

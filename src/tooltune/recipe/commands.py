@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="Teacher: API key for --base-url (never recorded)")] = None,
         teacher_count: Annotated[int, typer.Option(help="Teacher: questions per language (en, zh), about 1 in 5 hard negatives")] = 500,
         teacher_format: Annotated[str, typer.Option(help="Teacher: prompt format of its rollouts (json | react | native)")] = "json",
+        text_results: Annotated[float, typer.Option(help="Share of synthetic samples whose tool results are plain text, not JSON (0-1)")] = 0.0,
         mix_synth: Annotated[bool, typer.Option("--mix-synth", help="Teacher: keep the synthesis too and add the teacher rows to it")] = False,
         review: Annotated[bool, typer.Option("--review", help="Write corpus/corpus.db for a human pass with `tooltune annotate`; training honours its rejections and edits")] = False,
     ) -> None:
@@ -72,6 +73,8 @@ def register(app: typer.Typer) -> None:
         from tooltune.llm.transformers_backend import check_device
         from tooltune.train.trainer import check_scheduler
 
+        if not 0.0 <= text_results <= 1.0:
+            raise TooltuneError(f"--text-results {text_results:g}: give a share between 0 and 1, e.g. 0.2")
         check_scheduler(scheduler)
         check_device(device)
         cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=rate or 1e-3, lr_from_sweep=rate is None, batch_size=batch_size, eval_limit=eval_limit,
@@ -79,7 +82,7 @@ def register(app: typer.Typer) -> None:
                            teacher_model=model, teacher_api_key=api_key, teacher_count=teacher_count,
                            teacher_format=teacher_format, mix_synth=mix_synth, review=review, eval_weights=eval_weights,
                            scheduler=scheduler, grad_accum=grad_accum, max_length=max_length, rank=rank, alpha=2 * rank,
-                           sweep_lrs=sweep, sweep_steps=sweep_steps, save_steps=save_steps, device=device)
+                           sweep_lrs=sweep, sweep_steps=sweep_steps, save_steps=save_steps, device=device, text_results=text_results)
         run(cfg, chosen)
 
 

@@ -42,6 +42,7 @@ class RecipeConfig:
     # 0.12 / 0.10 (22 % negatives) and its adapter called a tool on 92 % of unseen no-fit requests.
     no_fit: float = 0.22
     chat: float = 0.12
+    text_results: float = 0.0  # share of samples with plain-text tool results (synth Mix.text_results)
     glaive: bool = True
     formats: str = "json:3,react:1"  # training mix of prompt formats, by weight
     held_out: float = 0.2  # share of bank tools kept out of training
@@ -134,7 +135,7 @@ def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
     bank = load_bank()
     train_tools, held_tools = split_bank(bank, cfg.held_out)
     chat_train, chat_held = split_chat()
-    mix = Mix(no_fit=cfg.no_fit, chat=cfg.chat)
+    mix = Mix(no_fit=cfg.no_fit, chat=cfg.chat, text_results=cfg.text_results)
     synth = Synth(train_tools, chat_train, cfg.seed, mix)
     rows, langs = [], Counter()
     n_synth = cfg.n_synth if cfg.teacher_base_url is None or cfg.mix_synth else 0

@@ -34,6 +34,10 @@ class Mix:
     masked: float = 0.15
     styled: float = 0.05
     system: float = 0.25
+    # Share of samples whose tool results are plain text (a bare value, or "name: value" lines)
+    # instead of a JSON object: real tools often answer text, and an adapter that saw only JSON
+    # words its answer badly from text. 0 draws nothing, so a seed's corpus is what it was.
+    text_results: float = 0.0
 
     def kinds(self) -> tuple[list[str], list[float]]:
         names = ["single", "parallel", "chain", "ask", "no_fit", "chat"]
@@ -118,8 +122,9 @@ class Synth:
         desc_lang = lang if lang == "en" or rng.random() < 0.75 else "en"
         msgs: list[Message] = [Message("system", rng.choice(SYSTEMS[lang]))] if rng.random() < mix.system else []
         ids = [0]
+        as_text = mix.text_results > 0 and rng.random() < mix.text_results
         for ep in episodes:
-            msgs += ep.messages(ids)
+            msgs += ep.messages(ids, lang if as_text else None)
         sample = Sample(msgs, [t.spec(desc_lang) for t in offered])
         if rng.random() < mix.masked:
             sample = mask(sample, rng)

@@ -89,7 +89,8 @@ class Episode:
     def calls_tool(self) -> bool:
         return bool(self.steps)
 
-    def messages(self, ids: list[int]) -> list[Message]:
+    def messages(self, ids: list[int], text_lang: str | None = None) -> list[Message]:
+        """The episode's messages; with `text_lang`, tool results as plain text in that language."""
         out = [Message("user", self.question), *self.followup]
         for step in self.steps:
             calls = []
@@ -97,9 +98,18 @@ class Episode:
                 ids[0] += 1
                 calls.append(ToolCall(c.tool.name, dict(c.args), f"call_{ids[0]}"))
             out.append(Message("assistant", None, calls))
-            out += [Message("tool", json.dumps(c.result, ensure_ascii=False), tool_call_id=tc.id, name=tc.name) for c, tc in zip(step, calls)]
+            out += [Message("tool", result_text(c.result, text_lang) if text_lang else json.dumps(c.result, ensure_ascii=False),
+                            tool_call_id=tc.id, name=tc.name) for c, tc in zip(step, calls)]
         out.append(Message("assistant", self.answer))
         return out
+
+
+def result_text(result: dict[str, Any], lang: str) -> str:
+    """A tool result as a plain-text tool would answer it: one field is its bare value (`1093`),
+    several are "name: value" lines."""
+    if len(result) == 1:
+        return render_value(next(iter(result.values())), lang)
+    return "\n".join(f"{name}: {render_value(value, lang)}" for name, value in result.items())
 
 
 def single(tool: BankTool, lang: str, rng: random.Random) -> Episode:
