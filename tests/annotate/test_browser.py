@@ -105,7 +105,7 @@ def test_annotate_in_a_real_browser(served, tmp_path):
             page.get_by_role("option", name=re.compile(r"What is 3\*8")).click()
             expect(page.locator("#trajectory")).to_contain_text("What is 3*8?")
             page.locator("#step-btn").click()
-            expect(page.locator("#trajectory")).to_contain_text("observation (calculator): 21")
+            expect(page.locator("#trajectory")).to_contain_text('observation (calculator): {"result": 21}')
             expect(page.locator("#arguments textarea")).to_have_value(re.compile(r'"expression": "3\*7"'))
             # Refused before anything runs: arguments that are not JSON, then JSON the tool's schema rejects.
             page.locator("#arguments textarea").fill('{"expression": 38')
@@ -117,7 +117,7 @@ def test_annotate_in_a_real_browser(served, tmp_path):
             page.locator("#arguments textarea").fill('{"expression": "3*8"}')
             page.locator("#continue-btn").click()
             expect(page.locator("#trajectory")).to_contain_text("The answer is 24.")
-            expect(page.locator("#trajectory")).to_contain_text("observation (calculator): 24")
+            expect(page.locator("#trajectory")).to_contain_text('observation (calculator): {"result": 24}')
             page.get_by_label("5 · fully correct").check()
             page.locator("#comment textarea").fill("fixed the expression")
             page.keyboard.press("Alt+KeyS")
@@ -135,7 +135,7 @@ def test_annotate_in_a_real_browser(served, tmp_path):
     assert (got.human_score, got.human_comment, got.source) == (5, "fixed the expression", "human")
     assert [m.role for m in got.sample.messages] == ["user", "assistant", "tool", "assistant"]
     assert got.sample.messages[1].tool_calls[0].arguments == {"expression": "3*8"}
-    assert [m.content for m in got.sample.messages[2:]] == ["24", "The answer is 24."]
+    assert [m.content for m in got.sample.messages[2:]] == ['{"result": 24}', "The answer is 24."]
     history = store.revisions(got.id)
     assert [(r.author, r.changes) for r in history] == [
         ("model:scripted", ["created"]), ("ann", ["messages"]), ("model:scripted", ["messages"]),

@@ -34,9 +34,9 @@ def test_question_run_edit_continue_save(tmp_path):
     item = ann.open("q1")
     text, item = drain(ann.run(item, max_steps=1))
     assert "Action: calculator" in text and item.model_unsaved and item.sample_id is None
-    assert [m.role for m in item.messages] == ["user", "assistant", "tool"] and item.messages[2].content == "21"
+    assert [m.role for m in item.messages] == ["user", "assistant", "tool"] and item.messages[2].content == '{"result": 21}'
     fields = ann.step_fields(item, 0)
-    assert (fields.tool, json.loads(fields.arguments), fields.observation) == ("calculator", {"expression": "3*7"}, "21")
+    assert (fields.tool, json.loads(fields.arguments), fields.observation) == ("calculator", {"expression": "3*7"}, '{"result": 21}')
     for bad, error in (('{"expression": ', "not valid JSON"), ('["3*8"]', "JSON object"), ('{"expr": "3*8"}', "'expression' is a required property")):
         with pytest.raises(TooltuneError, match=error):
             ann.edited(item, 0, StepFields(fields.thought, "calculator", bad))
@@ -47,7 +47,7 @@ def test_question_run_edit_continue_save(tmp_path):
     assert item.sample_id == 1 and item.revision == 2 and not item.model_unsaved
     assert item.messages[-1].tool_calls[0].arguments == {"expression": "3*8"}  # pending: no result yet
     text, item = drain(ann.run(item))  # continue from here: the edited call runs first, then the model
-    assert [m.content for m in item.messages[2:]] == ["24", "The answer is 24."]
+    assert [m.content for m in item.messages[2:]] == ['{"result": 24}', "The answer is 24."]
     item = ann.save(item, "ann", "approved", 5, "fixed the expression")
     got = store.get_sample(1)
     assert (got.status, got.human_score, got.human_comment, got.source, got.question_id) == ("approved", 5, "fixed the expression", "human", 1)

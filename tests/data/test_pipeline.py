@@ -110,7 +110,7 @@ def test_rollout_runs_tools_for_real_and_stores_drafts(tmp_path, batched):
     good = samples["What is 3*7?"]
     assert good.status == "draft" and good.expect_tool_call is True and good.error is None
     assert [m.role for m in good.sample.messages] == ["user", "assistant", "tool", "assistant"]
-    assert good.sample.messages[2].content == "21" and good.sample.messages[-1].content == "21"  # the calculator ran
+    assert good.sample.messages[2].content == '{"result": 21}' and good.sample.messages[-1].content == "21"  # the calculator ran
     bad = samples["Say 3*7 badly"]
     assert bad.status == "rejected" and "Thought" in bad.error and bad.meta["trajectory_status"] == "format_error"
     neg = samples["Lovely day!"]
@@ -166,7 +166,7 @@ def test_whole_pipeline_against_an_openai_compatible_server(tmp_path):
         counts = rollout(store, llm, REGISTRY, RolloutConfig(batch_size=4))
         assert counts == {"final": 2, "negative final": 2}
         mult = next(s for s in store.samples() if s.sample.messages[0].content == "What is 17*23?")
-        assert mult.sample.messages[2].content == "391"  # the real calculator ran between server calls
+        assert mult.sample.messages[2].content == '{"result": 391}'  # the real calculator ran between server calls
     finally:
         server.close()
 

@@ -128,12 +128,12 @@ def test_react_agent_over_a_server_folds_the_open_turn(server):
                        text_reply("Thought: done\nFinal|Answer: 42")]
     agent = Agent(OpenAILLM(server.url), builtin_registry().select(["calculator"]), "react")
     traj = agent.run("6*7?")
-    assert traj.final_answer == "42" and traj.messages[2].content == "42"
+    assert traj.final_answer == "42" and traj.messages[2].content == '{"result": 42}'
     first, second = server.bodies
     assert first["model"] == "stand-in" and "Observation:" in first["stop"]
     roles = [m["role"] for m in second["messages"]]
     assert roles == ["system", "user", "assistant", "user"]  # observation folded into a user turn
-    assert second["messages"][-1]["content"] == "42"
+    assert second["messages"][-1]["content"] == '{"result": 42}'
 
 
 def test_prefill_mode_asks_to_continue_the_assistant_turn(server):
@@ -141,7 +141,7 @@ def test_prefill_mode_asks_to_continue_the_assistant_turn(server):
     agent = Agent(OpenAILLM(server.url, model="m", continue_mode="prefill"), builtin_registry(), "react")
     agent.run("q")
     body = server.bodies[1]
-    assert body["messages"][-1]["role"] == "assistant" and body["messages"][-1]["content"].endswith("Observation: 1\n")
+    assert body["messages"][-1]["role"] == "assistant" and body["messages"][-1]["content"].endswith('Observation: {"result": 1}\n')
     assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
 
 
@@ -160,7 +160,7 @@ def test_native_tool_calls_stream_and_tool_role_refusal_degrades():
         assert "tools" in server.bodies[0]
         retried = server.bodies[-1]["messages"]
         assert all(m["role"] != "tool" for m in retried)
-        assert "<tool_response>\n4\n</tool_response>" in retried[-1]["content"]
+        assert '<tool_response>\n{"result": 4}\n</tool_response>' in retried[-1]["content"]
     finally:
         server.close()
 

@@ -44,7 +44,7 @@ def test_labels_are_the_ids_on_assistant_spans_and_minus_100_elsewhere(smol_toke
     assert 'Action: calculator\nAction Input: {"expression": "144 + 56"}\nObservation:' in trained
     assert "Thought: Add 56 to 144." in trained and "Final Answer: You're welcome!" in trained
     assert trained.count("<|im_end|>") == 3  # one end-of-turn per assistant turn
-    for untrained in ("And what is that plus 56?", "Thanks!", "<|im_start|>", "calculator: Call this tool", " 200\n"):
+    for untrained in ("And what is that plus 56?", "Thanks!", "<|im_start|>", "calculator: Call this tool", ' {"result": 200}\n'):
         assert untrained not in trained
     # Observations are context, not learned: trained text jumps from "Observation:" to the next Thought.
     assert trained.count("Observation:Thought:") == 2 and " 144\n" not in trained
