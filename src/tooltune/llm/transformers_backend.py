@@ -136,8 +136,12 @@ def load_model(path: str | None = None, adapter: str | None = None, weights: str
     from tooltune.llm.int8 import check_weights
 
     check_weights(weights)
-    path = str(Path(path).expanduser().resolve()) if path else str(embedded_model_path())
-    return _load_model(path, str(adapter) if adapter else None, weights, resolve_device(device, weights))
+    return _load_model(_model_path(path), str(adapter) if adapter else None, weights, resolve_device(device, weights))
+
+
+def _model_path(path: str | None) -> str:
+    """One spelling per model file: the resolved path, or the embedded GGUF for None."""
+    return str(Path(path).expanduser().resolve()) if path else str(embedded_model_path())
 
 
 @lru_cache(maxsize=2)
@@ -202,8 +206,7 @@ def _disk_prefix(choice: Any, model: str | None, adapter: str | None, weights: s
         return choice
     if not from_path:
         return None
-    path = str(Path(model).expanduser().resolve()) if model else str(embedded_model_path())
-    return disk_prefix.DiskPrefixCache(disk_prefix.model_key(path, adapter, weights))
+    return disk_prefix.DiskPrefixCache(disk_prefix.model_key(_model_path(model), adapter, weights))
 
 
 class TransformersLLM(LLM):

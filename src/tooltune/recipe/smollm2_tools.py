@@ -83,6 +83,11 @@ def is_done(cfg: RecipeConfig, stage: str) -> bool:
     return (stage_dir(cfg, stage) / "done.json").exists()
 
 
+def read_done(cfg: RecipeConfig, stage: str) -> dict[str, Any]:
+    """What a finished stage recorded in its done.json."""
+    return json.loads((stage_dir(cfg, stage) / "done.json").read_text(encoding="utf-8"))
+
+
 def mark_done(cfg: RecipeConfig, stage: str, info: dict[str, Any]) -> dict[str, Any]:
     write_text_atomic(stage_dir(cfg, stage) / "done.json", json.dumps(info, indent=2, ensure_ascii=False))
     return info
@@ -103,7 +108,7 @@ def run(cfg: RecipeConfig, stages: list[str] | None = None, log: Callable[[str],
             log(f"[{stage}] done already ({stage_dir(cfg, stage) / 'done.json'})")
             if stage == "corpus" and cfg.review:  # --review added after the corpus was built
                 review_store(stage_dir(cfg, stage), [], log)
-            results[stage] = json.loads((stage_dir(cfg, stage) / "done.json").read_text(encoding="utf-8"))
+            results[stage] = read_done(cfg, stage)
             continue
         log(f"[{stage}] starting")
         started = time.perf_counter()
@@ -266,7 +271,7 @@ def _final_lr(cfg: RecipeConfig, log: Callable[[str], None]) -> float:
         return cfg.lr
     if not is_done(cfg, "sweep"):
         raise TooltuneError("--lr sweep: the sweep stage has not run in this --out; run it first (--stages sweep,train) or pass a rate")
-    best = json.loads((stage_dir(cfg, "sweep") / "done.json").read_text(encoding="utf-8"))["best"]
+    best = read_done(cfg, "sweep")["best"]
     log(f"[train] learning rate from the sweep: {best}")
     return float(best.removeprefix("lr="))
 
