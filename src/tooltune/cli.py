@@ -11,18 +11,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from tooltune.cli_options import weights_option
+from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, weights_option
 from tooltune.errors import TooltuneError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Teach language models to use tools, and run them as agents.")
 console = Console()
 err_console = Console(stderr=True)
-
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="embedded (default: SmolLM2 + shipped adapter) | embedded-base | HF model folder | .gguf file; with --base-url, the served model name")]
-BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")]
-ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")]
-BackendOpt = Annotated[str, typer.Option("--backend", help="Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp")]
-AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="LoRA adapter on top of --model: a PEFT folder (or a GGUF LoRA for llama.cpp)")]
 
 
 def _print_version(value: bool) -> None:
@@ -206,7 +200,7 @@ def _register_subcommands() -> None:
     """Packages that add commands expose `register(app)` in their `commands` module."""
     import importlib
 
-    for module in ("tooltune.data.commands", "tooltune.train.commands", "tooltune.eval.commands", "tooltune.serve.commands",
+    for module in ("tooltune.data.commands", "tooltune.train.commands", "tooltune.eval.commands", "tooltune.eval.bench_commands", "tooltune.serve.commands",
                    "tooltune.annotate.commands", "tooltune.recipe.commands"):
         try:
             mod = importlib.import_module(module)

@@ -6,7 +6,7 @@ accepted as an alias because the corpus commands were documented with it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -24,3 +24,11 @@ def weights_option() -> Any:
 def corpus_option(help: str) -> Any:
     """The corpus option of a command: `--data`, alias `--db`."""
     return typer.Option(*CORPUS_FLAGS, help=f"{help} (alias: --db)")
+
+
+# The model options of every command that talks to a model (one help text each).
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="embedded (default: SmolLM2 + shipped adapter) | embedded-base | HF model folder | .gguf file; with --base-url, the served model name")]
+BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")]
+ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")]
+BackendOpt = Annotated[str, typer.Option("--backend", help="Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp")]
+AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="LoRA adapter on top of --model: a PEFT folder (or a GGUF LoRA for llama.cpp)")]

@@ -34,9 +34,22 @@ def sample_hash(sample: Sample) -> str:
     return hashlib.sha1(sample.to_json().encode("utf-8")).hexdigest()
 
 
+# Installed benchmark data (BFCL's items live in the bfcl_eval package): evaluation only. A
+# number measured on items the model was trained on says nothing, so no such file enters a corpus.
+BENCHMARK_PACKAGES = ("bfcl_eval",)
+
+
+def refuse_benchmark_data(path: str | Path) -> None:
+    """Raise if `path` lies inside an installed benchmark package; called where files become corpus."""
+    hit = next((part for part in Path(path).resolve().parts if part in BENCHMARK_PACKAGES), None)
+    if hit:
+        raise TooltuneError(f"{path} is benchmark data ({hit}): it is for evaluation only and never enters a corpus or training")
+
+
 def read_records(path: str | Path) -> Iterator[tuple[str, Any]]:
     """(location, record or the exception that stopped reading it) for every record of the file."""
     path = Path(path)
+    refuse_benchmark_data(path)
     if not path.is_file():
         raise TooltuneError(f"{path}: no such file")
     text = path.read_text(encoding="utf-8")

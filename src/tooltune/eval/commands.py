@@ -12,7 +12,9 @@ from tooltune.errors import TooltuneError
 
 
 def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str, backend: str = "auto", adapter: str | None = None,
-                 weights: str = "fp32"):
+                 weights: str = "fp32", server_opts: dict | None = None):
+    """A ModelSpec per model (`--model` or the two of `--compare`), each loaded on first use;
+    `server_opts` go to the OpenAI backend with `--base-url` (e.g. its concurrency)."""
     from tooltune.eval.evaluate import ModelSpec
     from tooltune.llm import make_llm
 
@@ -26,7 +28,7 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
             raise TooltuneError("--adapter goes with --model; with --compare, name a merged model folder (or 'embedded' / 'embedded-base') for each side")
     else:
         names = [model or "embedded"]
-    opts = {"tool_role": tool_role} if base_url else {}
+    opts = {"tool_role": tool_role, **(server_opts or {})} if base_url else {}
     if backend == "auto" and len(names) > 1 and not base_url and weights == "fp32":
         backend = _common_backend(names, adapter)
 

@@ -90,7 +90,10 @@ class Corpus:
 
 def load_samples(path: str | Path) -> list[Sample]:
     """Canonical samples from a JSONL file or from the approved rows of a corpus.db store."""
+    from tooltune.data.io import refuse_benchmark_data
+
     path = Path(path)
+    refuse_benchmark_data(path)
     if not path.exists():
         raise TooltuneError(f"training data {path} not found: pass a .jsonl file of samples or a corpus.db")
     if path.suffix == ".db":

@@ -1,0 +1,67 @@
+"""`tooltune bench bfcl`: the Berkeley Function Calling Leaderboard on any model or endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, weights_option
+from tooltune.errors import TooltuneError
+
+bench_app = typer.Typer(no_args_is_help=True, help="Standard tool-calling benchmarks (BFCL) on any model or endpoint.")
+
+
+@bench_app.command("bfcl")
+def bfcl_command(
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' side by side, e.g. embedded-base,embedded")] = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    backend: BackendOpt = "auto",
+    weights: Annotated[str, weights_option()] = "fp32",
+    categories: Annotated[Optional[str], typer.Option(help="Comma-separated BFCL categories, or 'all' (default: simple_python,multiple,parallel,irrelevance)")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Items per category (after shuffling with --seed); default: all")] = None,
+    seed: Annotated[int, typer.Option(help="Shuffle seed of each category's items")] = 0,
+    format: Annotated[Optional[str], typer.Option("--format", help="json | react | native (default: json locally, native with --base-url)")] = None,
+    lang: Annotated[str, typer.Option(help="Prompt language of the format: en | zh")] = "en",
+    max_tokens: Annotated[int, typer.Option(help="Token budget per completion")] = 256,
+    batch_size: Annotated[int, typer.Option(help="Completions generated together (local) or sent at once (endpoint)")] = 8,
+    out: Annotated[str, typer.Option(help="Report folder; also holds the per-item results a rerun resumes from")] = "bench_report",
+    restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming")] = False,
+) -> None:
+    """Run BFCL (data and AST checker from the bfcl-eval package) and write report.json, report.md, bfcl.png."""
+    from rich.console import Console
+
+    from tooltune.eval.bench import BenchSettings, run_bench
+    from tooltune.eval.bench_report import markdown_table, write_report
+    from tooltune.eval.bfcl import load_items, parse_categories
+    from tooltune.eval.commands import _model_specs
+    from tooltune.llm import BACKENDS
+
+    if backend not in BACKENDS:
+        raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if batch_size < 1:
+        raise TooltuneError("--batch-size must be at least 1")
+    settings = BenchSettings(format=format or ("native" if base_url else "json"), lang=lang, max_tokens=max_tokens)
+    settings.validate()
+    names = parse_categories(categories)
+    items = load_items(names, limit=limit, seed=seed)
+    extra = {"concurrency": batch_size} if base_url else {}
+    specs = _model_specs(model, compare, base_url, api_key, "user", backend, adapter, weights, extra)
+    runs = run_bench(items, specs, settings, out, batch_size=batch_size, restart=restart)
+    report = write_report(out, runs, names, settings, {"limit": limit, "seed": seed, "base_url": base_url, "weights": weights})
+    console = Console()
+    console.print(markdown_table(report), highlight=False)
+    for run in runs:
+        if run.backend_errors:
+            first = next(iter(run.backend_errors.values()))
+            console.print(f"[yellow]{run.model}: {len(run.backend_errors)} items hit backend errors and are not scored "
+                          f"(rerun to retry them); first: {first}[/]", highlight=False)
+    console.print(f"report: {Path(out) / 'report.md'} · chart: {Path(out) / 'bfcl.png'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")
