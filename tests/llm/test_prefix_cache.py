@@ -145,3 +145,33 @@ def test_reuse_is_token_for_token_identical_on_the_embedded_model():
     assert on.prefix_cache.hits > 0
     reqs = requests_for(on, max_tokens=24, fmt="react")
     assert [c.text for c in on.complete_batch(reqs)] == [off.complete(r).text for r in reqs]
+
+
+def test_requests_of_different_agents_share_one_generate_call(pair, monkeypatch):
+    """Each agent has its own cancel flag; an eval's items (one agent each) must still batch, and
+    a flag set mid-batch stops only its own row."""
+    import tooltune.llm.batch as batch
+
+    on, off = pair
+    agents = [Agent(on, builtin_registry(), "json", max_tokens=12) for _ in QUESTIONS]
+    reqs = [a.request([Message("user", q)]) for a, q in zip(agents, QUESTIONS)]
+    calls = []
+    real = batch.generate_group
+    monkeypatch.setattr(batch, "generate_group", lambda llm, rs: calls.append(len(rs)) or real(llm, rs))
+    results = on.complete_batch(reqs)
+    assert calls == [3]
+    assert [r.text for r in results] == [off.complete(r).text for r in reqs]
+    stop_second = threading.Event()
+    reqs[1].cancel = stop_second
+    seen = []
+    original = on.model.forward
+
+    def forward(*args, **kwargs):
+        seen.append(1)
+        if len(seen) == 4:  # a few tokens in: cancel row 1 only
+            stop_second.set()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(on.model, "forward", forward)
+    results = on.complete_batch(reqs)
+    assert results[1].completion_tokens < 12 and [results[0].completion_tokens, results[2].completion_tokens] == [12, 12]

@@ -32,7 +32,7 @@ def generate_group(llm: Any, requests: list[GenerationRequest]) -> list[Completi
         ids.append(r[:shared] + [pad] * gap + r[shared:])
         mask.append([1] * shared + [0] * gap + [1] * (len(r) - shared))
     input_ids, attention_mask = torch.tensor(ids, device=llm.model.device), torch.tensor(mask, device=llm.model.device)
-    kwargs = llm._generate_kwargs(requests[0])
+    kwargs = llm._generate_kwargs(requests[0], cancels=[r.cancel for r in requests])
     if llm.prefix_cache.enabled:
         kwargs.update(return_dict_in_generate=True, past_key_values=cache if cache is not None else llm._empty_cache())
     with torch.inference_mode():

@@ -25,15 +25,17 @@ from tooltune.llm.prefix_cache import PrefixCache, reusable
 
 
 class _Cancelled(StoppingCriteria):
-    """Stops `generate` as soon as the request's cancel event is set (Agent.cancel())."""
+    """Stops each row of `generate` as soon as its request's cancel event is set (Agent.cancel()).
+    One event per row, so requests of different agents (an eval's items) still share a batch."""
 
-    def __init__(self, event: threading.Event) -> None:
-        self.event = event
+    def __init__(self, events: list[threading.Event | None]) -> None:
+        self.events = events
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        flags = [e is not None and e.is_set() for e in self.events]
+        return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
 
 
 def split_source(path: str | Path | None) -> tuple[str, dict[str, Any]]:
@@ -240,7 +242,9 @@ class TransformersLLM(LLM):
     def prompt_ids(self, request: GenerationRequest) -> list[int]:
         return self.tokenizer(self.prompt_text(request), add_special_tokens=False)["input_ids"]
 
-    def _generate_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
+    def _generate_kwargs(self, request: GenerationRequest, cancels: list[threading.Event | None] | None = None) -> dict[str, Any]:
+        """`generate` options for `request`'s settings; `cancels`: one cancel event per batch row
+        (default: the request's own)."""
         kwargs: dict[str, Any] = {"max_new_tokens": request.max_tokens, "pad_token_id": self.tokenizer.pad_token_id}
         if request.temperature > 0:
             kwargs.update(do_sample=True, temperature=request.temperature)
@@ -248,8 +252,9 @@ class TransformersLLM(LLM):
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if request.stop:
             kwargs.update(stop_strings=request.stop, tokenizer=self.tokenizer)
-        if request.cancel is not None:
-            kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancelled(request.cancel)])
+        events = cancels if cancels is not None else [request.cancel]
+        if any(e is not None for e in events):
+            kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancelled(events)])
         return kwargs
 
     def complete(self, request: GenerationRequest, on_text: OnText | None = None) -> Completion:
@@ -290,15 +295,18 @@ class TransformersLLM(LLM):
         return DynamicCache(config=self.model.config)
 
     def complete_batch(self, requests: list[GenerationRequest]) -> list[Completion]:
-        """Requests that share their settings (temperature, max_tokens, stop strings, cancel flag)
-        are generated together; each group is one batched `generate` call."""
+        """Requests that share their settings (temperature, max_tokens, stop strings) are
+        generated together, each row keeping its own cancel flag; each group is one `generate` call."""
         from tooltune.llm.batch import generate_group
 
         if not hasattr(self.model, "generate"):  # lite_llama: no batched generation
             return [self.complete(r) for r in requests]
         groups: dict[tuple, list[int]] = {}
         for i, r in enumerate(requests):
-            key = (r.temperature, r.max_tokens, tuple(r.stop), id(r.cancel) if r.cancel is not None else None)
+            if r.cancel is not None and r.cancel.is_set():  # cancelled before it starts: nothing generated
+                groups.setdefault(("cancelled", i), []).append(i)
+                continue
+            key = (r.temperature, r.max_tokens, tuple(r.stop))  # cancel flags are per row
             groups.setdefault(key, []).append(i)
         results: list[Completion | None] = [None] * len(requests)
         for members in groups.values():
