@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         minutes: Annotated[Optional[float], typer.Option(help="Time budget of the train stage in this run; rerun to continue from its checkpoint")] = None,
         eval_formats: Annotated[str, typer.Option(help="Prompt formats the eval stage compares")] = "json,react",
         eval_weights: Annotated[str, typer.Option(help="Weights of both models in the eval stage: fp32 | int8 (results kept apart)")] = "fp32",
+        bench_limit: Annotated[int, typer.Option(help="BFCL items per category in the eval stage, base vs tuned (0: skip; needs bfcl-eval)")] = 100,
         no_glaive: Annotated[bool, typer.Option("--no-glaive", help="Skip the glaive demos from LLaMA-Factory's sdist")] = False,
         base_url: Annotated[Optional[str], typer.Option("--base-url", help="Teacher: an OpenAI-compatible server; its generate -> judge -> rollout rows replace the synthesis")] = None,
         model: Annotated[Optional[str], typer.Option("--model", help="Teacher: the model name served at --base-url")] = None,
@@ -67,6 +68,8 @@ def register(app: typer.Typer) -> None:
 
         check_weights(eval_weights, "--eval-weights")
         rate = None if lr == "sweep" else float(_learning_rates(lr, "--lr"))
+        if bench_limit < 0:
+            raise TooltuneError(f"--bench-limit {bench_limit}: give 0 (skip BFCL) or a number of items per category")
         if min(n_synth, steps, batch_size, grad_accum, max_length, rank, sweep_steps, save_steps) < 1 or (minutes is not None and minutes <= 0):
             raise TooltuneError("--n-synth, --steps, --batch-size, --grad-accum, --max-length, --rank, --sweep-steps and --save-steps must be at least 1, --lr and --minutes positive")
         sweep = _learning_rates(sweep_lrs)
@@ -82,7 +85,8 @@ def register(app: typer.Typer) -> None:
                            teacher_model=model, teacher_api_key=api_key, teacher_count=teacher_count,
                            teacher_format=teacher_format, mix_synth=mix_synth, review=review, eval_weights=eval_weights,
                            scheduler=scheduler, grad_accum=grad_accum, max_length=max_length, rank=rank, alpha=2 * rank,
-                           sweep_lrs=sweep, sweep_steps=sweep_steps, save_steps=save_steps, device=device, text_results=text_results)
+                           sweep_lrs=sweep, sweep_steps=sweep_steps, save_steps=save_steps, device=device, text_results=text_results,
+                           bench_limit=bench_limit)
         run(cfg, chosen)
 
 

@@ -64,6 +64,8 @@ class RecipeConfig:
     eval_formats: str = "json,react"
     eval_max_tokens: int = 128
     eval_weights: str = "fp32"  # "int8": measure what --weights int8 costs (results kept apart)
+    bench_limit: int = 100  # BFCL items per category in the eval stage (0: skip; recipe/bench_stage.py)
+    bench_categories: str = "simple_python,multiple,parallel,irrelevance"
     device: str = "auto"  # where the eval stage runs the models; training goes where accelerate finds a GPU
     seed: int = 0
     teacher_base_url: str | None = None  # a teacher server: its rows replace the synthesis (recipe/teacher.py)
@@ -317,7 +319,11 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
         if summary:
             log(f"[eval] {label}: valid {summary['format_validity']}, name EM {summary['tool_name_em']}, args EM {summary['args_em']}, "
                 f"no-call acc {summary['no_call_accuracy']}, e2e {summary['e2e_success']}")
-    return {"partial": not is_done(cfg, "train"), "adapter_step": step, "items": len(items), "report": str(out / "report.md"), "summary": table}
+    from tooltune.recipe.bench_stage import bench_stage
+
+    bfcl = bench_stage(models, stage_dir(cfg, "eval"), step, cfg.bench_limit, cfg.bench_categories, log)
+    return {"partial": not is_done(cfg, "train"), "adapter_step": step, "items": len(items), "report": str(out / "report.md"), "summary": table,
+            "bfcl": bfcl}
 
 
 def _keep_base_runs(runs: Path, keep: Path) -> None:
