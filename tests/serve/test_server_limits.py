@@ -29,7 +29,7 @@ class Counted:
     """Counts forward passes and the tokens they were fed; optionally sleeps in each pass."""
 
     def __init__(self, model):
-        self.calls, self.tokens, self.delay, self.started = 0, 0, 0.0, threading.Event()
+        self.calls, self.tokens, self.delay, self.prefill_delay, self.started = 0, 0, 0.0, 0.0, threading.Event()
         model.register_forward_pre_hook(self.hook, with_kwargs=True)
 
     def hook(self, module, args, kwargs):
@@ -38,7 +38,7 @@ class Counted:
         if self.calls >= 3:
             self.started.set()
         if self.delay:
-            time.sleep(self.delay)
+            time.sleep(self.prefill_delay if kwargs["input_ids"].shape[1] > 1 else self.delay)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def small(smol_tokenizer):
 def llm(small):
     llm, counted = small
     llm.prefix_cache.clear()
-    counted.calls, counted.tokens, counted.delay = 0, 0, 0.0
+    counted.calls, counted.tokens, counted.delay, counted.prefill_delay = 0, 0, 0.0, 0.0
     counted.started.clear()
     return llm, counted
 
@@ -148,7 +148,7 @@ def test_too_many_tools_or_messages_is_400(serve, llm):
 
 def test_streaming_client_that_leaves_stops_its_generation(serve, llm):
     llm, counted = llm
-    counted.delay = 0.01  # 300 tokens would take at least 3 s
+    counted.delay = counted.prefill_delay = 0.01  # 300 tokens would take at least 3 s
     with serve(llm) as (url, app):
         with httpx.stream("POST", url + "/chat/completions", json=body(max_tokens=300, stream=True), timeout=60) as r:
             assert r.status_code == 200
@@ -163,7 +163,7 @@ def test_streaming_client_that_leaves_stops_its_generation(serve, llm):
 
 def test_client_that_gives_up_on_a_plain_request_stops_its_generation(serve, llm):
     llm, counted = llm
-    counted.delay = 0.01
+    counted.delay = counted.prefill_delay = 0.01
     with serve(llm) as (url, app):
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(url + "/chat/completions", json=body(max_tokens=300), timeout=httpx.Timeout(60, read=1.0))
@@ -175,7 +175,7 @@ def test_client_that_gives_up_on_a_plain_request_stops_its_generation(serve, llm
 
 def test_request_past_its_deadline_is_504_and_stops(serve, llm):
     llm, counted = llm
-    counted.delay = 0.01
+    counted.delay = counted.prefill_delay = 0.01
     with serve(llm, limits=Limits(request_timeout=0.5)) as (url, app):
         r = httpx.post(url + "/chat/completions", json=body(max_tokens=300), timeout=60)
         assert r.status_code == 504 and r.json()["error"]["code"] == "request_timeout"
@@ -189,24 +189,27 @@ def test_request_past_its_deadline_is_504_and_stops(serve, llm):
         assert_normal_request_answered(url, counted)
 
 
-def test_long_prompt_is_prefilled_in_chunks_while_short_requests_are_answered(serve, llm):
+def test_long_prompt_is_prefilled_in_chunks_and_short_requests_run_between(serve, llm):
     llm, counted = llm
-    long_body = body("count the words " * 70, max_tokens=60)
+    long_body = body("count the words " * 70, max_tokens=100)
     n = prompt_tokens(llm, long_body)
+    chunks = -(-(n - 1) // 8)  # all but the last prompt token, 8 at a time
     whole = TransformersLLM(model_obj=llm.model, tokenizer=llm.tokenizer, prefix_cache=False)
     reference = whole.complete(gen_of(long_body))  # the prompt prefilled in one pass
-    assert reference.completion_tokens == 60
-    counted.calls, counted.tokens = 0, 0
-    counted.delay = 0.01
-    with serve(llm, limits=Limits(long_prompt=64, prefill_chunk=32)) as (url, app):
-        results = {}
+    assert reference.completion_tokens == 100 and n > 200
+    counted.delay, counted.prefill_delay = 0.01, 0.05  # the long prefill takes 28 x 0.05 s, its completion 100 x 0.01 s
+    with serve(llm, limits=Limits(long_prompt=64, prefill_chunk=8)) as (url, app):
+        engine, results = app.state.engine, {}
         long_thread = threading.Thread(target=lambda: results.update(
             long=httpx.post(url + "/chat/completions", json=long_body, timeout=120)))
         long_thread.start()
-        wait_for(lambda: app.state.engine.prefill_chunks >= 1)
-        short = httpx.post(url + "/chat/completions", json=body(max_tokens=5), timeout=120)
-        assert short.status_code == 200 and long_thread.is_alive()  # the short one did not wait for the long one
+        wait_for(lambda: engine.prefill_chunks >= 1)
+        during_prefill = httpx.post(url + "/chat/completions", json=body(max_tokens=5), timeout=120)
+        assert during_prefill.status_code == 200 and long_thread.is_alive() and engine.prefill_chunks < chunks
+        wait_for(lambda: engine.prefill_chunks == chunks and engine.batches_run == 2)  # the long one is decoding
+        during_decode = httpx.post(url + "/chat/completions", json=body("Another one.", max_tokens=5), timeout=120)
+        assert during_decode.status_code == 200 and long_thread.is_alive() and engine.interleaved == 1
         long_thread.join(120)
-        engine = app.state.engine
     assert results["long"].json()["choices"][0]["message"]["content"] == reference.text.strip()
-    assert n > 200 and engine.prefill_chunks == -(-(n - 1) // 32) and engine.batches_run == 2
+    assert engine.batches_run == 3
+    assert llm.prefix_cache.hits >= n - 1  # the completion found the chunked prefill in the prefix cache
