@@ -213,3 +213,15 @@ def test_long_prompt_is_prefilled_in_chunks_and_short_requests_run_between(serve
     assert results["long"].json()["choices"][0]["message"]["content"] == reference.text.strip()
     assert engine.batches_run == 3
     assert llm.prefix_cache.hits >= n - 1  # the completion found the chunked prefill in the prefix cache
+
+
+@pytest.mark.parametrize("flag,value", [("--request-timeout", "0"), ("--max-request-bytes", "0"), ("--max-tools", "0")])
+def test_serve_refuses_a_bad_limit_in_one_line_before_loading(flag, value):
+    from typer.testing import CliRunner
+
+    from tooltune.cli import app
+
+    from tooltune.errors import TooltuneError
+
+    result = CliRunner().invoke(app, ["serve", "--model", "/nonexistent/model", flag, value])  # checked before loading
+    assert isinstance(result.exception, TooltuneError) and flag in str(result.exception) and "\n" not in str(result.exception)

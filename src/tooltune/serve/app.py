@@ -113,7 +113,7 @@ async def _stream(
     chunk = ChunkMaker(model)
     done = asyncio.wrap_future(future)
     deadline = asyncio.get_running_loop().time() + timeout
-    sent, finished = "", False
+    sent, finished, getter = "", False, None
     try:
         yield chunk({"role": "assistant", "content": ""})
         while not done.done():
@@ -144,6 +144,8 @@ async def _stream(
         yield "[DONE]"
         return
     finally:
+        if getter is not None:
+            getter.cancel()
         if not finished:  # the client went away, or the deadline passed: stop generating for it
             cancel(gen, done)
     reply = make_reply(fmt, conv, completion, prefix)
