@@ -12,8 +12,12 @@ Each normal client sends one short request (a question, the calculator tool, --m
 another. The table gives, per phase, the normal requests answered, their p50 / p95 / max latency
 and the ratio of p50 and p95 to the unloaded phase, and what the abusive client got back.
 
-    PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/serve_abuse.py --model tiny --phase-seconds 30
-    PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/serve_abuse.py --model embedded --phase-seconds 60
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/serve_abuse.py --model tiny --phase-seconds 30
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/serve_abuse.py --model embedded --phase-seconds 60
+
+OMP_NUM_THREADS=1: on a shared machine, torch's OpenMP threads spin-wait for each other and a
+forward pass gets many times slower (measured here: 0.5 s instead of 25 ms per token of the tiny
+model with 2 threads at a load average of 9).
 
 Bounded: nothing is started after a phase's time; requests time out after --phase-seconds + 120 s;
 the drill stops itself after 3 x --rounds phases (and exits hard well past that).
