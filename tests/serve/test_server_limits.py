@@ -225,3 +225,47 @@ def test_serve_refuses_a_bad_limit_in_one_line_before_loading(flag, value):
 
     result = CliRunner().invoke(app, ["serve", "--model", "/nonexistent/model", flag, value])  # checked before loading
     assert isinstance(result.exception, TooltuneError) and flag in str(result.exception) and "\n" not in str(result.exception)
+
+
+def test_a_batch_stops_once_every_one_of_its_clients_has_gone():
+    from tooltune.llm import ScriptedLLM
+    from tooltune.llm.base import Completion, GenerationRequest
+    from tooltune.serve.engine import BatchEngine
+
+    class Held(ScriptedLLM):
+        """The first request holds the worker until released; a batch runs until its cancel flag is set."""
+
+        def __init__(self):
+            super().__init__([])
+            self.entered, self.release, self.batch_flag, self.flag_states = threading.Event(), threading.Event(), None, []
+
+        def complete(self, request, on_text=None):
+            self.entered.set()
+            self.release.wait(10)
+            return Completion("first")
+
+        def complete_batch(self, requests):
+            self.batch_flag = requests[0].cancel
+            assert all(r.cancel is self.batch_flag for r in requests)  # one flag: one generate call
+            self.flag_states.append(self.batch_flag.is_set())
+            wait_for(self.batch_flag.is_set, 10)
+            return [Completion("stopped")] * len(requests)
+
+    llm = Held()
+    engine = BatchEngine(llm, max_batch=8)
+    try:
+        first = engine.submit(GenerationRequest(rendered=None, cancel=threading.Event()))
+        assert llm.entered.wait(10)
+        flags = [threading.Event(), threading.Event()]
+        rows = [engine.submit(GenerationRequest(rendered=None, cancel=f)) for f in flags]
+        llm.release.set()
+        assert first.result(10).text == "first"
+        wait_for(lambda: llm.batch_flag is not None)
+        flags[0].set()
+        time.sleep(0.05)
+        assert not llm.batch_flag.is_set()  # one client is still there: its row keeps generating
+        flags[1].set()
+        assert [r.result(10).text for r in rows] == ["stopped", "stopped"]
+        assert llm.flag_states == [False] and engine.cancelled == 2
+    finally:
+        engine.close()
