@@ -237,7 +237,7 @@ def test_queue_batches_waiting_requests_and_refuses_when_full(serve):
             threads.append(threading.Thread(target=_post_in_thread, args=(url, results, i)))
             threads[-1].start()
         for _ in range(500):
-            if app.state.engine.jobs.qsize() == 3:
+            if app.state.engine.waiting == 3:
                 break
             threading.Event().wait(0.01)
         full = httpx.post(url + "/chat/completions", json={"model": "tooltune", "messages": [{"role": "user", "content": "x"}]})

@@ -22,6 +22,7 @@ from pathlib import Path
 from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText, cut_at_stop
+from tooltune.llm.context import model_context, prompt_token_ids
 
 INSTALL_HINT = "install it with: pip install 'tooltune[llamacpp]' (see docs/inference.md for the build flags)"
 
@@ -65,7 +66,7 @@ class LlamaCppLLM(LLM):
         return self.renderer.prompt_text(request.rendered)
 
     def prompt_ids(self, request: GenerationRequest) -> list[int]:
-        return self.tokenizer(self.prompt_text(request), add_special_tokens=False)["input_ids"]
+        return prompt_token_ids(self.tokenizer, self.prompt_text(request), model_context(self))
 
     def complete(self, request: GenerationRequest, on_text: OnText | None = None) -> Completion:
         ids = self.prompt_ids(request)

@@ -20,6 +20,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText
+from tooltune.llm.context import fit_context, model_context, prompt_token_ids
 from tooltune.llm.embedded import embedded_model_path
 from tooltune.llm.prefix_cache import PrefixCache, reusable
 
@@ -240,7 +241,8 @@ class TransformersLLM(LLM):
         return self.renderer.prompt_text(request.rendered)
 
     def prompt_ids(self, request: GenerationRequest) -> list[int]:
-        return self.tokenizer(self.prompt_text(request), add_special_tokens=False)["input_ids"]
+        """Raises ContextLengthError, before any prefill, for a prompt the model cannot hold."""
+        return prompt_token_ids(self.tokenizer, self.prompt_text(request), model_context(self))
 
     def _generate_kwargs(self, request: GenerationRequest, cancels: list[threading.Event | None] | None = None) -> dict[str, Any]:
         """`generate` options for `request`'s settings; `cancels`: one cancel event per batch row
@@ -263,6 +265,7 @@ class TransformersLLM(LLM):
         from tooltune.llm.decode import TextRelay, decode
 
         ids = self.prompt_ids(request)
+        request = fit_context(request, len(ids), model_context(self))
         cache = self.prefix_cache.lookup(ids)[0] if self.prefix_cache.enabled else None
         disk = self.disk_prefix if cache is None else None  # a new prompt: maybe an earlier process prefilled it
         cache, from_disk = disk.lookup(ids, self.model.config) if disk else (cache, 0)

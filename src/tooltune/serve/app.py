@@ -9,19 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tooltune.formats.base import PromptFormat
 from tooltune.llm.base import LLM
 from tooltune.serve.engine import BatchEngine, QueueFull
+from tooltune.serve.limits import ClientGone, Limits, answer_or_cancel, cancel, check_context, read_body, timed_out
 from tooltune.serve.protocol import ApiError, parse_request, to_conversation
 from tooltune.serve.replies import ChunkMaker, generation_request, make_reply, response_json, tool_call_deltas
 
@@ -30,9 +32,11 @@ log = logging.getLogger("tooltune.serve")
 
 def create_app(
     llm: LLM, fmt: PromptFormat, model_name: str = "tooltune", api_key: str | None = None,
-    max_batch: int = 8, max_queue: int = 64, default_max_tokens: int = 512,
+    max_batch: int = 8, max_queue: int = 64, default_max_tokens: int = 512, limits: Limits | None = None,
 ) -> FastAPI:
-    engine = BatchEngine(llm, max_batch=max_batch, max_queue=max_queue)
+    limits = limits or Limits()
+    engine = BatchEngine(llm, max_batch=max_batch, max_queue=max_queue, long_prompt=limits.long_prompt,
+                         prefill_chunk=limits.prefill_chunk)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +57,7 @@ def create_app(
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": model_name, "format": fmt.name, "queued": engine.jobs.qsize()}
+        return {"status": "ok", "model": model_name, "format": fmt.name, "queued": engine.waiting, "cancelled": engine.cancelled}
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
@@ -63,67 +67,87 @@ def create_app(
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
         authorize(request)
-        req = parse_request(await request.body())
+        req = parse_request(await read_body(request, limits.max_request_bytes), limits.max_messages, limits.max_tools)
         if req.model != model_name:
             raise ApiError(404, f"model {req.model!r} is not served here; this server serves {model_name!r}",
                            "model", "model_not_found")
         conv = to_conversation(req, default_max_tokens)
         gen, prefix = generation_request(fmt, conv)
+        ids = await asyncio.to_thread(check_context, llm, gen)  # a 400 here costs no prefill
+        gen.cancel = threading.Event()
         if req.stream:
             live = not conv.tools and not prefix
             pieces: asyncio.Queue[str] = asyncio.Queue()
             loop = asyncio.get_running_loop()
             on_text = (lambda text: loop.call_soon_threadsafe(pieces.put_nowait, text)) if live else None
-            gen.cancel = threading.Event()
-            future = _submit(engine, gen, on_text)  # a full queue is a 429 before any byte is streamed
-            return EventSourceResponse(_stream(future, pieces if live else None, fmt, conv, gen, prefix, model_name), ping=15)
-        future = _submit(engine, gen)
-        completion = await asyncio.wrap_future(future)
+            future = _submit(engine, gen, on_text, ids)  # a full queue is a 429 before any byte is streamed
+            stream = _stream(future, pieces if live else None, fmt, conv, gen, prefix, model_name, limits.request_timeout)
+            return EventSourceResponse(stream, ping=15)
+        try:
+            completion = await answer_or_cancel(request, asyncio.wrap_future(_submit(engine, gen, None, ids)), gen,
+                                                limits.request_timeout)
+        except ClientGone:
+            log.info("client left before its answer; generation cancelled")
+            return Response(status_code=499)
         return response_json(make_reply(fmt, conv, completion, prefix), model_name)
 
     return app
 
 
-def _submit(engine: BatchEngine, gen: Any, on_text: Any = None) -> Any:
+def _submit(engine: BatchEngine, gen: Any, on_text: Any = None, ids: list[int] | None = None) -> Any:
     try:
-        return engine.submit(gen, on_text)
+        return engine.submit(gen, on_text, ids)
     except QueueFull:
         raise ApiError(429, "the server's request queue is full; retry shortly", code="queue_full") from None
 
 
 async def _stream(
     future: Any, pieces: asyncio.Queue[str] | None, fmt: PromptFormat, conv: Any, gen: Any, prefix: str, model: str,
+    timeout: float,
 ) -> AsyncIterator[str]:
     """SSE chunks. Without tools the text streams as it is generated; with tools the completion is
     parsed first (a half-written call cannot be told from an answer), then sent as content or as
-    tool-call deltas: id and name first, then argument fragments."""
+    tool-call deltas: id and name first, then argument fragments. A client that goes away (the
+    generator is cancelled or closed) or the deadline passing cancels the generation."""
     live = pieces is not None
     chunk = ChunkMaker(model)
-    yield chunk({"role": "assistant", "content": ""})
     done = asyncio.wrap_future(future)
-    sent = ""
+    deadline = asyncio.get_running_loop().time() + timeout
+    sent, finished, getter = "", False, None
     try:
-        while live and not done.done():
-            getter = asyncio.ensure_future(pieces.get())
-            await asyncio.wait({getter, done}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
+        yield chunk({"role": "assistant", "content": ""})
+        while not done.done():
+            left = deadline - asyncio.get_running_loop().time()
+            getter = asyncio.ensure_future(pieces.get()) if live else asyncio.ensure_future(asyncio.sleep(left))
+            await asyncio.wait({getter, done}, timeout=max(left, 0), return_when=asyncio.FIRST_COMPLETED)
+            if live and getter.done():
                 sent += getter.result()
                 yield chunk({"content": getter.result()})
             else:
                 getter.cancel()
+            if not done.done() and asyncio.get_running_loop().time() >= deadline:
+                raise timed_out(timeout)
         completion = await done
         while live and not pieces.empty():
             piece = pieces.get_nowait()
             sent += piece
             yield chunk({"content": piece})
-    except asyncio.CancelledError:  # the client went away: stop generating for it
-        gen.cancel.set()
-        raise
+        finished = True
+    except ApiError as exc:  # the deadline: an in-band error, which the openai client raises
+        yield json.dumps(exc.to_json())
+        yield "[DONE]"
+        return
     except Exception as exc:  # noqa: BLE001 - the stream is open; report in-band and end cleanly
+        finished = True
         log.warning("generation failed: %s", exc)
         yield chunk({}, "stop")
         yield "[DONE]"
         return
+    finally:
+        if getter is not None:
+            getter.cancel()
+        if not finished:  # the client went away, or the deadline passed: stop generating for it
+            cancel(gen, done)
     reply = make_reply(fmt, conv, completion, prefix)
     if reply.reasoning:
         yield chunk({"reasoning_content": reply.reasoning})

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from tooltune.cli_options import weights_option
 from tooltune.errors import TooltuneError
+from tooltune.serve.limits import Limits
 
 console = Console(stderr=True)
 
@@ -32,6 +33,10 @@ def register(app: typer.Typer) -> None:
         max_batch: Annotated[int, typer.Option(help="Most requests generated together")] = 8,
         max_queue: Annotated[int, typer.Option(help="Waiting requests beyond this get 429")] = 64,
         max_tokens: Annotated[int, typer.Option(help="Default max_tokens when a request sets none")] = 512,
+        max_request_bytes: Annotated[int, typer.Option(help="Larger request bodies get 413")] = Limits.max_request_bytes,
+        max_messages: Annotated[int, typer.Option(help="More messages in one request get 400")] = Limits.max_messages,
+        max_tools: Annotated[int, typer.Option(help="More tools in one request get 400")] = Limits.max_tools,
+        request_timeout: Annotated[float, typer.Option(help="Seconds a request may take, queue included; then 504 and its generation stops")] = Limits.request_timeout,
     ) -> None:
         """Serve a model behind the OpenAI chat-completions API, with tool calls and streaming."""
         from tooltune.formats import get_format
@@ -39,11 +44,15 @@ def register(app: typer.Typer) -> None:
         from tooltune.serve.model import load_llm
 
         fmt = get_format(format, lang)
-        if not (0 < port < 65536) or max_batch < 1 or max_queue < 1 or max_tokens < 1:
-            raise TooltuneError("--port must be 1-65535 and --max-batch/--max-queue/--max-tokens at least 1")
+        if not (0 < port < 65536) or min(max_batch, max_queue, max_tokens, max_request_bytes, max_messages, max_tools) < 1:
+            raise TooltuneError("--port must be 1-65535 and --max-batch/--max-queue/--max-tokens/--max-request-bytes/"
+                                "--max-messages/--max-tools at least 1")
+        if request_timeout <= 0:
+            raise TooltuneError(f"--request-timeout {request_timeout:g}: give a positive number of seconds")
+        limits = Limits(max_request_bytes, max_messages, max_tools, request_timeout)
         with console.status(f"loading {model}…"):
             llm = load_llm(model, adapter, weights)
-        app = create_app(llm, fmt, served_name or model, api_key, max_batch, max_queue, max_tokens)
+        app = create_app(llm, fmt, served_name or model, api_key, max_batch, max_queue, max_tokens, limits)
         console.print(f"serving {served_name or model} ({format} format) on http://{host}:{port}/v1 — Ctrl-C stops")
         serve_forever(app, host, port)
 

@@ -28,7 +28,8 @@ class ApiError(Exception):
 
     @property
     def kind(self) -> str:
-        return {401: "authentication_error", 404: "not_found_error", 429: "rate_limit_error"}.get(self.status, "invalid_request_error")
+        kinds = {401: "authentication_error", 404: "not_found_error", 429: "rate_limit_error", 504: "timeout_error"}
+        return kinds.get(self.status, "invalid_request_error")
 
     def to_json(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
@@ -97,14 +98,20 @@ class ChatRequest(_Open):
     n: int = Field(default=1, ge=1, le=1)
 
 
-def parse_request(raw: bytes) -> ChatRequest:
-    """Body bytes to a ChatRequest, or an ApiError: 400 for broken JSON, 422 for a wrong shape."""
+def parse_request(raw: bytes, max_messages: int | None = None, max_tools: int | None = None) -> ChatRequest:
+    """Body bytes to a ChatRequest, or an ApiError: 400 for broken JSON or more messages/tools
+    than the server takes (counted before validating each one), 422 for a wrong shape."""
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the request body is not valid JSON ({exc}); send a JSON object") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the request body must be a JSON object with 'model' and 'messages'")
+    for key, limit, flag in (("messages", max_messages, "--max-messages"), ("tools", max_tools, "--max-tools")):
+        items = data.get(key)
+        if limit is not None and isinstance(items, list) and len(items) > limit:
+            raise ApiError(400, f"{key}: {len(items)} given, this server takes at most {limit} per request "
+                           f"(its {flag}); send fewer", key, f"too_many_{key}")
     try:
         return ChatRequest.model_validate(data)
     except ValidationError as exc:
