@@ -174,3 +174,22 @@ def test_benchmark_files_never_become_corpus(tmp_path):
     copy = tmp_path / "mine.jsonl"
     copy.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n')
     assert next(read_records(copy))[1]["messages"][0]["content"] == "hi"
+
+
+def test_a_prompt_past_the_context_is_a_failed_item_not_a_backend_error(tmp_path):
+    from tooltune.llm.context import ContextLengthError
+
+    class Small(AnswerBook):
+        def complete(self, request, on_text=None):
+            if request.messages[-1].content == self.too_long:
+                raise ContextLengthError(9000, 8192)
+            return super().complete(request, on_text)
+
+    items = load_items(["simple_python"], limit=2, seed=0)
+    llm = Small(scripted_book(items, set()))
+    llm.too_long = items[0].messages[-1].content
+    results, errors = run_items(llm, items, BenchSettings(), tmp_path / "r.jsonl", batch_size=1)
+    assert errors == {}
+    assert [(r["valid"], r["error_type"]) for r in results] == [(False, "context_length"), (True, None)]
+    assert results[0]["error"] == ["prompt of 9000 tokens exceeds the model's context of 8192: shorten the conversation, "
+                                   "tool results or tool list (the agent can fit it: --context-window)"]

@@ -9,7 +9,8 @@ Resumable like `tooltune eval`: each finished item is appended (fsync'ed) to
 `runs/<model>__<format>.jsonl` beside a `.meta.json` of the settings that made it; a rerun with
 the same settings skips those items — whatever `--limit`, `--seed` or `--categories` select, an
 item's result depends only on its id and the settings. A request the backend fails is retried
-by the backend, then left unscored and reported (a rerun tries it again), never scored as an answer.
+by the backend, then left unscored and reported (a rerun tries it again), never scored as an answer;
+a prompt past the model's context is the model's limit, not a glitch: a failed item (`context_length`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tooltune.eval.evaluate import ModelSpec, _safe, prepare_run
 from tooltune.eval.runner import append_result, load_results
 from tooltune.formats import FORMATS, get_format
 from tooltune.llm.base import LLM, Completion
+from tooltune.llm.context import ContextLengthError
 from tooltune.tools import Tool, ToolRegistry
 
 
@@ -96,7 +98,12 @@ def run_items(llm: LLM, items: list[BenchItem], settings: BenchSettings, results
         agents = [_agent(llm, item, settings) for item in chunk]
         outcomes = llm.complete_each([a.request(item.messages) for a, item in zip(agents, chunk)])
         for item, agent, outcome in zip(chunk, agents, outcomes):
-            if isinstance(outcome, BackendError):
+            if isinstance(outcome, ContextLengthError):  # the model cannot take the item: a failure, not a glitch
+                result = {"item_id": item.id, "category": item.category, "completion": "", "completion_tokens": 0, "parsed": None,
+                          "calls": [], "valid": False, "error_type": "context_length", "error": [str(outcome)]}
+                append_result(results_path, result)
+                done[item.id] = result
+            elif isinstance(outcome, BackendError):
                 errors[item.id] = str(outcome)
                 result: dict[str, Any] = {"item_id": item.id, "backend_error": str(outcome)}
             else:
