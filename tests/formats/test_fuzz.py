@@ -99,9 +99,10 @@ def test_degenerate_inputs(fmt_name, name):
 
 def test_degenerate_arguments_are_read_or_refused_exactly():
     """Deep nesting is refused with a reason; Python `...` and tuples become JSON values."""
-    assert check("json", "<tool_call>" + HUGE["20000_open_brackets"]).error == "<tool_call> block is nested more than 64 levels deep"
+    assert check("json", "<tool_call>" + HUGE["20000_open_brackets"] + "</tool_call>").error == "<tool_call> block is nested more than 64 levels deep"
+    assert check("json", "<tool_call>" + HUGE["20000_open_brackets"]).truncated == ["the <tool_call> block is cut off before </tool_call>"]
     expected = {"expression": "...", "more": [1, [2]], "b": "x", "c": "1j"}
-    parsed = check("json", '<tool_call>{"name": "calculator", "arguments": ' + HUGE["python_ellipsis"] + "}")
+    parsed = check("json", '<tool_call>{"name": "calculator", "arguments": ' + HUGE["python_ellipsis"] + "}</tool_call>")
     assert parsed.calls[0].arguments == expected
     assert check("react", "Action: calculator\nAction Input: " + HUGE["python_ellipsis"]).calls[0].arguments == expected
     assert check("react", "Action: calculator(expression=..., more=(1, {2}), b=b'x', c=1j)").calls[0].arguments == expected

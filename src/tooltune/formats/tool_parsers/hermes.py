@@ -7,4 +7,4 @@ model whose family is unknown still gets the most tolerant reading.
 from tooltune.formats.jsoncall import parse_tool_call_text
 from tooltune.formats.tool_parsers.common import ToolParser
 
-PARSER = ToolParser("hermes", parse_tool_call_text, ("<tool_call>",), ("<tool_call>",))
+PARSER = ToolParser("hermes", parse_tool_call_text, (("<tool_call>",),), ("<tool_call>",))

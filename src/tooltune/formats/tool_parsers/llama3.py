@@ -1,37 +1,50 @@
 """Llama 3.1 / 3.2 / 3.3: a bare JSON call `{"name": …, "parameters": {…}}` (optionally after
 `<|python_tag|>`, several separated by `;`), Llama 3.2's Python list `[f(a=1), g(b=2)]`, and the
 built-in tools' `<|python_tag|>brave_search.call(query="…")`. A message that is not a call is
-the answer; a call cut off mid-JSON is invalid."""
+the answer. A call the text ends inside (its JSON or Python call never closes) is reported as
+truncated, never run; the complete calls before it stand. A `<|python_tag|>` written inside a
+JSON string is text."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
-from tooltune.formats.parsing import ArgumentError, strip_end_markers
-from tooltune.formats.tool_parsers.common import ToolParser, json_objects, make_call, pythonic_calls, result
+from tooltune.formats.parsing import ArgumentError, loads_lenient, strip_end_markers
+from tooltune.formats.scan import json_values
+from tooltune.formats.tool_parsers.common import ToolParser, make_call, pythonic_with_cut_off, result
 
 _TAG = "<|python_tag|>"
 
 
 def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
     body = strip_end_markers(text.replace("<|eom_id|>", "<|eot_id|>"))
-    tagged = _TAG in body
-    before, _, call_text = body.partition(_TAG) if tagged else ("", "", body)
+    tag = body.find(_TAG)
+    first_json = min((i for i in (body.find("{"), body.find("[")) if i >= 0), default=len(body))
+    tagged = 0 <= tag < first_json  # a tag written inside a JSON string is text
+    before, call_text = (body[:tag], body[tag + len(_TAG):]) if tagged else ("", body)
     call_text = call_text.strip()
     if call_text.startswith("{") or (call_text.startswith("[") and call_text[1:].lstrip().startswith("{")):
+        values, end, cut = json_values(call_text, 0)
         try:
-            values, rest = json_objects(call_text)
+            items = [v for raw in values for value in [loads_lenient(raw)] for v in (value if isinstance(value, list) else [value])]
         except ArgumentError as exc:
             return Parsed("invalid", error=f"tool call JSON is {exc}")
-        items = [v for value in values for v in (value if isinstance(value, list) else [value])]
-        if items and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
+        truncated = [f"{_name(call_text[end:])}cut off before the end of its JSON"] if cut else []
+        if all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items) and (items or cut):
             calls = [make_call(i["name"], next((i[k] for k in ("parameters", "arguments") if k in i), {}), tools) for i in items]
-            return result(calls, before + rest)
-    calls = pythonic_calls(call_text, tools)
+            return result(calls, before + ("" if cut else call_text[end:]), truncated)
+    calls, truncated = pythonic_with_cut_off(call_text, tools)
     if calls is not None:
-        return result(calls, before)
+        return result(calls, before, truncated)
     return result([], body.replace(_TAG, ""))
 
 
-PARSER = ToolParser("llama3", parse, ("<|start_header_id|>", "ipython"), ("<|python_tag|>",))
+def _name(text: str) -> str:
+    """`NAME: ` of a cut-off JSON call when its name got written."""
+    found = re.search(r'"name"\s*:\s*"([^"\n]{1,80})"', text)
+    return f"{found.group(1)}: " if found else ""
+
+
+PARSER = ToolParser("llama3", parse, (("<|start_header_id|>", "ipython"),), ("<|python_tag|>",))
