@@ -73,10 +73,12 @@ def cut_off_call(body: str, what: str) -> str:
     return f"{name.group(1)}: {what}" if name else what
 
 
-def parse_tool_call_text(text: str, tools: list[dict[str, Any]]) -> Parsed:
-    """Shared by the JSON and native formats: tagged blocks first, then a bare/fenced JSON call.
-    A block whose `</tool_call>` never came is reported as truncated, not repaired into a call;
-    inside a closed block, repair (quotes, commas, Python literals, a missing brace) stays."""
+def parse_tool_call_text(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
+    """Shared by the JSON and native formats: tagged blocks first, then a bare/fenced JSON call
+    (not with `strict`: then text without a `<tool_call>` block is the answer, so bare JSON in a
+    normal answer is never taken for a call). A block whose `</tool_call>` never came is reported
+    as truncated, not repaired into a call; inside a closed block, repair (quotes, commas, Python
+    literals, a missing brace) stays."""
     text = strip_end_markers(text.replace("\r\n", "\n"))
     blocks = tool_call_blocks(text)
     truncated = [cut_off_call(b.body, "the <tool_call> block is cut off before </tool_call>") for b in blocks if not b.closed]
@@ -96,7 +98,7 @@ def parse_tool_call_text(text: str, tools: list[dict[str, Any]]) -> Parsed:
                 return Parsed("invalid", error=got, truncated=truncated)
             calls.extend(got)
         return Parsed.calls_or_cut_off(calls, truncated, thought=text[: blocks[0].start].strip() or None)
-    untagged = _untagged_call(text, tools)
+    untagged = None if strict else _untagged_call(text, tools)
     if untagged is not None:
         return untagged
     if truncated:
@@ -154,6 +156,10 @@ class JsonCallFormat(PromptFormat):
     name = "json"
     stop = ["<tool_response>"]
 
+    def __init__(self, lang: str = "en", tool_role: str = "user", strict_tags: bool = False) -> None:
+        super().__init__(lang, tool_role)
+        self.strict_tags = strict_tags
+
     def system_prompt(self, tools: list[dict[str, Any]]) -> str:
         tools_json = "\n".join(json.dumps(t, ensure_ascii=False) for t in tools)
         return fill("json", self.lang, tools_json=tools_json)
@@ -191,4 +197,4 @@ class JsonCallFormat(PromptFormat):
         return "\n".join(([thought] if thought else []) + blocks)
 
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
-        return parse_with_reasoning(text, lambda rest: parse_tool_call_text(rest, tools))
+        return parse_with_reasoning(text, lambda rest: parse_tool_call_text(rest, tools, self.strict_tags))

@@ -26,7 +26,7 @@ from tooltune.messages import ToolCall
 
 _PY_HEAD = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\(")
 _COMMA = re.compile(r"\s*,?\s*")
-ParseFn = Callable[[str, list[dict[str, Any]]], Parsed]
+ParseFn = Callable[..., Parsed]  # (text, tools, strict=False): strict reads only tagged call blocks
 
 
 @dataclass(frozen=True)

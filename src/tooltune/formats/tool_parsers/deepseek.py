@@ -55,7 +55,7 @@ _PARAM_VALUE = rf'<{_D}\s*parameter\b[^>]*>.*?{_PARAM_END}'
 _WRAPPERS = ("arguments", "input")
 
 
-def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
+def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
     text = _END_OF_SENTENCE.split(text)[0]
     dsml, section = _DSML_BLOCK.search(text), _SECTION.search(text)
     if dsml is not None and (section is None or dsml.start() < section.start()):

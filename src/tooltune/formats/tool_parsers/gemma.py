@@ -22,9 +22,9 @@ import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
-from tooltune.formats.jsoncall import parse_tool_call_text
 from tooltune.formats.parsing import ArgumentError, loads_lenient
 from tooltune.formats.scan import find_blocks, scan
+from tooltune.formats.tool_parsers import hermes
 from tooltune.formats.tool_parsers.common import ToolParser, make_call, pythonic_with_cut_off, result
 
 
@@ -47,7 +47,7 @@ _TOOL_CODE = re.compile(r"```tool_code\s*\n(.*?)(```|$)", re.S)
 _TURN_END = re.compile(r"<end_of_turn>|<start_function_response>|<\|tool_response>")
 
 
-def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
+def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
     text = _TURN_END.split(text)[0]
     for syntax in (GEMMA4, FUNCTIONGEMMA):
         if syntax.open.search(text):
@@ -61,7 +61,7 @@ def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
                           truncated or ["the tool_code block is cut off before its closing ```"])
         if calls is not None:
             return result(calls, text[: code.start()] + text[code.end():], truncated)
-    return parse_tool_call_text(text, tools)
+    return hermes.parse(text, tools, strict)
 
 
 def _function_calls(text: str, syntax: _Syntax, tools: list[dict[str, Any]]) -> Parsed:

@@ -27,7 +27,7 @@ _VALUES = r"<arg_value>.*?</arg_value>|" + JSON_STRINGS
 _VALUE_OPENERS = r"<arg_value>|" + JSON_STRING_OPENERS
 
 
-def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
+def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
     text = _TURN_END.split(text)[0]
     blocks = find_blocks(text, _OPEN, "</tool_call>", _OPEN.pattern, strings=_VALUES, openers=_VALUE_OPENERS)
     calls, truncated, outside, pos = [], [], [], 0

@@ -65,7 +65,7 @@ def _messages(text: str) -> list[tuple[str, str, bool]]:
     return out
 
 
-def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
+def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
     reasoning, content, calls, truncated = [], [], [], []
     messages = _messages(text)
     for i, (head, body, ended) in enumerate(messages):

@@ -52,7 +52,7 @@ _MESSAGE_END = re.compile(_x("message", True))
 _ATTR = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
 
 
-def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
+def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
     if _TOOLS.search(text) or _RESPONSE.search(text) or _RESPONSE_END.search(text):
         return _k3(text, tools)
     section = _SECTION.search(text)

@@ -1,6 +1,7 @@
-"""Llama 3.1 / 3.2 / 3.3: a bare JSON call `{"name": …, "parameters": {…}}` (optionally after
+"""Llama 3.1 / 3.2 / 3.3 / 4: a bare JSON call `{"name": …, "parameters": {…}}` (optionally after
 `<|python_tag|>`, several separated by `;`), Llama 3.2's Python list `[f(a=1), g(b=2)]`, and the
-built-in tools' `<|python_tag|>brave_search.call(query="…")`. A message that is not a call is
+built-in tools' `<|python_tag|>brave_search.call(query="…")`, and Llama 4's
+`<|python_start|>[f(a=1)]<|python_end|>`. With `strict`, only a tagged call is a call. A message that is not a call is
 the answer. A call the text ends inside (its JSON or Python call never closes) is reported as
 truncated, never run; the complete calls before it stand. A `<|python_tag|>` written inside a
 JSON string is text."""
@@ -16,15 +17,20 @@ from tooltune.formats.scan import json_values
 from tooltune.formats.tool_parsers.common import ToolParser, make_call, pythonic_with_cut_off, result
 
 _TAG = "<|python_tag|>"
+_TAGS = re.compile(r"<\|python_tag\|>|<\|python_start\|>")  # Llama 4 wraps its Python calls in start/end
+_PYTHON_END = "<|python_end|>"
+_LLAMA4_END = re.compile(r"<\|eo[tm]\|>")
 
 
-def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
-    body = strip_end_markers(text.replace("<|eom_id|>", "<|eot_id|>"))
-    tag = body.find(_TAG)
+def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
+    body = strip_end_markers(_LLAMA4_END.sub("<|eot_id|>", text.replace("<|eom_id|>", "<|eot_id|>")))
+    found = _TAGS.search(body)
     first_json = min((i for i in (body.find("{"), body.find("[")) if i >= 0), default=len(body))
-    tagged = 0 <= tag < first_json  # a tag written inside a JSON string is text
-    before, call_text = (body[:tag], body[tag + len(_TAG):]) if tagged else ("", body)
-    call_text = call_text.strip()
+    tagged = found is not None and found.start() < first_json  # a tag written inside a JSON string is text
+    if strict and not tagged:  # only a tagged call is a call
+        return result([], body)
+    before, call_text = (body[:found.start()], body[found.end():]) if tagged and found else ("", body)  # type: ignore[union-attr]
+    call_text = call_text.strip().removesuffix(_PYTHON_END).strip()
     if call_text.startswith("{") or (call_text.startswith("[") and call_text[1:].lstrip().startswith("{")):
         values, end, cut = json_values(call_text, 0)
         try:
@@ -38,7 +44,7 @@ def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
     calls, truncated = pythonic_with_cut_off(call_text, tools)
     if calls is not None:
         return result(calls, before, truncated)
-    return result([], body.replace(_TAG, ""))
+    return result([], _TAGS.sub("", body))
 
 
 def _name(text: str) -> str:
@@ -47,4 +53,5 @@ def _name(text: str) -> str:
     return f"{found.group(1)}: " if found else ""
 
 
-PARSER = ToolParser("llama3", parse, (("<|start_header_id|>", "ipython"),), ("<|python_tag|>",))
+PARSER = ToolParser("llama3", parse, (("<|start_header_id|>", "ipython"), ("<|header_start|>", "ipython")),
+                    ("<|python_tag|>", "<|python_start|>"))

@@ -21,7 +21,7 @@ _GAP = re.compile(r"\s*")
 _NAME_SO_FAR = re.compile(r"\s*+[\w.\-]*+\s*+(?:\[[A-Z_]*+\]?\s*+[\w\-]*+\s*+)*+(?:\[[A-Z_]*+)?\s*+")  # possessive: linear
 
 
-def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
+def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
     body = strip_end_markers(text)
     if _MARK not in body:
         return result([], body)

@@ -30,7 +30,7 @@ _OPEN_WRAPPER = re.compile(r"<tool_call>\s*$")
 _VALUES = r"<parameter=[^>\n]*>.*?</parameter>"
 
 
-def parse(text: str, tools: list[dict[str, Any]]) -> Parsed:
+def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:
     blocks = find_blocks(text, _FUNCTION, "</function>", f"{_FUNCTION.pattern}|</tool_call>",
                          complete=lambda body: True, strings=_VALUES, openers="(?!)")
     calls, truncated, outside, pos = [], [], [], 0
