@@ -104,15 +104,18 @@ def test_repair_stays_for_closed_blocks(text, expected):
                                                            "truncated": ["web_search: the completion ends inside its Action Input (the JSON never closes)"]}),
     ("Action: web_search\nAction Input:", {"kind": "invalid", "error": "web_search: the completion ends right after 'Action Input:' (a truncated call, not run)",
                                            "truncated": ["web_search: the completion ends right after 'Action Input:'"]}),
-    ('Action: web_search(query="Par', {"kind": "invalid", "error": "web_search(query=\"Par: the completion ends inside its call's arguments (a truncated call, not run)",
-                                       "truncated": ["web_search(query=\"Par: the completion ends inside its call's arguments"]}),
+    ('Action: web_search(query="Par', {"kind": "invalid", "error": "web_search: the completion ends inside its call's arguments (a truncated call, not run)",
+                                       "truncated": ["web_search: the completion ends inside its call's arguments"]}),
+    # a name that is not plain text (here lone surrogates) is quoted, so the report survives JSON
+    ("Action:\ud800\udfff", {"kind": "invalid", "error": "'\\ud800\\udfff': the completion ends inside its Action line (a truncated call, not run)",
+                              "truncated": ["'\\ud800\\udfff': the completion ends inside its Action line"]}),
     # an unclosed brace before a keyword was not cut off: the keyword closes it, repair reads it
     ('Action: get_weather\nAction Input: {"city": "Paris"\nObservation: sunny', {"kind": "tool_calls", "calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}),
 ])
 def test_react_cut_off_is_told_by_json_completeness(text, expected):
     got = parse("react", None, text).to_json()
     got.pop("reasoning", None)
-    assert got == expected
+    assert got == expected and json.loads(json.dumps(got)) == got
 
 
 STRING = "wrap calls in <tool_call></tool_call>; think inside <think></think>"

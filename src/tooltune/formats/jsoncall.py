@@ -14,7 +14,7 @@ from typing import Any
 
 from tooltune.formats.base import Parsed, PromptFormat, Rendered, Segment, Turn
 from tooltune.formats.parsing import (
-    ArgumentError, decode_arguments, loads_lenient, resolve_tool_name, strip_end_markers, tool_names, tool_params,
+    ArgumentError, cut_off_report, decode_arguments, loads_lenient, resolve_tool_name, strip_end_markers, tool_names, tool_params,
     unknown_tool_error,
 )
 from tooltune.formats.reasoning import parse_with_reasoning
@@ -70,7 +70,7 @@ def tool_call_blocks(text: str) -> list[Block]:
 def cut_off_call(body: str, what: str) -> str:
     """How a cut-off call is reported: its tool name when the model got that far."""
     name = _NAME.search(body)
-    return f"{name.group(1)}: {what}" if name else what
+    return cut_off_report(name.group(1) if name else None, what)
 
 
 def parse_tool_call_text(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parsed:

@@ -17,7 +17,7 @@ from tooltune.formats import react_layout
 from tooltune.formats.base import Parsed, PromptFormat, Rendered, Segment, Turn
 from tooltune.formats.react_layout import Kw
 from tooltune.formats.parsing import (
-    MAX_DEPTH, ArgumentError, decode_arguments, nesting_depth, resolve_tool_name, strip_end_markers, to_jsonable, tool_names,
+    MAX_DEPTH, ArgumentError, cut_off_report, decode_arguments, nesting_depth, resolve_tool_name, strip_end_markers, to_jsonable, tool_names,
     tool_params, unknown_tool_error,
 )
 from tooltune.formats.reasoning import parse_with_reasoning
@@ -26,6 +26,7 @@ from tooltune.formats.templates import fill
 from tooltune.messages import Message, ToolCall
 
 _CALL_SYNTAX = re.compile(r"^([\w.\-]+)\s*\((.*)\)\s*$", re.S)
+_NAME_START = re.compile(r"[\w.\-]+")
 _VALUE_START = re.compile(r"\s*(?:```[\w-]*\s*)?")
 _ACTION_NAME = re.compile(r"[ \t]*[^\n{(]*")
 _KEYWORD_MARK = "(?i:" + react_layout.KEYWORD.pattern.replace("(thought|", "(?:thought|") + ")"
@@ -141,7 +142,8 @@ class ReActFormat(PromptFormat):
             cut = last and self._cut_off(name_part, raw_input, values.get(kw.start), values.get(nxt.start) if has_input else None,
                                          has_input, tools)  # type: ignore[union-attr]
             if cut:
-                truncated.append(f"{name_part.strip()}: {cut}" if name_part.strip() else cut)
+                written = _NAME_START.match(name_part.strip().strip("[]`*\"'"))
+                truncated.append(cut_off_report(written.group() if written else name_part, cut))
                 continue
             name = resolve_tool_name(name_part, tool_names(tools))
             if name is None:

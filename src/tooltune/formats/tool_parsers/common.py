@@ -18,7 +18,7 @@ from typing import Any
 
 from tooltune.formats.base import Parsed
 from tooltune.formats.parsing import (
-    MAX_DEPTH, ArgumentError, decode_arguments, loads_lenient, nesting_depth, resolve_tool_name,
+    MAX_DEPTH, ArgumentError, cut_off_report, decode_arguments, loads_lenient, nesting_depth, resolve_tool_name,
     strip_end_markers, strip_fences, to_jsonable, tool_names, tool_params, unknown_tool_error,
 )
 from tooltune.formats.scan import json_cut_off, scan
@@ -191,5 +191,5 @@ def pythonic_with_cut_off(text: str, tools: list[dict[str, Any]]) -> tuple[list[
         done.append(text[head.start():value.end])
         pos = _COMMA.match(text, value.end).end()  # type: ignore[union-attr]
     cut = _PY_HEAD.match(text, pos)
-    what = f"{cut.group(1)}: " if cut else ""
-    return (pythonic_calls("[" + ", ".join(done) + "]", tools) or []) if done else [], [f"{what}cut off before the end of its Python call"]
+    report = cut_off_report(cut.group(1) if cut else None, "cut off before the end of its Python call")
+    return (pythonic_calls("[" + ", ".join(done) + "]", tools) or []) if done else [], [report]

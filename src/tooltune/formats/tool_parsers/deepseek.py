@@ -27,7 +27,7 @@ import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
-from tooltune.formats.parsing import ArgumentError, loads_lenient, tool_params
+from tooltune.formats.parsing import ArgumentError, cut_off_report, loads_lenient, tool_params
 from tooltune.formats.scan import find_blocks
 from tooltune.formats.tool_parsers.common import ToolParser, decode_block, make_call, result, typed_value
 
@@ -75,7 +75,7 @@ def _sections(text: str, section: re.Match[str], tools: list[dict[str, Any]]) ->
         if sep and name == "function" and "\n" in args.strip():  # V3/R1: type, then name + fenced JSON
             name, _, args = args.strip().partition("\n")
         if not block.closed:
-            truncated.append(f"{name.strip() or 'a call'}: cut off before <｜tool▁call▁end｜>")
+            truncated.append(cut_off_report(name, "cut off before <｜tool▁call▁end｜>"))
             continue
         if not sep:
             return Parsed("invalid", error=f"a DeepSeek call without <｜tool▁sep｜>: {block.body.strip()[:40]!r}", truncated=truncated)
@@ -99,7 +99,7 @@ def _dsml(text: str, block: re.Match[str], tools: list[dict[str, Any]]) -> Parse
         name = _INVOKE.match(inside, invoke.start)
         raw_name = html.unescape(name.group(1)) if name else ""
         if not invoke.closed:
-            truncated.append(f"{raw_name or 'a call'}: cut off before </｜DSML｜invoke>")
+            truncated.append(cut_off_report(raw_name, "cut off before </｜DSML｜invoke>"))
             continue
         try:
             calls.append(make_call(raw_name, _dsml_arguments(invoke.body, raw_name, tools), tools))

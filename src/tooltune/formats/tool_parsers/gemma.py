@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
-from tooltune.formats.parsing import ArgumentError, loads_lenient
+from tooltune.formats.parsing import ArgumentError, cut_off_report, loads_lenient
 from tooltune.formats.scan import find_blocks, scan
 from tooltune.formats.tool_parsers import hermes
 from tooltune.formats.tool_parsers.common import ToolParser, make_call, pythonic_with_cut_off, result
@@ -74,7 +74,7 @@ def _function_calls(text: str, syntax: _Syntax, tools: list[dict[str, Any]]) -> 
         head = _HEAD.match(block.body)
         name = head.group(1) if head else ""
         if not block.closed:
-            truncated.append(f"{name or 'a call'}: cut off before {syntax.close_name}")
+            truncated.append(cut_off_report(name, f"cut off before {syntax.close_name}"))
             continue
         if head is None:
             return Parsed("invalid", error=f"expected call:NAME{{…}}, got {block.body[:40]!r}", truncated=truncated)

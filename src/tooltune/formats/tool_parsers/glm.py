@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
+from tooltune.formats.parsing import cut_off_report
 from tooltune.formats.scan import JSON_STRING_OPENERS, JSON_STRINGS, find_blocks
 from tooltune.formats.tool_parsers.common import ToolParser, decode_block, make_call, result, typed_arguments
 
@@ -37,7 +38,7 @@ def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parse
         body = block.body
         name = (body.partition("<arg_key>")[0] if "<arg_key>" in body else body.strip().partition("\n")[0]).strip()
         if not block.closed:
-            truncated.append(f"{name or 'a call'}: the <tool_call> block is cut off before </tool_call>")
+            truncated.append(cut_off_report(name, "the <tool_call> block is cut off before </tool_call>"))
         elif "<arg_key>" in body:
             pairs = [(k.strip(), v) for k, v in _PAIR.findall(body)]
             calls.append(make_call(name, typed_arguments(pairs, name, tools), tools))

@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
-from tooltune.formats.parsing import ArgumentError, loads_lenient
+from tooltune.formats.parsing import ArgumentError, cut_off_report, loads_lenient
 from tooltune.formats.scan import find_blocks
 from tooltune.formats.tool_parsers.common import ToolParser, decode_block, make_call, result
 
@@ -65,7 +65,7 @@ def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parse
         head = block.body[:arg.start()] if arg else block.body
         name = _ID.match(head).group(1) if _ID.match(head) else head.strip()  # type: ignore[union-attr]
         if not block.closed or arg is None:
-            truncated.append(f"{name.strip() or 'a call'}: cut off before <|tool_call_end|>")
+            truncated.append(cut_off_report(name, "cut off before <|tool_call_end|>"))
             continue
         calls.append(decode_block(name, block.body[arg.end():], tools))
     end = section.end() + (blocks[-1].end if blocks else 0)
@@ -88,7 +88,7 @@ def _k3(text: str, tools: list[dict[str, Any]]) -> Parsed:
         attrs = _attrs(_K3_CALL.match(inside, block.start).group(1))  # type: ignore[union-attr]
         name = attrs.get("tool", "")
         if not block.closed:
-            truncated.append(f"{name or 'a call'}: cut off before <|close|>call<|sep|>")
+            truncated.append(cut_off_report(name, "cut off before <|close|>call<|sep|>"))
             continue
         try:
             calls.append(make_call(name, _k3_arguments(block.body), tools))

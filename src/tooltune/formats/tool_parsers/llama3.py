@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
-from tooltune.formats.parsing import ArgumentError, loads_lenient, strip_end_markers
+from tooltune.formats.parsing import ArgumentError, cut_off_report, loads_lenient, strip_end_markers
 from tooltune.formats.scan import json_values
 from tooltune.formats.tool_parsers.common import ToolParser, make_call, pythonic_with_cut_off, result
 
@@ -37,7 +37,7 @@ def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parse
             items = [v for raw in values for value in [loads_lenient(raw)] for v in (value if isinstance(value, list) else [value])]
         except ArgumentError as exc:
             return Parsed("invalid", error=f"tool call JSON is {exc}")
-        truncated = [f"{_name(call_text[end:])}cut off before the end of its JSON"] if cut else []
+        truncated = [cut_off_report(_name(call_text[end:]), "cut off before the end of its JSON")] if cut else []
         if all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items) and (items or cut):
             calls = [make_call(i["name"], next((i[k] for k in ("parameters", "arguments") if k in i), {}), tools) for i in items]
             return result(calls, before + ("" if cut else call_text[end:]), truncated)
@@ -48,9 +48,9 @@ def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parse
 
 
 def _name(text: str) -> str:
-    """`NAME: ` of a cut-off JSON call when its name got written."""
+    """The name of a cut-off JSON call, when it got written."""
     found = re.search(r'"name"\s*:\s*"([^"\n]{1,80})"', text)
-    return f"{found.group(1)}: " if found else ""
+    return found.group(1) if found else ""
 
 
 PARSER = ToolParser("llama3", parse, (("<|start_header_id|>", "ipython"), ("<|header_start|>", "ipython")),

@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
+from tooltune.formats.parsing import cut_off_report
 from tooltune.formats.scan import find_blocks, partial_marker_at_end
 from tooltune.formats.tool_parsers.common import ToolParser, make_call, result, typed_arguments
 
@@ -40,7 +41,7 @@ def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parse
         name = _FUNCTION.match(text, block.start).group(1).strip()  # type: ignore[union-attr]
         wrapped = _OPEN_WRAPPER.search(text, 0, block.start) is not None
         if not block.closed or (wrapped and _unclosed_wrapper(text, block.end)):
-            truncated.append(f"{name}: cut off before {'</function>' if not block.closed else '</tool_call>'}")
+            truncated.append(cut_off_report(name, f"cut off before {'</function>' if not block.closed else '</tool_call>'}"))
             continue
         pairs = [(p.group(1).strip(), _strip_one_newline(p.group(2))) for p in _PARAM.finditer(block.body)]
         calls.append(make_call(name, typed_arguments(pairs, name, tools), tools))
