@@ -23,7 +23,7 @@ def test_family_parser(family, case_id, text, expected):
 # Llama 3.2's Python list, Llama's bare JSON cut mid-way and GLM-4's `name\n{json}` or argument-less
 # block carry no family marker: only the template (`use_model`) or `--tool-parser` can name their family.
 UNMARKED = {("llama3", "pythonic_3_2"), ("glm", "glm4_json"), ("llama3", "cut_in_second_json"), ("llama3", "cut_in_python_list"),
-            ("glm", "no_arguments")}
+            ("glm", "no_arguments"), ("gemma", "gemma4_bare_call_after_thought")}
 CALL_CASES = [c for c in CASES if c[0] != "hermes" and c[3]["kind"] == "tool_calls" and c[:2] not in UNMARKED]
 
 
@@ -36,7 +36,7 @@ def test_auto_reads_the_family_from_the_completion(family, case_id, text, expect
 def test_every_named_family_has_cases_and_a_parser():
     assert set(NAMES) == set(PARSERS) == {c[0] for c in CASES}
     assert Counter(c[0] for c in CASES) == {"hermes": 8, "llama3": 12, "mistral": 12, "qwen3-xml": 11, "deepseek": 22,
-                                            "glm": 10, "kimi": 19, "gpt-oss": 10, "gemma": 17}
+                                            "glm": 10, "kimi": 19, "gpt-oss": 10, "gemma": 21}
 
 
 def test_unknown_parser_is_a_one_line_error():
@@ -164,10 +164,11 @@ def test_strict_tags_read_bare_json_as_text(fmt, family):
 
 @pytest.mark.parametrize("family,case_id,text,expected", [c for c in CASES if c[3]["kind"] == "tool_calls" and c[:2] not in {
     ("llama3", "json_parameters"), ("llama3", "parallel_semicolon"), ("llama3", "pythonic_3_2"), ("llama3", "type_function_key"),
-    ("llama3", "cut_in_second_json"), ("llama3", "cut_in_python_list"), ("llama3", "reasoning_wrapped")}], ids=lambda c: str(c)[:40])
+    ("llama3", "cut_in_second_json"), ("llama3", "cut_in_python_list"), ("llama3", "reasoning_wrapped"),
+    ("gemma", "gemma4_bare_call_after_thought")}], ids=lambda c: str(c)[:40])
 def test_strict_tags_keep_every_tagged_call(family, case_id, text, expected):
     """Every family's tagged calls parse the same in strict mode (llama3's untagged JSON and
-    Python lists are the only calls strict mode gives up)."""
+    Python lists, and Gemma 4's bare `call:`, are the only calls strict mode gives up)."""
     assert get_format("native", tool_parser=family, strict_tags=True).parse(text, TOOLS).to_json() == expected
 
 

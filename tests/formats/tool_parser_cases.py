@@ -178,6 +178,10 @@ NEW_CASES = [
      calls(("web_search", {"query": f"a, b: {{c}} {G_END}{G_CALL}"}))),
     ("gemma", "gemma4_no_arguments", f"{G_CALL}call:list_files{{}}{G_END}", calls(("list_files", {}))),
     ("gemma", "gemma4_truncated", f"{G_CALL}call:get_weather{{city:{Q}Par", cut_off("get_weather: cut off before <tool_call|>")),
+    ("gemma", "gemma4_colon_prefixed", f"{G_CALL}:call:get_weather{{city:{Q}Paris{Q}}}{G_END}", calls(W_PARIS)),
+    ("gemma", "gemma4_bare_call_after_thought", f"<|channel>thought\nRead it.<channel|>call:get_weather{{city:{Q}Paris{Q}}}", calls(W_PARIS, reasoning="Read it.")),
+    ("gemma", "gemma4_bare_call_cut", f"call:get_weather{{city:{Q}Par", cut_off("get_weather: cut off before its arguments close")),
+    ("gemma", "gemma4_bare_call_of_no_tool_is_text", "To do it, write call:teleport{to:Mars} in the shell.", final("To do it, write call:teleport{to:Mars} in the shell.")),
     ("gemma", "gemma4_cut_in_thought", "<|channel>thought\nThe user", invalid("the completion ended inside its <think> reasoning (no </think>): a truncated step", reasoning="The user")),
     # -- kimi K3 (XTML) and K2 gaps ------------------------------------------------------------------
     ("kimi", "k3_single", K3_TOOLS + k3_call("get_weather", 1, k3_arg("city", "Paris")) + K3_TOOLS_END, calls(W_PARIS)),

@@ -6,7 +6,8 @@ channel before the answer or the call (split off as reasoning before this parser
 
     <|tool_call>call:get_weather{city:<|"|>Paris<|"|>,days:3,opts:{metric:true}}<tool_call|>
 
-(some checkpoints close with `<turn|>` instead of `<tool_call|>`). FunctionGemma (Gemma 3 270M)
+(some checkpoints close with `<turn|>` instead of `<tool_call|>`, or drop `<|tool_call>` and write a
+bare `call:NAME{…}`, read unless strict, complete when its braces close). FunctionGemma (Gemma 3 270M)
 writes the same shape with `<escape>` as the string token:
 
     <start_function_call>call:get_weather{city:<escape>Paris<escape>,days:3}<end_function_call>
@@ -22,7 +23,7 @@ import re
 from typing import Any
 
 from tooltune.formats.base import Parsed
-from tooltune.formats.parsing import ArgumentError, cut_off_report, loads_lenient
+from tooltune.formats.parsing import ArgumentError, cut_off_report, loads_lenient, resolve_tool_name, tool_names
 from tooltune.formats.scan import find_blocks, scan
 from tooltune.formats.tool_parsers import hermes
 from tooltune.formats.tool_parsers.common import ToolParser, make_call, pythonic_with_cut_off, result
@@ -41,7 +42,9 @@ class _Syntax:
 
 GEMMA4 = _Syntax("<|tool_call>", r"<tool_call\|>|<turn\|>", "<tool_call|>", '<|"|>')
 FUNCTIONGEMMA = _Syntax("<start_function_call>", "<end_function_call>", "<end_function_call>", "<escape>")
-_HEAD = re.compile(r"\s*(?:call\s*:)?\s*([\w.\-]+)\s*", re.S)
+_HEAD = re.compile(r"\s*:?\s*(?:call\s*:)?\s*([\w.\-]+)\s*", re.S)  # `<|tool_call>:call:` has a stray colon
+# Gemma 4 sometimes drops `<|tool_call>`: a bare `call:NAME{…}` (or `<call>NAME{…}`), read when not strict.
+_BARE = re.compile(r"(?:<call>|(?<![\w:])call:)\s*([\w.\-]+)\s*(?=\{)")
 _KEY = re.compile(r"([{,]\s*)([A-Za-z_][\w\-.]*)\s*:")
 _TOOL_CODE = re.compile(r"```tool_code\s*\n(.*?)(```|$)", re.S)
 _TURN_END = re.compile(r"<end_of_turn>|<start_function_response>|<\|tool_response>")
@@ -61,7 +64,32 @@ def parse(text: str, tools: list[dict[str, Any]], strict: bool = False) -> Parse
                           truncated or ["the tool_code block is cut off before its closing ```"])
         if calls is not None:
             return result(calls, text[: code.start()] + text[code.end():], truncated)
+    names = tool_names(tools)
+    if not strict and any(resolve_tool_name(m.group(1), names) for m in _BARE.finditer(text)):
+        return _bare_calls(text, tools)
     return hermes.parse(text, tools, strict)
+
+
+def _bare_calls(text: str, tools: list[dict[str, Any]]) -> Parsed:
+    """Bare Gemma 4 calls: no end marker, so a call is complete when its braces close. Only a
+    known tool's name makes one (an answer may well say `call:something{…}`)."""
+    calls, truncated, outside, pos = [], [], [], 0
+    names = tool_names(tools)
+    for head in _BARE.finditer(text):
+        if head.start() < pos or resolve_tool_name(head.group(1), names) is None:
+            continue  # inside the previous call's arguments, or not a tool
+        value = scan(text, head.end(), until_closed=True, strings=GEMMA4.strings, openers=re.escape(GEMMA4.quote))
+        outside.append(text[pos:head.start()])
+        pos = value.end
+        if value.how != "closed":
+            truncated.append(cut_off_report(head.group(1), "cut off before its arguments close"))
+            break
+        try:
+            calls.append(make_call(head.group(1), arguments(text[head.end():value.end], GEMMA4.quote), tools))
+        except ArgumentError as exc:
+            calls.append(f"arguments of {head.group(1)}: {exc}")
+    outside.append(text[pos:])
+    return result(calls, "".join(outside), truncated)
 
 
 def _function_calls(text: str, syntax: _Syntax, tools: list[dict[str, Any]]) -> Parsed:
