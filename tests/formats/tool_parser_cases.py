@@ -218,6 +218,7 @@ NEW_CASES = [
     ("mistral", "v3_single_object", '[TOOL_CALLS]{"name": "get_weather", "arguments": {"city": "Paris"}}</s>', calls(W_PARIS)),
     ("mistral", "v11_cut_in_second", '[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}[TOOL_CALLS]get_weather[ARGS]{"city": "Ro',
      calls(W_PARIS, truncated=["get_weather: cut off before the end of its JSON"])),
+    ("mistral", "name_then_json_without_args_token", '[TOOL_CALLS]get_weather{"city": "Paris"}</s>', calls(W_PARIS)),
     ("mistral", "v11_cut_before_args", "[TOOL_CALLS]get_wea", cut_off("cut off inside `name[ARGS]`")),
     ("qwen3-xml", "missing_parameter_close", "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</function>\n</tool_call>", calls(W_PARIS)),
     ("qwen3-xml", "no_parameters", "<tool_call>\n<function=list_files>\n</function>\n</tool_call>", calls(("list_files", {}))),

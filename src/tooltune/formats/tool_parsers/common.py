@@ -10,7 +10,6 @@ from `formats/parsing.py`, the same tolerant pieces the hermes/JSON and ReAct pa
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass

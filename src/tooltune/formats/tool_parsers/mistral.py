@@ -1,6 +1,7 @@
 """Mistral: `[TOOL_CALLS][{"name": …, "arguments": {…}, "id": …}]` (v3 tokenizers: Mistral 7B
 v0.3, Nemo, Small 3) and the newer `[TOOL_CALLS]name[ARGS]{…}` (v11+: Small 3.2, Magistral,
-Devstral; `[CALL_ID]id` may sit between), one `[TOOL_CALLS]` per call. Text before the first
+Devstral; `[CALL_ID]id` may sit between; some checkpoints drop `[ARGS]`: `[TOOL_CALLS]name{…}`),
+one `[TOOL_CALLS]` per call. Text before the first
 `[TOOL_CALLS]` is content. There is no end marker (`</s>` ends the turn), so a call is complete
 when its JSON is: arguments whose brackets or strings never close are a truncated call, and a
 `[TOOL_CALLS]` written inside a JSON string is text."""
@@ -16,7 +17,7 @@ from tooltune.formats.scan import partial_marker_at_end, scan
 from tooltune.formats.tool_parsers.common import ToolParser, make_call, result
 
 _MARK = "[TOOL_CALLS]"
-_NAMED = re.compile(r"\s*([\w.\-]+)\s*(?:\[CALL_ID\]\s*([\w\-]*)\s*)?\[ARGS\]", re.S)
+_NAMED = re.compile(r"\s*([\w.\-]+)\s*(?:\[CALL_ID\]\s*([\w\-]*)\s*)?(?:\[ARGS\]|(?=\{))", re.S)  # `name{…}` too
 _GAP = re.compile(r"\s*")
 _NAME_SO_FAR = re.compile(r"\s*+[\w.\-]*+\s*+(?:\[[A-Z_]*+\]?\s*+[\w\-]*+\s*+)*+(?:\[[A-Z_]*+)?\s*+")  # possessive: linear
 
