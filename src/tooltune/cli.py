@@ -176,15 +176,17 @@ def parse(
     jsonl: Annotated[bool, typer.Option("--jsonl", help='Read lines {"format", "text", "tools"[, "tool_parser"]} from stdin')] = False,
     tools: Annotated[str, typer.Option(help="Built-in tools to resolve names against (when a line gives none)")] = "calculator,current_time,web_search",
     tool_parser: Annotated[Optional[str], typer.Option("--tool-parser", help="native only: hermes | llama3 | mistral | qwen3-xml | deepseek | glm | kimi | gpt-oss | gemma")] = None,
+    strict_tags: Annotated[bool, typer.Option("--strict-tags", help="json/native: a call only inside call tags; bare JSON is the answer's text")] = False,
 ) -> None:
     """Parse model completions from stdin into tool calls / a final answer, one JSON line each."""
     from tooltune.formats import get_format
     from tooltune.formats.batch import decode_lines, dumps_line, parse_line
 
     def build(name: str, parser: str | None):
-        return get_format(name, tool_parser=parser) if parser else get_format(name)
+        return get_format(name, tool_parser=parser, strict_tags=strict_tags)
 
-    build(format, tool_parser)  # a bad --format / --tool-parser is a one-line error up front
+    # a bad --format / --tool-parser is a one-line error up front (JSONL lines may name their own format)
+    get_format(format, tool_parser=tool_parser, strict_tags=strict_tags and not jsonl)
     specs = make_tools(tools).to_openai()
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
     if not jsonl:

@@ -163,3 +163,42 @@ def test_cancel_halts_real_generation(tiny_model, smol_tokenizer):
     assert (cut.completion_tokens, cut.finish_reason) == (1, "stop")
     assert full.text.startswith(cut.text) and cut.text
     assert llm.complete(request).completion_tokens == 0
+
+# -- issue 35: a call cut off mid-way is reported, never run ---------------------------------------
+CUT_TWO = ('<tool_call>\n{"name": "calculator", "arguments": {"expression": "2+2"}}\n</tool_call>\n'
+           '<tool_call>\n{"name": "calculator", "arguments": {"expression": "9*9')
+JSON_FINAL = "The answer is 4."
+
+
+def test_the_complete_call_runs_and_the_cut_off_one_is_reported():
+    agent = make_agent([CUT_TWO, JSON_FINAL], fmt="json")
+    traj = agent.run("q")
+    assert traj.status == "final"
+    calls = traj.messages[1].tool_calls
+    assert [(c.name, c.arguments) for c in calls] == [("calculator", {"expression": "2+2"})]
+    assert [m.content for m in traj.messages if m.role == "tool"] == ['{"result": 4}']  # 9*9 never ran
+    cut = [e.data for e in traj.events if e.kind == "truncated_call"]
+    assert cut == [{"call": "calculator: the <tool_call> block is cut off before </tool_call>"}]
+    step = make_agent([CUT_TWO], fmt="json").step([Message("user", "q")])
+    assert step.truncated == ["calculator: the <tool_call> block is cut off before </tool_call>"] and len(step.results) == 1
+
+
+def test_a_step_with_only_a_cut_off_call_is_a_format_error_fed_back():
+    only_cut = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "9*9'
+    agent = make_agent([only_cut, JSON_FINAL], fmt="json")
+    traj = agent.run("q")
+    assert traj.status == "final" and [m.role for m in traj.messages] == ["user", "assistant"]
+    feedback = agent.llm.requests[1].messages[-1].content
+    assert feedback == ("Format error: calculator: the <tool_call> block is cut off before </tool_call> "
+                        "(a truncated call, not run). Please follow the required format.")
+    assert [e.kind for e in traj.events][:2] == ["truncated_call", "format_error"]
+
+
+def test_server_parsed_calls_that_hit_max_tokens_drop_the_last_one():
+    cut = Completion("", [ToolCall("calculator", {"expression": "2+2"}), ToolCall("calculator", {"expression": "9*"})], "length")
+    agent = make_agent([cut, FINAL])
+    traj = agent.run("q")
+    assert [(c.name, c.arguments) for c in traj.messages[1].tool_calls] == [("calculator", {"expression": "2+2"})]
+    assert [e.data for e in traj.events if e.kind == "truncated_call"] == [{"call": "calculator: the completion hit max_tokens inside it"}]
+    whole = Completion("", [ToolCall("calculator", {"expression": "2+2"})], "stop")
+    assert make_agent([whole]).parse(whole).truncated == []

@@ -194,3 +194,18 @@ def test_answer_matching():
     assert answer_matches("Rome.", ["rome", "Roma"], "exact")
     assert not answer_matches("10930", ["1093 apples"], "contains")
     assert verdict_is_yes("YES, it matches") and not verdict_is_yes("No.") and verdict_is_yes("是的") and not verdict_is_yes("")
+
+
+def test_a_step_with_a_cut_off_call_is_counted_truncated_never_right():
+    """Issue 35: the complete call matches the reference, but the step also held a call cut off
+    mid-way (never run): it counts as truncated, not as a correct step."""
+    expected = [search(query="paris")]
+    whole = score_step(expected, "tool_calls", [search(query="paris")], True, TOOLS)
+    assert (whole.name_match, whole.args_match, whole.truncated, whole.score) == (True, True, 0, 2.0)
+    cut = score_step(expected, "tool_calls", [search(query="paris")], True, TOOLS, truncated=1)
+    assert (cut.valid, cut.called, cut.name_match, cut.args_match, cut.truncated) == (True, True, False, False, 1)
+    assert cut.rouge_l == 0.5 and cut.score == 0.5  # one of two calls (the cut one scores 0)
+    only_cut = score_step(expected, "invalid", [], True, TOOLS, truncated=1)
+    assert (only_cut.valid, only_cut.args_match, only_cut.truncated, only_cut.score) == (False, False, 1, 0.0)
+    no_call_step = score_step([], "invalid", [], True, TOOLS, truncated=1)
+    assert (no_call_step.args_match, no_call_step.score, no_call_step.to_json()["truncated"]) == (False, 0.0, 1)

@@ -18,6 +18,10 @@ def call(name, **arguments):
     return {"kind": "tool_calls", "calls": [{"name": name, "arguments": arguments}]}
 
 
+def cut_off(*what):
+    return {"kind": "invalid", "error": f"{what[0]} (a truncated call, not run)", "truncated": list(what)}
+
+
 def final(content):
     return {"kind": "final", "content": content}
 
@@ -54,8 +58,10 @@ CASES = [
      '<tool_call>\n{"name": "calculator", "arguments": {"expression": "1"}}\n</tool_call>\n<tool_call>\n{"name": "current_time", "arguments": {"timezone": "UTC"}}\n</tool_call>',
      {"kind": "tool_calls", "calls": [{"name": "calculator", "arguments": {"expression": "1"}}, {"name": "current_time", "arguments": {"timezone": "UTC"}}]}),
     ("json_double_encoded", "json", '<tool_call>\n{"name": "calculator", "arguments": "{\\"expression\\": \\"4/2\\"}"}\n</tool_call>', call("calculator", expression="4/2")),
-    ("json_unclosed", "json", '<tool_call>\n{"name": "web_search", "arguments": {"query": "Everest height"}}', call("web_search", query="Everest height")),
-    ("json_unclosed_truncated", "json", '<tool_call>\n{"name": "web_search", "arguments": {"query": "Everest', call("web_search", query="Everest")),
+    # A block whose </tool_call> never came is a cut-off call (issue 35): reported, never repaired into a call.
+    ("json_unclosed", "json", '<tool_call>\n{"name": "web_search", "arguments": {"query": "Everest height"}}', cut_off("web_search: the <tool_call> block is cut off before </tool_call>")),
+    ("json_unclosed_truncated", "json", '<tool_call>\n{"name": "web_search", "arguments": {"query": "Everest', cut_off("web_search: the <tool_call> block is cut off before </tool_call>")),
+    ("json_missing_brace_closed", "json", '<tool_call>\n{"name": "web_search", "arguments": {"query": "Everest"}\n</tool_call>', call("web_search", query="Everest")),
     ("json_fenced_untagged", "json", 'Let me compute.\n```json\n{"name": "calculator", "arguments": {"expression": "6*7"}}\n```', call("calculator", expression="6*7")),
     ("json_python_literal", "json", "<tool_call>\n{'name': 'get_weather', 'arguments': {'city': 'Paris', 'unit': None}}\n</tool_call>", call("get_weather", city="Paris", unit=None)),
     ("json_wrong_case_name", "json", '<tool_call>{"name": "CALCULATOR", "arguments": {"expression": "1"}}</tool_call>', call("calculator", expression="1")),

@@ -38,3 +38,23 @@ def test_single_completion_with_tool_parser_and_a_bad_name():
     assert json.loads(ok.output) == {"kind": "tool_calls", "calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]}
     bad = runner.invoke(app, ["parse", "--format", "native", "--tool-parser", "vicuna"], input="x")
     assert bad.exit_code != 0 and "unknown tool parser 'vicuna'" in str(bad.exception)
+
+
+def test_jsonl_lines_naming_the_newest_families_parse_natively():
+    """Issue 31: a line with "tool_parser": deepseek | gemma | kimi (and no format) is a native line."""
+    from .tool_parser_cases import NEW_CASES
+
+    cases = [c for c in NEW_CASES if c[0] in ("deepseek", "gemma", "kimi")]
+    lines = [json.dumps({"tool_parser": fam, "text": text, "tools": TOOLS}) for fam, _, text, _ in cases]
+    result = runner.invoke(app, ["parse", "--jsonl"], input="\n".join(lines) + "\n")
+    assert [json.loads(line) for line in result.output.splitlines()] == [expected for *_, expected in cases]
+
+
+def test_strict_tags_option():
+    bare = json.dumps({"format": "json", "text": 'Use {"name": "calculator", "arguments": {"expression": "1"}}', "tools": TOOLS})
+    lenient = json.loads(runner.invoke(app, ["parse", "--jsonl"], input=bare).output)
+    strict = json.loads(runner.invoke(app, ["parse", "--jsonl", "--strict-tags"], input=bare).output)
+    assert lenient["kind"] == "tool_calls"
+    assert strict == {"kind": "final", "content": 'Use {"name": "calculator", "arguments": {"expression": "1"}}'}
+    bad = runner.invoke(app, ["parse", "--strict-tags"], input="x")
+    assert bad.exit_code != 0 and "--strict-tags applies to --format json or native" in str(bad.exception)

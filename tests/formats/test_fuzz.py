@@ -99,9 +99,10 @@ def test_degenerate_inputs(fmt_name, name):
 
 def test_degenerate_arguments_are_read_or_refused_exactly():
     """Deep nesting is refused with a reason; Python `...` and tuples become JSON values."""
-    assert check("json", "<tool_call>" + HUGE["20000_open_brackets"]).error == "<tool_call> block is nested more than 64 levels deep"
+    assert check("json", "<tool_call>" + HUGE["20000_open_brackets"] + "</tool_call>").error == "<tool_call> block is nested more than 64 levels deep"
+    assert check("json", "<tool_call>" + HUGE["20000_open_brackets"]).truncated == ["the <tool_call> block is cut off before </tool_call>"]
     expected = {"expression": "...", "more": [1, [2]], "b": "x", "c": "1j"}
-    parsed = check("json", '<tool_call>{"name": "calculator", "arguments": ' + HUGE["python_ellipsis"] + "}")
+    parsed = check("json", '<tool_call>{"name": "calculator", "arguments": ' + HUGE["python_ellipsis"] + "}</tool_call>")
     assert parsed.calls[0].arguments == expected
     assert check("react", "Action: calculator\nAction Input: " + HUGE["python_ellipsis"]).calls[0].arguments == expected
     assert check("react", "Action: calculator(expression=..., more=(1, {2}), b=b'x', c=1j)").calls[0].arguments == expected
@@ -141,17 +142,26 @@ FAMILY_SEEDS = {name: [t for fam, _, t, _ in FAMILY_CASES if fam == name] for na
 FAMILY_NOISE = NOISE + ["[TOOL_CALLS]", "[ARGS]", "<function=", "</function>", "<parameter=", "</parameter>", "<arg_key>",
                         "<arg_value>", "<|tool_call_begin|>", "<|tool_call_argument_begin|>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>",
                         "<|channel|>", "<|message|>", "<|start|>", "<|call|>", " to=functions.", "<start_function_call>",
-                        "<escape>", "<|python_tag|>", "[THINK]", "```tool_code\n", "get_weather("]
+                        "<escape>", "<|python_tag|>", "[THINK]", "```tool_code\n", "get_weather(",
+                        # issue 31: DSML, Gemma 4, Kimi K3, Llama 4
+                        "<｜DSML｜function_calls>", "</｜DSML｜function_calls>", '<｜DSML｜invoke name="get_weather">', "</｜DSML｜invoke>",
+                        '<｜DSML｜parameter name="city" string="true">', '<｜DSML｜parameter name="days" string="false">', "</｜DSML｜parameter>",
+                        "<|tool_call>", "call:get_weather{", "<tool_call|>", '<|"|>', "<turn|>", "<|channel>thought\n", "<channel|>",
+                        "<|open|>tools<|sep|>", "<|close|>tools<|sep|>", '<|open|>call tool="get_weather" index="1"<|sep|>', "<|close|>call<|sep|>",
+                        '<|open|>argument key="city" type="string"<|sep|>', "<|close|>argument<|sep|>", "<|close|>response<|sep|>",
+                        "<|open|>think<|sep|>", "<|close|>think<|sep|>", "<|python_start|>", "<|python_end|>"]
 
 
 def check_native(name: str, text: str) -> None:
-    parsed = get_format("native", tool_parser=name).parse(text, TOOLS)
-    assert isinstance(parsed, Parsed) and parsed.kind in ("tool_calls", "final", "invalid")
-    json.dumps(parsed.to_json(), allow_nan=False)
-    if parsed.kind == "tool_calls":
-        assert parsed.calls and all(c.name in NAMES and isinstance(c.arguments, dict) for c in parsed.calls)
-    elif parsed.kind == "invalid":
-        assert parsed.error
+    for strict in (False, True):
+        parsed = get_format("native", tool_parser=name, strict_tags=strict).parse(text, TOOLS)
+        assert isinstance(parsed, Parsed) and parsed.kind in ("tool_calls", "final", "invalid")
+        json.dumps(parsed.to_json(), allow_nan=False)
+        if parsed.kind == "tool_calls":
+            assert parsed.calls and all(c.name in NAMES and isinstance(c.arguments, dict) for c in parsed.calls)
+        elif parsed.kind == "invalid":
+            assert parsed.error
+        assert all(isinstance(t, str) and t for t in parsed.truncated)
 
 
 

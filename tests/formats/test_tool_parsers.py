@@ -20,9 +20,10 @@ def test_family_parser(family, case_id, text, expected):
     assert get_format("native", tool_parser=family).parse(text, TOOLS).to_json() == expected
 
 
-# Llama 3.2's Python list and GLM-4's `name\n{json}` carry no family marker: only the template
-# (`use_model`) or `--tool-parser` can name their family.
-UNMARKED = {("llama3", "pythonic_3_2"), ("glm", "glm4_json")}
+# Llama 3.2's Python list, Llama's bare JSON cut mid-way and GLM-4's `name\n{json}` or argument-less
+# block carry no family marker: only the template (`use_model`) or `--tool-parser` can name their family.
+UNMARKED = {("llama3", "pythonic_3_2"), ("glm", "glm4_json"), ("llama3", "cut_in_second_json"), ("llama3", "cut_in_python_list"),
+            ("glm", "no_arguments"), ("gemma", "gemma4_bare_call_after_thought")}
 CALL_CASES = [c for c in CASES if c[0] != "hermes" and c[3]["kind"] == "tool_calls" and c[:2] not in UNMARKED]
 
 
@@ -34,8 +35,8 @@ def test_auto_reads_the_family_from_the_completion(family, case_id, text, expect
 
 def test_every_named_family_has_cases_and_a_parser():
     assert set(NAMES) == set(PARSERS) == {c[0] for c in CASES}
-    assert Counter(c[0] for c in CASES) == {"hermes": 5, "llama3": 8, "mistral": 9, "qwen3-xml": 7, "deepseek": 7,
-                                            "glm": 7, "kimi": 7, "gpt-oss": 7, "gemma": 6}
+    assert Counter(c[0] for c in CASES) == {"hermes": 8, "llama3": 12, "mistral": 13, "qwen3-xml": 11, "deepseek": 22,
+                                            "glm": 10, "kimi": 19, "gpt-oss": 10, "gemma": 21}
 
 
 def test_unknown_parser_is_a_one_line_error():
@@ -62,6 +63,33 @@ TEMPLATES = {
 @pytest.mark.parametrize("family", sorted(TEMPLATES))
 def test_family_detected_from_the_chat_template(family):
     assert detect_tool_parser(TEMPLATES[family]) == family
+
+
+# The newest generations' templates / special tokens (faithful excerpts), issue 31.
+NEW_TEMPLATES = [
+    ("deepseek", "{{'<｜Assistant｜>'}}{%- if tools %}<｜DSML｜function_calls>\n{%- for tc in tool_calls %}<｜DSML｜invoke name=\"{{ tc.name }}\">"),
+    ("gemma", "{{- '<|turn>model\n' -}}{%- if message['tool_calls'] -%}{{- '<|tool_call>call:' + function['name'] + '{' -}}"),
+    ("kimi", "{%- for tool_call in message['tool_calls'] -%}<|open|>call tool=\"{{ tool_call.function.name }}\" index=\"{{ loop.index }}\"<|sep|>"),
+    ("llama3", "{{- '<|header_start|>ipython<|header_end|>\n\n' }}{{- '<|python_start|>' }}"),
+]
+
+
+@pytest.mark.parametrize("family,template", NEW_TEMPLATES, ids=[f"{f}-{t[:12]}" for f, t in NEW_TEMPLATES])
+def test_newest_generations_are_detected_from_the_template(family, template):
+    fmt = get_format("native")
+    assert detect_tool_parser(template) == family and fmt.use_model(template) == family
+
+
+@pytest.mark.parametrize("completion,family", [
+    ('Checking.<｜DSML｜function_calls>\n<｜DSML｜invoke name="x">', "deepseek"),
+    ('<|DSML|function_calls>\n<|DSML|invoke name="x">', "deepseek"),
+    ("<|channel>thought\nhm<channel|>It is sunny.", "gemma"),
+    ("<|tool_call>call:x{}<tool_call|>", "gemma"),
+    ("Hi.<|close|>response<|sep|><|open|>tools<|sep|>", "kimi"),
+    ("<|python_start|>[x()]<|python_end|>", "llama3"),
+])
+def test_newest_generations_are_sniffed_from_the_completion(completion, family):
+    assert sniff_tool_parser(completion) == family
 
 
 def test_detection_reads_tokenizer_templates_and_special_tokens(smol_tokenizer):
@@ -121,3 +149,29 @@ def test_eval_parses_native_completions_with_the_model_family():
     item = make_item("x", Sample([Message("user", "Paris?"), Message("assistant", None, tool_calls=[Call("get_weather", {"city": "Paris"})])], TOOLS), {}, "t")
     agent, _ = EvalRunner(llm, EvalSettings(format="native")).agent_for(item)
     assert agent.format.tool_parser == "glm"
+
+
+# -- strict tags (issue 31): bare JSON in a normal answer is never a call ----------------------------
+BARE = '{"name": "get_weather", "arguments": {"city": "Paris"}} is the shape of a call.'
+
+
+@pytest.mark.parametrize("fmt,family", [("json", None), ("native", "hermes"), ("native", "gemma"), ("native", "llama3"), ("native", None)])
+def test_strict_tags_read_bare_json_as_text(fmt, family):
+    lenient, strict = (get_format(fmt, tool_parser=family, strict_tags=s) for s in (False, True))
+    assert lenient.parse(BARE, TOOLS).kind == "tool_calls"
+    assert strict.parse(BARE, TOOLS).to_json() == {"kind": "final", "content": BARE}
+
+
+@pytest.mark.parametrize("family,case_id,text,expected", [c for c in CASES if c[3]["kind"] == "tool_calls" and c[:2] not in {
+    ("llama3", "json_parameters"), ("llama3", "parallel_semicolon"), ("llama3", "pythonic_3_2"), ("llama3", "type_function_key"),
+    ("llama3", "cut_in_second_json"), ("llama3", "cut_in_python_list"), ("llama3", "reasoning_wrapped"),
+    ("gemma", "gemma4_bare_call_after_thought")}], ids=lambda c: str(c)[:40])
+def test_strict_tags_keep_every_tagged_call(family, case_id, text, expected):
+    """Every family's tagged calls parse the same in strict mode (llama3's untagged JSON and
+    Python lists, and Gemma 4's bare `call:`, are the only calls strict mode gives up)."""
+    assert get_format("native", tool_parser=family, strict_tags=True).parse(text, TOOLS).to_json() == expected
+
+
+def test_strict_tags_apply_to_json_and_native_only():
+    with pytest.raises(TooltuneError, match="--strict-tags applies to --format json or native"):
+        get_format("react", strict_tags=True)

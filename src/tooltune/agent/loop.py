@@ -94,14 +94,19 @@ class Agent:
         )
 
     def parse(self, completion: Completion) -> Parsed:
+        """A server that parsed the calls itself may have completed a call that hit max_tokens
+        (finish_reason "length"): only the last call can be cut off, so it is reported, not run."""
         if completion.tool_calls:  # a server that parsed the calls itself
-            calls = []
-            for call in completion.tool_calls:
+            calls, truncated = [], []
+            for i, call in enumerate(completion.tool_calls):
+                if completion.finish_reason == "length" and i == len(completion.tool_calls) - 1:
+                    truncated.append(f"{call.name}: the completion hit max_tokens inside it")
+                    continue
                 name = resolve_tool_name(call.name, tool_names(self.tool_specs))
                 if name is None:
                     return Parsed("invalid", error=f"unknown tool {call.name!r}")
                 calls.append(ToolCall(name, call.arguments, call.id))
-            return Parsed("tool_calls", calls=calls, thought=completion.text.strip() or None)
+            return Parsed.calls_or_cut_off(calls, truncated, thought=completion.text.strip() or None)
         return self.format.parse(completion.text, self.tool_specs)
 
     def step(self, messages: list[Message], on_event: Any = None) -> Step:
@@ -131,15 +136,17 @@ class Agent:
         `history` (the conversation so far) lets a repeated identical call get a note instead."""
         emit = emit or (lambda e: None)
         parsed = self.parse(completion)
+        for cut in parsed.truncated:  # never run; the step says so
+            emit(Event("truncated_call", {"call": cut}))
         if parsed.kind == "invalid":
-            return FormatErrorStep(completion.text, parsed.error or "unparseable")
+            return FormatErrorStep(completion.text, parsed.error or "unparseable", truncated=list(parsed.truncated))
         thought = parsed.reasoning or parsed.thought  # a <think> block and the format's own thought
         if thought:
             emit(Event("thought", {"text": thought}))
         if parsed.kind == "final":
             emit(Event("final_answer", {"text": parsed.content, "strict": parsed.strict}))
             return FinalAnswerStep(thought, parsed.content or "", completion.text, parsed.strict)
-        step = ActionStep(thought, parsed.calls, raw=completion.text)
+        step = ActionStep(thought, parsed.calls, raw=completion.text, truncated=list(parsed.truncated))
         step.results = self.execute(parsed.calls, emit, history=history)
         return step
 

@@ -16,6 +16,7 @@ from tooltune.tools.tool import ToolResult
 EventKind = Literal[
     "token", "thought", "tool_call", "observation", "final_answer", "format_error", "stopped",
     "repeated_call", "loop", "context", "memory", "plan", "subtask", "reflection", "tools_selected",
+    "truncated_call",
 ]
 
 
@@ -30,10 +31,14 @@ class Event:
 
 @dataclass
 class ActionStep:
+    """The calls of one step and their results. `truncated` names the calls the completion was
+    cut off inside (max_tokens, a broken stream): reported, never run, not in the messages."""
+
     thought: str | None
     calls: list[ToolCall]
     results: list[ToolResult] = field(default_factory=list)
     raw: str = ""
+    truncated: list[str] = field(default_factory=list)
 
     def to_messages(self) -> list[Message]:
         msgs = [Message("assistant", None, tool_calls=list(self.calls), reasoning_content=self.thought)]
@@ -57,10 +62,12 @@ class FinalAnswerStep:
 
 @dataclass
 class FormatErrorStep:
-    """A completion that could not be parsed even after the bounded retries."""
+    """A completion that could not be parsed even after the bounded retries (`truncated`: the
+    calls it was cut off inside, when that is why)."""
 
     raw: str
     error: str
+    truncated: list[str] = field(default_factory=list)
 
     def to_messages(self) -> list[Message]:
         return []  # never part of the canonical trajectory

@@ -215,6 +215,7 @@ class StepScore:
     rouge_l: float
     bleu: float
     score: float  # EM(tool) + λ · fuzzy(args), fuzzy = ROUGE-L
+    truncated: int = 0  # calls the completion was cut off inside (never run, never right)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -222,18 +223,23 @@ class StepScore:
 
 def score_step(
     expected: list[ToolCall], parsed_kind: str, predicted: list[ToolCall], strict: bool,
-    tools: list[dict[str, Any]], opts: MatchOptions = MatchOptions(), lam: float = 1.0,
+    tools: list[dict[str, Any]], opts: MatchOptions = MatchOptions(), lam: float = 1.0, truncated: int = 0,
 ) -> StepScore:
     """Score a parsed completion against the reference step (`expected` empty = answer, no call).
     A no-call step is all-or-nothing: right (no call) scores 1 + λ, a call scores 0, so both kinds
-    of step live on the same 0..1+λ scale."""
+    of step live on the same 0..1+λ scale. `truncated` (`len(Parsed.truncated)`) counts calls cut
+    off mid-way: such a step is never a name or argument match, and each cut-off call counts as
+    a call without a partner in the fuzzy average."""
     valid = parsed_kind != "invalid"
     called = parsed_kind == "tool_calls" and bool(predicted)
     predicted = predicted if called else []
     if not expected:
-        right = valid and not called
-        return StepScore(valid, valid and strict, False, called, right, right, float(right), float(right), (1 + lam) * right)
-    name_ok = called and names_match(expected, predicted)
+        right = valid and not called and not truncated
+        return StepScore(valid, valid and strict, False, called, right, right, float(right), float(right), (1 + lam) * right, truncated)
+    name_ok = called and not truncated and names_match(expected, predicted)
     args_ok = name_ok and match_calls(expected, predicted, tools, opts)
     rouge, bleu = fuzzy_calls(expected, predicted, tools) if called else (0.0, 0.0)
-    return StepScore(valid, valid and strict, True, called, name_ok, args_ok, rouge, bleu, float(name_ok) + lam * rouge)
+    if truncated and called:  # the average runs over the cut-off calls too
+        share = max(len(expected), len(predicted)) / max(len(expected), len(predicted) + truncated)
+        rouge, bleu = rouge * share, bleu * share
+    return StepScore(valid, valid and strict, True, called, name_ok, args_ok, rouge, bleu, float(name_ok) + lam * rouge, truncated)

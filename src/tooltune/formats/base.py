@@ -53,7 +53,11 @@ class Parsed:
 
     `thought` is the format's own reasoning (a ReAct `Thought:`, the text before a `<tool_call>`);
     `reasoning` is everything that belongs in the assistant message's `reasoning_content`: a
-    `<think>` block (or a family's analysis channel) followed by that thought."""
+    `<think>` block (or a family's analysis channel) followed by that thought.
+
+    `truncated` names each call the completion was cut off inside (its JSON, or its block's end
+    marker, never came): such a call is never returned in `calls` and never run. The complete
+    calls beside it still are (kind "tool_calls"); with none, the kind is "invalid"."""
 
     kind: Literal["tool_calls", "final", "invalid"]
     calls: list[ToolCall] = field(default_factory=list)
@@ -62,6 +66,16 @@ class Parsed:
     error: str | None = None
     strict: bool = True  # False when accepted leniently (plain text taken as the final answer)
     reasoning: str | None = None
+    truncated: list[str] = field(default_factory=list)
+
+    @classmethod
+    def calls_or_cut_off(cls, calls: list[ToolCall], truncated: list[str], **fields: Any) -> Parsed:
+        """The complete calls (if any) with the cut-off ones reported beside them."""
+        if calls:
+            return cls("tool_calls", calls=calls, truncated=truncated, **fields)
+        fields.pop("content", None)
+        fields.pop("thought", None)
+        return cls("invalid", error=f"{truncated[0]} (a truncated call, not run)", truncated=truncated, **fields)
 
     def to_json(self) -> dict[str, Any]:
         if self.kind == "tool_calls":
@@ -72,6 +86,8 @@ class Parsed:
             out = {"kind": "final", "content": self.content}
         else:
             out = {"kind": "invalid", "error": self.error}
+        if self.truncated:
+            out["truncated"] = list(self.truncated)
         if self.reasoning:
             out["reasoning"] = self.reasoning
         return out

@@ -64,7 +64,9 @@ def parse_line(line: str, lineno: int, defaults: dict[str, Any], get_parser: Cal
     tools = item["tools"] if item.get("tools") is not None else defaults["tools"]
     if (problem := _check_tools(tools)) is not None:
         return _invalid(lineno, problem)
-    fmt_name, parser_name = item.get("format", defaults["format"]), item.get("tool_parser", defaults.get("tool_parser"))
+    parser_name = item.get("tool_parser", defaults.get("tool_parser"))
+    # A line naming a family's parser but no format means the native format it belongs to.
+    fmt_name = item.get("format", "native" if "tool_parser" in item and item["tool_parser"] is not None else defaults["format"])
     if not isinstance(fmt_name, str) or not (parser_name is None or isinstance(parser_name, str)):
         return _invalid(lineno, "'format' and 'tool_parser' must be strings")
     try:

@@ -21,11 +21,14 @@ class NativeFormat(PromptFormat):
     name = "native"
     stop: list[str] = []
 
-    def __init__(self, lang: str = "en", tool_role: str = "user", tool_parser: str = "auto") -> None:
+    def __init__(self, lang: str = "en", tool_role: str = "user", tool_parser: str = "auto", strict_tags: bool = False) -> None:
+        """`strict_tags`: a call only inside the family's call markers; untagged JSON (which
+        hermes, llama3 and gemma otherwise accept) is then the answer's text."""
         super().__init__(lang, tool_role)
         if tool_parser != "auto":
             get_tool_parser(tool_parser)  # an unknown name is a one-line error now, not at parse time
         self.tool_parser = tool_parser
+        self.strict_tags = strict_tags
 
     def use_model(self, tokenizer_or_template: Any) -> str:
         """With `tool_parser="auto"`, fix the family from the model's chat template and special
@@ -58,5 +61,5 @@ class NativeFormat(PromptFormat):
         name = self.tool_parser if self.tool_parser != "auto" else sniff_tool_parser(text)
         parser = get_tool_parser(name)
         if name == "gpt-oss":  # harmony carries its reasoning in the analysis channel
-            return parser.parse(text, tools)
-        return parse_with_reasoning(text, lambda rest: parser.parse(rest, tools), thought_is_reasoning=False)
+            return parser.parse(text, tools, strict=self.strict_tags)
+        return parse_with_reasoning(text, lambda rest: parser.parse(rest, tools, strict=self.strict_tags), thought_is_reasoning=False)

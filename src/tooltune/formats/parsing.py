@@ -35,6 +35,19 @@ class ArgumentError(ValueError):
     pass
 
 
+_PLAIN_NAME = re.compile(r"[\w.\-:]{1,80}")
+
+
+def cut_off_report(raw_name: str | None, what: str) -> str:
+    """How a cut-off call is reported (`Parsed.truncated`): `NAME: what`, the name as written
+    when it is a plain identifier, quoted otherwise (it is model output), left out when the
+    completion stopped before it."""
+    name = (raw_name or "").strip()
+    if not name:
+        return what
+    return f"{name if _PLAIN_NAME.fullmatch(name) else repr(name[:60])}: {what}"
+
+
 def strip_fences(text: str) -> str:
     match = _FENCE.search(text)
     return match.group(1) if match else text

@@ -17,14 +17,41 @@ from tooltune.formats import react_layout
 from tooltune.formats.base import Parsed, PromptFormat, Rendered, Segment, Turn
 from tooltune.formats.react_layout import Kw
 from tooltune.formats.parsing import (
-    MAX_DEPTH, ArgumentError, decode_arguments, nesting_depth, resolve_tool_name, strip_end_markers, to_jsonable, tool_names,
+    MAX_DEPTH, ArgumentError, cut_off_report, decode_arguments, nesting_depth, resolve_tool_name, strip_end_markers, to_jsonable, tool_names,
     tool_params, unknown_tool_error,
 )
 from tooltune.formats.reasoning import parse_with_reasoning
+from tooltune.formats.scan import Scan, scan
 from tooltune.formats.templates import fill
 from tooltune.messages import Message, ToolCall
 
 _CALL_SYNTAX = re.compile(r"^([\w.\-]+)\s*\((.*)\)\s*$", re.S)
+_NAME_START = re.compile(r"[\w.\-]+")
+_VALUE_START = re.compile(r"\s*(?:```[\w-]*\s*)?")
+_ACTION_NAME = re.compile(r"[ \t]*[^\n{(]*")
+_KEYWORD_MARK = "(?i:" + react_layout.KEYWORD.pattern.replace("(thought|", "(?:thought|") + ")"
+
+
+def keywords_outside_values(text: str) -> tuple[list[Kw], dict[int, Scan]]:
+    """The ReAct keywords, minus those inside an Action's or Action Input's value (a JSON string
+    argument saying "Observation: …" is text), and how each such value ended, by keyword start.
+    A value whose brackets never close ends at the next keyword outside its strings."""
+    kept: list[Kw] = []
+    values: dict[int, Scan] = {}
+    skip = -1
+    for kw in react_layout.keywords(text):
+        if kw.start < skip:
+            continue
+        kept.append(kw)
+        if kw.kind not in ("action", "action input"):
+            continue
+        start = (_ACTION_NAME if kw.kind == "action" else _VALUE_START).match(text, kw.end).end()  # type: ignore[union-attr]
+        if start >= len(text) or text[start] not in "{[(\"'":
+            continue
+        value = scan(text, start, _KEYWORD_MARK, until_closed=True)
+        values[kw.start] = value
+        skip = value.end
+    return kept, values
 
 
 def describe_tool(spec: dict[str, Any], lang: str) -> str:
@@ -65,7 +92,8 @@ class ReActFormat(PromptFormat):
 
     def _parse_scratchpad(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
         text = strip_end_markers(text.replace("\r\n", "\n").replace("\r", "\n"))
-        kws = react_layout.keywords(text)
+        kws, values = keywords_outside_values(text)
+        whole = len(text)
         # A hallucinated Observation and everything after it is the model talking to itself.
         first_action = next((k for k in kws if k.kind == "action"), None)
         cut = next((k.start for k in kws if k.kind in ("observation", "question") and (first_action is None or k.start > first_action.start)), len(text))
@@ -78,7 +106,7 @@ class ReActFormat(PromptFormat):
             content = text[final.end : after[0].start if after else len(text)].strip()
             return Parsed("final", content=content, thought=self._thought(text, kws, final.start))
         if first_action:
-            return self._parse_actions(text, kws, tools)
+            return self._parse_actions(text, kws, tools, values, at_end=len(text) == whole)
         if any(k.kind == "thought" for k in kws):
             return Parsed("invalid", error="a Thought must be followed by 'Action:' + 'Action Input:' or by 'Final Answer:'")
         if not text:
@@ -91,8 +119,13 @@ class ReActFormat(PromptFormat):
         start = thought_kw.end if thought_kw else 0
         return text[start:until].strip() or None
 
-    def _parse_actions(self, text: str, kws: list[Kw], tools: list[dict[str, Any]]) -> Parsed:
+    def _parse_actions(self, text: str, kws: list[Kw], tools: list[dict[str, Any]], values: dict[int, Scan],
+                       at_end: bool) -> Parsed:
+        """Every Action (+ Action Input) as a call. The last one, when the completion ends inside
+        it (its JSON or quoted value never closes, its input is empty, its name is unfinished), is
+        reported as truncated instead: a call cut off at max_tokens is never run."""
         calls: list[ToolCall] = []
+        truncated: list[str] = []
         first = next(k for k in kws if k.kind == "action")
         for i, kw in enumerate(kws):
             if kw.kind != "action":
@@ -101,9 +134,17 @@ class ReActFormat(PromptFormat):
             line = text[kw.end : nxt.start if nxt else len(text)].strip()
             name_part, inline_args = self._split_action_line(line)
             raw_input: Any = inline_args
-            if nxt is not None and nxt.kind == "action input":
-                after = kws[i + 2] if i + 2 < len(kws) else None
-                raw_input = text[nxt.end : after.start if after else len(text)].strip()
+            has_input = nxt is not None and nxt.kind == "action input"
+            after = kws[i + 2] if has_input and i + 2 < len(kws) else None
+            if has_input:
+                raw_input = text[nxt.end : after.start if after else len(text)].strip()  # type: ignore[union-attr]
+            last = at_end and (nxt is None or (has_input and after is None))
+            cut = last and self._cut_off(name_part, raw_input, values.get(kw.start), values.get(nxt.start) if has_input else None,
+                                         has_input, tools)  # type: ignore[union-attr]
+            if cut:
+                written = _NAME_START.match(name_part.strip().strip("[]`*\"'"))
+                truncated.append(cut_off_report(written.group() if written else name_part, cut))
+                continue
             name = resolve_tool_name(name_part, tool_names(tools))
             if name is None:
                 return Parsed("invalid", error=unknown_tool_error(name_part, tools))
@@ -115,8 +156,29 @@ class ReActFormat(PromptFormat):
             try:
                 calls.append(ToolCall(name, decode_arguments(raw_input, params)))
             except ArgumentError as exc:
-                return Parsed("invalid", error=f"Action Input for {name}: {exc}")
-        return Parsed("tool_calls", calls=calls, thought=self._thought(text, kws, first.start))
+                return Parsed("invalid", error=f"Action Input for {name}: {exc}", truncated=truncated)
+        return Parsed.calls_or_cut_off(calls, truncated, thought=self._thought(text, kws, first.start))
+
+    @staticmethod
+    def _cut_off(name_part: str, raw_input: Any, line_value: Scan | None, input_value: Scan | None, has_input: bool,
+                 tools: list[dict[str, Any]]) -> str | None:
+        """Why the action the completion ends in is cut off, or None when it is complete."""
+        if line_value is not None and line_value.cut_off:
+            return "the completion ends inside its call's arguments"
+        if has_input:
+            if input_value is not None and input_value.cut_off:
+                return "the completion ends inside its Action Input (the JSON never closes)"
+            return "the completion ends right after 'Action Input:'" if raw_input == "" else None
+        if raw_input is not None:
+            return None
+        name = name_part.strip()
+        exact = {n.lower() for n in tool_names(tools)}
+        if name.strip("`*[] ").lower() not in exact:
+            return "the completion ends inside its Action line"
+        resolved = resolve_tool_name(name, tool_names(tools))
+        if resolved and tool_params(tools, resolved).get("required"):
+            return "the completion ends before its 'Action Input:'"
+        return None
 
     @staticmethod
     def _split_action_line(line: str) -> tuple[str, Any]:

@@ -1,6 +1,8 @@
 """Reasoning blocks (`<think>…</think>`) that reasoning models write before the answer or call.
 
-Qwen3, DeepSeek-R1 distills, GLM-4.5 and Kimi write their reasoning inside `<think>…</think>`;
+Qwen3, DeepSeek-R1 distills, GLM-4.5 and Kimi K2 write their reasoning inside `<think>…</think>`
+(Magistral: `[THINK]…[/THINK]`, Gemma 4: `<|channel>thought…<channel|>`, Kimi K3: its `think`
+channel);
 when the chat template already opened the block (Qwen3 with thinking on, R1 distills) only the
 closing tag appears in the completion. The reasoning goes to the assistant message's
 `reasoning_content` (vLLM's and DeepSeek's name), never to `content`; a call written inside it is
@@ -14,10 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tooltune.formats.base import Parsed
+from tooltune.formats.scan import FAMILY_STRING_OPENERS, FAMILY_STRINGS, scan
 
-# `[THINK]…[/THINK]`: Mistral's Magistral writes its reasoning between these special tokens.
-_OPEN = re.compile(r"^\s*(?:<\s*think(?:ing)?\s*>|\[THINK\])", re.I)
-_CLOSE = re.compile(r"<\s*/\s*think(?:ing)?\s*>|\[/THINK\]", re.I)
+# `[THINK]…[/THINK]`: Mistral's Magistral writes its reasoning between these special tokens;
+# Gemma 4 thinks in `<|channel>thought\n…<channel|>`, Kimi K3 in `<|open|>think<|sep|>…<|close|>think<|sep|>`.
+_OPEN = re.compile(r"^\s*(?:<\s*think(?:ing)?\s*>|\[THINK\]|<\|channel>[ \t]*(?:thought\b)?|<\|open\|>\s*think\s*<\|sep\|>)", re.I)
+_CLOSE_SRC = r"(?i:<\s*/\s*think(?:ing)?\s*>|\[/THINK\]|<channel\|>|<\|close\|>\s*think\s*<\|sep\|>)"
+_CLOSE = re.compile(_CLOSE_SRC)
+# Where a call's arguments begin, in any format: a closing tag after one of these may be text
+# inside the call's string argument (`{"query": "what does </think> mean"}`), not the block's end.
+_CALL_START = re.compile(
+    r"<\s*tool_call\s*>|\[TOOL_CALLS\]|<\|tool_calls?_section_begin\|>|<｜tool▁calls▁begin｜>|<[｜|]DSML[｜|]|<\|tool_call>"
+    r"|<start_function_call>|<function=|<\|python_tag\|>|<\|open\|>\s*tools|action[ _]*input\s*[:：]|\{\s*\"name\"", re.I)
 
 
 @dataclass
@@ -32,6 +42,11 @@ def split_reasoning(text: str) -> Split:
     reasoning (the template opened the block)."""
     opened = _OPEN.match(text)
     close = _CLOSE.search(text, opened.end() if opened else 0)
+    if close is not None and opened is None:
+        call = _CALL_START.search(text, 0, close.start())
+        if call is not None:  # the first closing tag outside the call's strings, if any
+            found = scan(text, call.end(), _CLOSE_SRC, strings=FAMILY_STRINGS, openers=FAMILY_STRING_OPENERS)
+            close = found.match if found.how == "marker" else None
     if close is None:
         if opened:
             return Split(text[opened.end():].strip() or None, "", truncated=True)

@@ -53,7 +53,7 @@ def detect_tool_parser(tokenizer_or_template: Any) -> str:
     string; "hermes" when nothing identifies one (the most tolerant reader)."""
     text = _template_text(tokenizer_or_template)
     for parser in PARSERS.values():
-        if all(marker in text for marker in parser.template_markers):
+        if parser.matches_template(text):
             return parser.name
     return "hermes"
 

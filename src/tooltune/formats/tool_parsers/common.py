@@ -1,6 +1,7 @@
-"""What every family parser shares: building calls against the tool schemas, strict-enough JSON
-(a cut-off call is `invalid`, not repaired into a guess), schema-typed XML values, Python-style
-calls, and the result in the canonical `Parsed` shape.
+"""What every family parser shares: building calls against the tool schemas, JSON decoding of a
+closed block (repaired if need be; a cut-off call is reported as truncated, never repaired into
+a guess), schema-typed XML values, Python-style calls, and the result in the canonical `Parsed`
+shape.
 
 Family parsers only locate calls in their own syntax; decoding, name resolution and repair come
 from `formats/parsing.py`, the same tolerant pieces the hermes/JSON and ReAct parsers use.
@@ -9,7 +10,6 @@ from `formats/parsing.py`, the same tolerant pieces the hermes/JSON and ReAct pa
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,48 +17,41 @@ from typing import Any
 
 from tooltune.formats.base import Parsed
 from tooltune.formats.parsing import (
-    MAX_DEPTH, ArgumentError, decode_arguments, loads_lenient, nesting_depth, resolve_tool_name,
-    strip_end_markers, to_jsonable, tool_names, tool_params, unknown_tool_error,
+    MAX_DEPTH, ArgumentError, cut_off_report, decode_arguments, loads_lenient, nesting_depth, resolve_tool_name,
+    strip_end_markers, strip_fences, to_jsonable, tool_names, tool_params, unknown_tool_error,
 )
+from tooltune.formats.scan import json_cut_off, scan
 from tooltune.messages import ToolCall
 
-ParseFn = Callable[[str, list[dict[str, Any]]], Parsed]
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|"')
+_PY_HEAD = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\(")
+_COMMA = re.compile(r"\s*,?\s*")
+ParseFn = Callable[..., Parsed]  # (text, tools, strict=False): strict reads only tagged call blocks
 
 
 @dataclass(frozen=True)
 class ToolParser:
-    """One family: its parser, what identifies its chat template (all `template_markers` present)
-    and what identifies one of its completions (any `completion_markers` present)."""
+    """One family: its parser, what identifies its chat template (every marker of one of the
+    `template_markers` groups present: a family's generations differ) and what identifies one
+    of its completions (any `completion_markers` present)."""
 
     name: str
     parse: ParseFn
-    template_markers: tuple[str, ...]
+    template_markers: tuple[tuple[str, ...], ...]
     completion_markers: tuple[str, ...] = ()
+
+    def matches_template(self, text: str) -> bool:
+        return any(all(marker in text for marker in group) for group in self.template_markers)
 
 
 class Truncated(ArgumentError):
     """A call cut off before its end: the step is invalid, never guessed."""
 
 
-def is_cut_off(text: str) -> bool:
-    """True when JSON text stops inside a string or with brackets still open."""
-    depth = 0
-    for token in _TOKEN.findall(text):
-        if token == '"':
-            return True  # a quote that never closes
-        if token in "[{":
-            depth += 1
-        elif token in "]}":
-            depth -= 1
-    return depth > 0
-
-
 def complete_json(text: str) -> Any:
     """Decode JSON written by a model; Python literals and small repairs (trailing commas,
     full-width quotes) are fine, but output cut off mid-value raises Truncated."""
     text = text.strip()
-    if text.startswith(("{", "[")) and is_cut_off(text):
+    if text.startswith(("{", "[")) and json_cut_off(text):
         raise Truncated(f"cut off before the end of its JSON: {text[-40:]!r}")
     return loads_lenient(text)
 
@@ -74,17 +67,30 @@ def make_call(raw_name: str, raw_args: Any, tools: list[dict[str, Any]]) -> Tool
         return f"arguments for {name}: {exc}"
 
 
-def result(calls: list[ToolCall | str], around: str) -> Parsed:
-    """Calls (or the first error among them) plus the text around them, which is content."""
+def result(calls: list[ToolCall | str], around: str, truncated: list[str] | None = None) -> Parsed:
+    """Calls (or the first error among them) plus the text around them, which is content; the
+    calls the completion was cut off inside are reported (`Parsed.truncated`), never returned."""
+    truncated = list(truncated or [])
     for call in calls:
         if isinstance(call, str):
-            return Parsed("invalid", error=call)
+            return Parsed("invalid", error=call, truncated=truncated)
     around = strip_end_markers(around)
     if calls:
-        return Parsed("tool_calls", calls=list(calls), content=around or None, thought=around or None)  # type: ignore[arg-type]
+        return Parsed("tool_calls", calls=list(calls), content=around or None, thought=around or None, truncated=truncated)  # type: ignore[arg-type]
+    if truncated:
+        return Parsed.calls_or_cut_off([], truncated)
     if not around:
         return Parsed("invalid", error="empty completion")
     return Parsed("final", content=around)
+
+
+def decode_block(name: str, body: str, tools: list[dict[str, Any]]) -> ToolCall | str:
+    """A closed block's JSON arguments (repaired if need be: the block did end) as a call."""
+    try:
+        args = loads_lenient(strip_fences(body)) if body.strip() else {}
+    except ArgumentError as exc:
+        return f"arguments of {name.strip()}: {exc}"
+    return make_call(name.strip(), args, tools)
 
 
 def typed_value(raw: str, schema: dict[str, Any] | None) -> Any:
@@ -169,22 +175,20 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
-def json_objects(text: str) -> tuple[list[Any], str]:
-    """Consecutive JSON values (separated by whitespace, `;` or `,`) at the start of `text`,
-    and what follows them; stops at the first thing that is not JSON."""
-    decoder = json.JSONDecoder()
-    values, pos = [], 0
-    if nesting_depth(text) > MAX_DEPTH:
-        raise ArgumentError(f"nested more than {MAX_DEPTH} levels deep")
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n;,":
-            pos += 1
-        if pos >= len(text) or text[pos] not in "{[":
-            return values, text[pos:]
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except (ValueError, RecursionError):
-            rest = text[pos:]
-            values.append(complete_json(rest))
-            return values, ""
-        values.append(to_jsonable(value))
+def pythonic_with_cut_off(text: str, tools: list[dict[str, Any]]) -> tuple[list[ToolCall | str] | None, list[str]]:
+    """`pythonic_calls`, and when the text ends inside a Python call: the complete calls of the
+    list before it, with the cut-off one reported. (None, []) when it is not Python calls."""
+    text = text.strip()
+    calls = pythonic_calls(text, tools)
+    if calls is not None or not _PY_HEAD.match(text.lstrip("[")) or not scan(text, 0, brackets=True).cut_off:
+        return calls, []
+    done, pos = [], 1 if text.startswith("[") else 0
+    while pos and (head := _PY_HEAD.match(text, pos)) is not None:
+        value = scan(text, head.end() - 1, until_closed=True)
+        if value.how != "closed":
+            break
+        done.append(text[head.start():value.end])
+        pos = _COMMA.match(text, value.end).end()  # type: ignore[union-attr]
+    cut = _PY_HEAD.match(text, pos)
+    report = cut_off_report(cut.group(1) if cut else None, "cut off before the end of its Python call")
+    return (pythonic_calls("[" + ", ".join(done) + "]", tools) or []) if done else [], [report]
