@@ -193,3 +193,12 @@ def test_a_prompt_past_the_context_is_a_failed_item_not_a_backend_error(tmp_path
     assert [(r["valid"], r["error_type"]) for r in results] == [(False, "context_length"), (True, None)]
     assert results[0]["error"] == ["prompt of 9000 tokens exceeds the model's context of 8192: shorten the conversation, "
                                    "tool results or tool list (the agent can fit it: --context-window)"]
+
+
+def test_a_cut_off_call_fails_the_item_even_beside_a_right_one(tmp_path):
+    items = load_items(["simple_python"], limit=1, seed=0)
+    right = scripted_book(items, set())[items[0].messages[-1].content]
+    cut = right + '\n<tool_call>\n{"name": "' + items[0].tools[0]["function"]["name"] + '", "arguments": {"x": "ab'
+    [result], _ = run_items(AnswerBook({items[0].messages[-1].content: cut}), items, BenchSettings(), tmp_path / "r.jsonl")
+    assert (result["valid"], result["error_type"]) == (False, "truncated_call")
+    assert len(result["calls"]) == 1  # the complete call was read; the cut-off one is reported, not run

@@ -157,3 +157,17 @@ def test_bad_items_are_one_line_errors(tmp_path):
         load_items(bad)
     with pytest.raises(TooltuneError, match="no such file"):
         load_items(tmp_path / "missing.jsonl")
+
+
+def test_a_right_call_beside_a_cut_off_one_is_not_a_right_step(items, tmp_path):
+    """The completion has the gold call, then a second call cut off by the token budget: the step
+    is not a name or argument match (the cut-off call counts against it)."""
+    [item] = by_id(items, next(i.id for i in items if [len(g) for g in i.reference_call_groups()] == [1]))
+    gold = item.reference_call_groups()[0][0]
+    block = json.dumps({"name": gold.name, "arguments": gold.arguments})
+    cut = f'<tool_call>\n{block}\n</tool_call>\n<tool_call>\n{{"name": "{gold.name}", "arguments": {{"x": "ab'
+    runner = EvalRunner(ScriptedLLM([cut, "Done."]), EvalSettings(format="json", free_run=False), batch_size=1)
+    [result] = runner.run([item], tmp_path / "r.jsonl")
+    step = result["steps"][0]
+    assert len(step["parsed"]["truncated"]) == 1 and step["truncated"] == 1
+    assert step["name_match"] is False and step["args_match"] is False

@@ -70,11 +70,14 @@ def _agent(llm: LLM, item: BenchItem, settings: BenchSettings) -> Agent:
 
 def score_item(item: BenchItem, agent: Agent, completion: Completion) -> dict[str, Any]:
     """The item's result row: what the model wrote, what tooltune parsed, BFCL's verdict.
-    A completion that breaks the format (parsed `invalid`, not empty) counts as a call attempt."""
+    A completion that breaks the format (parsed `invalid`, not empty) counts as a call attempt;
+    a call cut off mid-way (`Parsed.truncated`) fails the item even beside complete calls."""
     parsed = agent.parse(completion)
     calls = parsed.calls if parsed.kind == "tool_calls" else []
     attempted = parsed.kind == "tool_calls" or (parsed.kind == "invalid" and bool(completion.text.strip()))
-    verdict = check(item, calls, attempted)
+    verdict = check(item, calls, attempted or bool(parsed.truncated))
+    if parsed.truncated and verdict["valid"] and item.expects_call:  # a cut-off call is never a right answer
+        verdict = {"valid": False, "error_type": "truncated_call", "error": list(parsed.truncated)}
     return {
         "item_id": item.id, "category": item.category, "completion": completion.text,
         "completion_tokens": completion.completion_tokens, "parsed": parsed.to_json(),

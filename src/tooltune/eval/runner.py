@@ -179,7 +179,8 @@ class EvalRunner:
 
     def _score(self, item: EvalItem, ref: StepRef, agent: Agent, completion: Completion) -> dict[str, Any]:
         parsed = agent.parse(completion)
-        score = score_step(ref.expected, parsed.kind, parsed.calls, parsed.strict, item.tools, self.settings.match, self.settings.lam)
+        score = score_step(ref.expected, parsed.kind, parsed.calls, parsed.strict, item.tools, self.settings.match, self.settings.lam,
+                           truncated=len(parsed.truncated))
         return {
             "index": ref.index, "part": ref.part, "expected": _calls_json(ref.expected), "completion": completion.text,
             "completion_tokens": completion.completion_tokens, "parsed": parsed.to_json(), **score.to_json(),
