@@ -159,9 +159,7 @@ class DPOTrainer(Trainer):
         self.out = Path(cfg.out)
         pairs = pairs if pairs is not None else read_pairs(cfg.data or "")  # bad data fails before the model loads
         ref_info = _adapter_info(cfg.ref) if cfg.ref != "base" else {}
-        base = cfg.model or ref_info.get("base_model")
-        if cfg.ref != "base" and base is None and not ref_info.get("base_is_embedded", False) and model is None:
-            raise TooltuneError(f"--ref {cfg.ref} does not record its base model: pass --model")
+        base = cfg.model or ref_info.get("base_model")  # an adapter that records no base is on the embedded model
         self.base_model_path = str(Path(base).resolve()) if base else None
         self.base_is_embedded = model is None and base is None
         if model is None:
