@@ -15,7 +15,7 @@ from tooltune.data.pairs import StepPair
 from tooltune.errors import TooltuneError
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
-from tooltune.messages import Message, ToolCall, write_jsonl_atomic
+from tooltune.messages import Message, ToolCall
 from tooltune.train.dataset import IGNORE, build_step_example
 from tooltune.train.dpo import DPOConfig, DPOTrainer, build_pair_corpus, margins
 

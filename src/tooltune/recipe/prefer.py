@@ -16,6 +16,7 @@ Each part keeps its output (pairs.jsonl, dpo/ checkpoints, eval runs), so a reru
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,8 +56,6 @@ def _mine(cfg: RecipeConfig, base: str | None, adapter: Path, device: str, log: 
     d = stage_dir(cfg, "prefer")
     pairs_path, report = d / "pairs.jsonl", d / "pairs.report.json"
     if report.exists():  # mined already: the pairs file is complete (written before the report)
-        import json
-
         return json.loads(report.read_text(encoding="utf-8"))
     items = load_items(_mine_items(cfg, d / "mine_items.jsonl"))
     held = {t.name for t in split_bank(load_bank(), cfg.held_out)[1]}
@@ -65,8 +64,6 @@ def _mine(cfg: RecipeConfig, base: str | None, adapter: Path, device: str, log: 
     result = mine_pairs(llm, items, formats, held, batch_size=4 if device == "cpu" else 32, max_tokens=cfg.eval_max_tokens)
     write_jsonl_atomic(pairs_path, [p.to_trl() for p in result.pairs])
     summary = {**result.summary(), "items": len(items), "formats": formats}
-    import json
-
     write_text_atomic(report, json.dumps({**summary, "pairs_detail": result.records}, indent=1, ensure_ascii=False))
     log(f"[prefer] mined {len(result.pairs)} pairs from {result.steps} steps of {len(items)} train-side items: {summary['kinds']}")
     return {**summary, "pairs_detail": result.records}
