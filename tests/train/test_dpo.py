@@ -133,7 +133,10 @@ def test_cli_dpo_on_exported_pairs_from_an_sft_adapter_with_resume(tmp_path, mak
     rows = [line.split(",")[0] for line in (tmp_path / "dpo" / "metrics.csv").read_text().splitlines()[1:]]
     assert rows == ["1", "2", "3"]
     # The corpus.db itself is accepted as --data (its human-edit pairs).
-    res = runner.invoke(app, ["train", "--dpo", "--data", str(tmp_path / "c.db"), "--model", str(base), "--format", "json", "--eval-split", "0",
+    res = runner.invoke(app, ["train", "--dpo", "--data", str(tmp_path / "c.db"), "--model", str(base), "--format", "json", "--eval-split", "0.3",
                               "--max-steps", "1", "--report-to", "none", "--out", str(tmp_path / "dpo2")])
     assert res.exit_code == 0, res.output
-    assert "3 pairs -> 3 train" in res.output and "reference: base" in res.output
+    assert "3 pairs -> 2 train / 1 eval" in res.output and "reference: base" in res.output
+    # Held-out pairs: the eval loss after one step is a DPO loss near log 2, not None.
+    eval_loss = json.loads((tmp_path / "dpo2" / "tooltune_train.json").read_text())["eval_loss"]
+    assert eval_loss == pytest.approx(math.log(2), abs=0.05) and eval_loss != pytest.approx(math.log(2), abs=1e-7)
