@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from tooltune.cli_options import AdapterOpt, BackendOpt, ModelOpt, corpus_option, weights_option
+from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, corpus_option, weights_option
 from tooltune.errors import TooltuneError
 
 console = Console(stderr=True)
@@ -29,6 +29,8 @@ def held_out_names(path: str | None) -> set[str]:
 def mine(
     data: Annotated[str, corpus_option("Train-side items: a corpus.db (approved samples) or a .jsonl of samples with reference steps")],
     model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
     adapter: AdapterOpt = None,
     backend: BackendOpt = "auto",
     weights: Annotated[str, weights_option()] = "fp32",
@@ -53,8 +55,8 @@ def mine(
     refuse_benchmark_data(data)
     items = load_items(data, limit=limit)
     excluded = held_out_names(held_out)
-    with console.status(f"loading {model or 'the embedded model'}…"):
-        llm = make_llm(model, adapter=adapter, backend=backend, weights=weights)
+    with console.status(f"loading {model or base_url or 'the embedded model'}…"):
+        llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, weights=weights)
     from tqdm import tqdm
 
     with tqdm(total=len(items) * len(formats), desc="mining", unit="item", file=None) as bar:
