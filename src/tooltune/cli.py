@@ -203,7 +203,7 @@ def _register_subcommands() -> None:
     import importlib
 
     for module in ("tooltune.data.commands", "tooltune.train.commands", "tooltune.eval.commands", "tooltune.eval.bench_commands", "tooltune.serve.commands",
-                   "tooltune.annotate.commands", "tooltune.recipe.commands"):
+                   "tooltune.annotate.commands", "tooltune.recipe.commands", "tooltune.data.mine_commands"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -18,9 +18,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tooltune.data.store import Revision, Store, is_human_author, is_model_author
+from tooltune.errors import TooltuneError
 from tooltune.messages import Message
 
 
@@ -36,8 +38,70 @@ class PreferencePair:
     author: str
 
     def to_trl(self) -> dict[str, Any]:
+        return StepPair(self.prompt, self.chosen, self.rejected, self.tools).to_trl()
+
+
+@dataclass
+class StepPair:
+    """A preference between two assistant steps after the same prompt: the one row shape that
+    human-edit pairs, mined pairs (data/mine.py) and `tooltune train --dpo` share."""
+
+    prompt: list[Message]
+    chosen: Message
+    rejected: Message
+    tools: list[dict[str, Any]]
+
+    def to_trl(self) -> dict[str, Any]:
         return {"prompt": [hf_message(m) for m in self.prompt], "chosen": [hf_message(self.chosen)],
                 "rejected": [hf_message(self.rejected)], "tools": self.tools}
+
+    def key(self) -> tuple[Any, ...]:
+        """What the pair says, call ids aside: equal keys are the same preference."""
+        return tuple(_key(m) for m in self.prompt), _key(self.chosen), _key(self.rejected)
+
+    @property
+    def same_step(self) -> bool:
+        """Chosen and rejected say the same thing (call ids and whitespace aside): no preference."""
+        return _key(self.chosen) == _key(self.rejected)
+
+    @classmethod
+    def from_trl(cls, row: Any, where: str) -> StepPair:
+        """A TRL conversational preference row back to canonical messages; `where` names it in errors."""
+        if not isinstance(row, dict) or not isinstance(row.get("prompt"), list):
+            raise TooltuneError(f"{where}: not a preference pair; expected {{\"prompt\": [...], \"chosen\": [...], \"rejected\": [...], \"tools\": [...]}} "
+                                "as `tooltune export --format dpo` or `tooltune pairs mine` write")
+        steps = []
+        for side in ("chosen", "rejected"):
+            value = row.get(side)
+            if not (isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) and value[0].get("role") == "assistant"):
+                raise TooltuneError(f"{where}: {side!r} must be a list of exactly one assistant message")
+            steps.append(Message.from_openai(value[0]))
+        prompt = [Message.from_openai(m) for m in row["prompt"]]
+        if not any(m.role == "user" for m in prompt):
+            raise TooltuneError(f"{where}: the prompt has no user message")
+        return cls(prompt, steps[0], steps[1], list(row.get("tools") or []))
+
+
+def read_pairs(path: str | Path) -> list[StepPair]:
+    """Preference pairs from a .jsonl of TRL rows, or straight from a corpus.db's approved samples."""
+    from tooltune.data.io import refuse_benchmark_data
+    from tooltune.messages import read_jsonl
+
+    path = Path(path)
+    refuse_benchmark_data(path)
+    if not path.exists():
+        raise TooltuneError(f"{path} not found: pass the .jsonl that `tooltune export --format dpo` or `tooltune pairs mine` wrote, or a corpus.db")
+    if path.suffix == ".db":
+        store = Store(path)
+        try:
+            pairs = [StepPair(p.prompt, p.chosen, p.rejected, p.tools) for p in preference_pairs(store)]
+        finally:
+            store.close()
+    else:
+        pairs = [StepPair.from_trl(obj, f"{path}:{lineno}") for lineno, obj in read_jsonl(path)]
+    if not pairs:
+        raise TooltuneError(f"{path} holds no preference pairs (a corpus.db gives pairs only where a person edited a model-written step of an approved sample)")
+    return pairs
 
 
 def hf_message(message: Message) -> dict[str, Any]:

@@ -28,7 +28,9 @@ def export_adapter(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, A
     """The adapter alone (a few MB) plus recipe.json: how it was made and how well it does."""
     import shutil
 
-    src, dest = stage_dir(cfg, "train"), stage_dir(cfg, "export") / "adapter"
+    from tooltune.recipe.prefer import shipped_adapter
+
+    src, dest = shipped_adapter(cfg), stage_dir(cfg, "export") / "adapter"
     if not (src / "adapter_config.json").exists():
         raise TooltuneError(f"{src} holds no trained adapter: run the train stage first")
     dest.mkdir(parents=True, exist_ok=True)
@@ -41,7 +43,7 @@ def export_adapter(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, A
     from tooltune.recipe.segments import read_segments
 
     record = {**config_json(cfg), "sources": done.get("sources"), "corpus": done.get("corpus"), "sweep": done.get("sweep"),
-              "train": done.get("train"), "train_segments": read_segments(stage_dir(cfg, "train")), "eval": done.get("eval")}
+              "train": done.get("train"), "prefer": done.get("prefer"), "train_segments": read_segments(stage_dir(cfg, "train")), "eval": done.get("eval")}
     steps = sorted((stage_dir(cfg, "eval")).glob("step-*"))
     if steps:  # base vs tuned on the held-out tools, for the README and the adapter's record
         from tooltune.recipe.summary import write_summary

@@ -11,6 +11,8 @@ training resumes from its last checkpoint):
            (recipe/review.py), whose rejections and edits the train stage honours
   sweep    short LoRA runs at a few learning rates -> sweep.png (loss and grad-norm curves)
   train    LoRA over a json/react mix, each sample rendered in its own language
+  prefer   (optional, only when named) DPO on the SFT adapter's own train-side mistakes; shipped
+           only if it beats SFT on the held-out items (recipe/prefer.py)
   eval     base vs tuned on the held-out tools, json and react, tools executed (simulated)
   export   the adapter + recipe.json (version, sources, counts, hyper-parameters, eval numbers)
 """
@@ -31,7 +33,8 @@ from tooltune.recipe.mixed_corpus import format_mix, load_corpus
 
 RECIPE = "smollm2-tools"
 VERSION = 2  # 2: hard negatives raised from 22 % to 33 % of episodes (v1 over-called on unseen tools)
-STAGES = ("sources", "corpus", "sweep", "train", "eval", "export")
+STAGES = ("sources", "corpus", "sweep", "train", "prefer", "eval", "export")
+OPTIONAL_STAGES = ("prefer",)  # run only when named in --stages (recipe/prefer.py)
 
 
 @dataclass
@@ -75,6 +78,10 @@ class RecipeConfig:
     teacher_format: str = "json"
     mix_synth: bool = False  # with a teacher: keep the synthesis too, teacher rows added to it
     review: bool = False  # write corpus/corpus.db for the human pass (the annotation page)
+    prefer_items: int = 200  # prefer stage: train-side items the SFT adapter is mined on
+    prefer_steps: int = 60  # prefer stage: DPO steps
+    prefer_lr: float = 1e-4
+    prefer_beta: float = 0.1
 
 
 def stage_dir(cfg: RecipeConfig, stage: str) -> Path:
@@ -98,7 +105,7 @@ def mark_done(cfg: RecipeConfig, stage: str, info: dict[str, Any]) -> dict[str, 
 def run(cfg: RecipeConfig, stages: list[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the stages in order, skipping those already done."""
     from tooltune.recipe.review import review_store
-    todo = stages or list(STAGES)
+    todo = stages or [s for s in STAGES if s not in OPTIONAL_STAGES]
     for s in todo:
         if s not in STAGES:
             raise TooltuneError(f"unknown recipe stage {s!r}: use one of {', '.join(STAGES)}")
@@ -334,6 +341,12 @@ def _keep_base_runs(runs: Path, keep: Path) -> None:
         shutil.copy2(f, keep / f.name)
 
 
+def stage_prefer(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    from tooltune.recipe.prefer import stage_prefer as prefer
+
+    return prefer(cfg, log)
+
+
 def stage_export(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     from tooltune.recipe.export import export_adapter
 
@@ -342,7 +355,7 @@ def stage_export(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
 
 STAGE_FUNCS: dict[str, Callable[[RecipeConfig, Callable[[str], None]], dict[str, Any]]] = {
     "sources": stage_sources, "corpus": stage_corpus, "sweep": stage_sweep, "train": stage_train,
-    "eval": stage_eval, "export": stage_export,
+    "prefer": stage_prefer, "eval": stage_eval, "export": stage_export,
 }
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
+
+if TYPE_CHECKING:
+    from tooltune.train.dpo import DPOConfig
 
 console = Console()
 
@@ -56,12 +59,30 @@ def register(app: typer.Typer) -> None:
         report_to: Annotated[str, typer.Option(help="auto | tensorboard | wandb | none (CSV is always written)")] = "auto",
         out: Annotated[str, typer.Option("--out", help="Output folder")] = "runs/train",
         resume: Annotated[bool, typer.Option("--resume", help="Continue from the latest checkpoint in --out")] = False,
+        dpo: Annotated[bool, typer.Option("--dpo", help="Preference training (DPO) on pairs: --data is a .jsonl from `export --format dpo` / `pairs mine`, or a corpus.db")] = False,
+        ref: Annotated[Optional[str], typer.Option("--ref", help="DPO: the reference and starting point, an SFT adapter folder (trained further) or 'base' (a fresh LoRA)")] = None,
+        beta: Annotated[float, typer.Option(help="DPO: strength of the pull towards the reference (larger = closer)")] = 0.1,
     ) -> None:
-        """Supervised fine-tuning on agent dialogues: every assistant turn trained in one pass."""
+        """Supervised fine-tuning on agent dialogues (every assistant turn trained in one pass), or
+        with --dpo preference training on pairs of assistant steps."""
         from tooltune.train.trainer import TrainConfig, Trainer
 
         if lora and full:
             raise TooltuneError("choose one of --lora and --full")
+        if not dpo and (ref is not None or beta != 0.1):
+            raise TooltuneError("--ref and --beta apply to preference training: add --dpo")
+        if dpo:
+            if data == "demo":
+                raise TooltuneError("--dpo needs pairs: pass --data pairs.jsonl (from `tooltune export --format dpo` or `tooltune pairs mine`) or a corpus.db")
+            from tooltune.train.dpo import DPOConfig
+
+            dcfg = DPOConfig(data=data, model=model, format=format, lang=lang, lora=not full, rank=rank, alpha=alpha, targets=targets, lr=lr,
+                             epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, max_length=max_length,
+                             eval_split=eval_split, eval_steps=eval_steps, save_steps=save_steps, scheduler=scheduler, warmup_ratio=warmup_ratio,
+                             loss_scale=None if loss_scale in (None, "none") else loss_scale, gradient_checkpointing=gradient_checkpointing,
+                             compile=compile, seed=seed, report_to=report_to, out=out, resume=resume, ref=ref or "base", beta=beta)
+            _train_dpo(dcfg)
+            return
         cfg = TrainConfig(data=_data_path(data), model=model, format=format, lang=lang, lora=not full,
                       rank=rank, alpha=alpha, targets=targets, lr=lr, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                       grad_accum=grad_accum, max_length=max_length, overlong=overlong, pack=pack, eval_split=eval_split, eval_steps=eval_steps,
@@ -149,6 +170,21 @@ def register(app: typer.Typer) -> None:
         example = build_example(sample, get_format(format, dialogue_lang(sample.messages) if lang == "auto" else lang), ChatRenderer(tokenizer), scale, source=index)
         console.print(highlight(example, tokenizer), highlight=False)
         console.print(f"\n[bold]{summary(example)}[/]  (dim = context, not learned)")
+
+
+def _train_dpo(cfg: DPOConfig) -> None:
+    from tooltune.train.dpo import DPOTrainer
+
+    with console.status(f"loading the model, tokenizing the pairs and scoring them under the reference ({cfg.ref})…"):
+        trainer = DPOTrainer(cfg)
+    c = trainer.corpus
+    console.print(f"{c.pairs} pairs -> {len(c.train)} train / {len(c.eval)} eval (x formats {cfg.format}); dropped: {c.identical} with chosen == rejected, "
+                  f"{c.overlong} over --max-length; reference: {cfg.ref}; {trainer.total_steps()} steps")
+    result = trainer.run()
+    last = result.history[-1] if result.history else {}
+    console.print(f"[bold green]done[/]: {result.steps} steps, last loss {last.get('loss', float('nan')):.4f}, reward margin "
+                  f"{last.get('reward_margin', float('nan')):.4f}, accuracy {last.get('reward_accuracy', float('nan')):.2f}, "
+                  f"eval loss {result.eval_loss} -> {result.out}")
 
 
 def _tokenizer(model: Optional[str]) -> object:

@@ -23,7 +23,7 @@ from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.lang import dialogue_lang
-from tooltune.messages import Sample, read_jsonl
+from tooltune.messages import Message, Sample, read_jsonl
 
 IGNORE = -100
 DEMO_CORPUS = Path(__file__).resolve().parent / "data" / "demo_corpus.jsonl"
@@ -152,6 +152,30 @@ def build_example(sample: Sample, fmt: PromptFormat, renderer: ChatRenderer, los
             raise TooltuneError(f"unknown loss scale {loss_scale!r}: use one of {', '.join(LOSS_SCALES)} or none")
         weights = token_weights(renderer, rendered, ids, LOSS_SCALES[loss_scale])
     return Example(ids, labels, weights, source)
+
+
+def build_step_example(prompt: list[Message], step: Message, tools: list[dict[str, Any]], fmt: PromptFormat, renderer: ChatRenderer) -> Example:
+    """One assistant step after `prompt`, labelled on that step only (DPO scores it this way).
+
+    The conversation prompt + [step] is rendered and tokenized exactly as `build_example` does
+    (one pass, segments tokenized one by one); the labels of every trained segment that starts
+    inside the text the agent would send as its prompt (`ChatRenderer.prompt_text`: earlier
+    steps) are cleared, so only what the model writes for this step is scored."""
+    prompt_text = renderer.prompt_text(fmt.render(prompt, tools))
+    ids: list[int] = []
+    labels: list[int] = []
+    at = 0
+    segments = renderer.segments(fmt.render([*prompt, step], tools))
+    if not "".join(seg.text for seg in segments).startswith(prompt_text):
+        raise TooltuneError("internal: the rendered step does not continue the prompt the agent sends; the format renders steps inconsistently")
+    for seg in segments:
+        piece = renderer.tokenizer(seg.text, add_special_tokens=False)["input_ids"]
+        if seg.train and at < len(prompt_text) < at + len(seg.text):
+            raise TooltuneError("internal: an assistant span straddles the prompt the agent sends; the format renders steps inconsistently")
+        ids += piece
+        labels += piece if seg.train and at >= len(prompt_text) else [IGNORE] * len(piece)
+        at += len(seg.text)
+    return Example(ids, labels)
 
 
 OVERLONG = ("eval", "drop-turns")

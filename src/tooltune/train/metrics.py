@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-FIELDS = ["step", "epoch", "loss", "grad_norm", "lr", "eval_loss", "tokens", "tokens_per_s"]
+FIELDS = ["step", "epoch", "loss", "grad_norm", "lr", "eval_loss", "tokens", "tokens_per_s", "reward_margin", "reward_accuracy"]
 
 
 class MetricsLogger:

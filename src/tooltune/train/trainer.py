@@ -136,6 +136,7 @@ class Trainer:
         self.out = Path(cfg.out)
         self.base_model_path = str(Path(cfg.model).resolve()) if cfg.model else None
         self.base_is_embedded = model is None and cfg.model is None
+        self.extra_info: dict[str, Any] = {}  # more keys for the saved run record (DPO: its reference and beta)
         if corpus is None:  # a bad --data fails before the model loads
             samples = samples if samples is not None else load_samples(cfg.data or "")
         if model is None:
@@ -165,11 +166,21 @@ class Trainer:
                 model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.config.use_cache = False
         if cfg.lora:
-            model = apply_lora(model, cfg.rank, cfg.alpha, cfg.targets)
+            model = self._add_adapter(model)
             if cfg.gradient_checkpointing:
                 model.enable_input_require_grads()
         model.train()
         return model
+
+    def _add_adapter(self, model: Any) -> Any:
+        """The trainable LoRA layers: a fresh adapter (DPO may continue an existing one instead)."""
+        return apply_lora(model, self.cfg.rank, self.cfg.alpha, self.cfg.targets)
+
+    def _loss_module(self) -> Any:
+        """The module handed to accelerate: the SFT loss over trained tokens."""
+        from tooltune.train.loss import LossModel
+
+        return LossModel(self.model)
 
     def steps_per_epoch(self, world: int = 1) -> int:
         n_batches = math.ceil(len(self.rows) / self.cfg.batch_size)
@@ -184,8 +195,6 @@ class Trainer:
         from accelerate.utils import set_seed
         from transformers import get_scheduler
 
-        from tooltune.train.loss import LossModel
-
         cfg = self.cfg
         set_seed(cfg.seed)
         acc = Accelerator(mixed_precision="bf16" if cuda_bf16() else "no", cpu=not torch.cuda.is_available())
@@ -194,7 +203,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=torch.cuda.is_available())
         scheduler = get_scheduler(cfg.scheduler if cfg.scheduler != "constant" else "constant_with_warmup", optimizer,
                                   num_warmup_steps=round(cfg.warmup_ratio * total), num_training_steps=total)
-        loss_model: Any = LossModel(self.model)
+        loss_model: Any = self._loss_module()
         if cfg.compile and torch.cuda.is_available():
             loss_model = torch.compile(loss_model, dynamic=True)
         loss_model, optimizer = acc.prepare(loss_model, optimizer)
@@ -227,36 +236,24 @@ class Trainer:
               total: int, deadline: float | None, interrupted: Any, logger: Any, bar: Any) -> tuple[int, list[dict[str, Any]], int, float, float | None]:
         """Optimizer steps until `total`, the time budget or an interrupt; each of the last two
         ends with a checkpoint at the step reached. Returns (step, history, real tokens, seconds, eval loss)."""
-        import torch
-
-        cfg, pad_id = self.cfg, self.tokenizer.pad_token_id
+        cfg = self.cfg
         history: list[dict[str, Any]] = []
         real_tokens, train_seconds, eval_loss = 0, 0.0, None
         try:
             while step < total:
                 started = time.perf_counter()
                 group = [next(stream) for _ in range(cfg.grad_accum)]
-                tensors = [collate(mb, pad_id) for _, mb in group]
-                n_local = sum(int((t["labels"][:, 1:] != -100).sum()) for t in tensors)
-                n_global = int(acc.reduce(torch.tensor(n_local, device=acc.device), "sum").item())
-                loss_sum = torch.zeros((), device=acc.device)
-                for i, t in enumerate(tensors):
-                    sync = nullcontext() if i == len(tensors) - 1 else acc.no_sync(loss_model)
-                    with sync, acc.autocast():
-                        part, _ = loss_model(**{k: v.to(acc.device) for k, v in t.items() if k != "real_tokens"})
-                        acc.backward(part * acc.num_processes / max(n_global, 1))
-                    loss_sum += part.detach()
+                loss, step_tokens, extra = self._accumulate(acc, loss_model, [mb for _, mb in group])
                 grad_norm = acc.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf"))
                 lr = scheduler.get_last_lr()[0]
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
-                loss = float(acc.reduce(loss_sum, "sum").item()) / max(n_global, 1)
                 train_seconds += time.perf_counter() - started
-                real_tokens += sum(t["real_tokens"] for t in tensors) * acc.num_processes
+                real_tokens += step_tokens
                 row = {"step": step, "epoch": round(group[-1][0], 4), "loss": loss, "grad_norm": float(grad_norm), "lr": lr,
-                       "tokens": real_tokens, "tokens_per_s": real_tokens / train_seconds}
+                       "tokens": real_tokens, "tokens_per_s": real_tokens / train_seconds, **extra}
                 if (cfg.eval_steps and step % cfg.eval_steps == 0) or step == total:
                     eval_loss = self.evaluate(loss_model, acc)
                     row["eval_loss"] = eval_loss
@@ -279,6 +276,25 @@ class Trainer:
             if logger:
                 logger.close()
         return step, history, real_tokens, train_seconds, eval_loss
+
+    def _accumulate(self, acc: Any, loss_model: Any, micro_batches: list[list[list[Example]]]) -> tuple[float, int, dict[str, float]]:
+        """Forward and backward over one optimizer step's micro-batches (gradients accumulate).
+        Returns (the step's loss, real tokens processed on all ranks, extra metrics for the log);
+        `DPOTrainer` overrides it with the preference loss."""
+        import torch
+
+        tensors = [collate(mb, self.tokenizer.pad_token_id) for mb in micro_batches]
+        n_local = sum(int((t["labels"][:, 1:] != -100).sum()) for t in tensors)
+        n_global = int(acc.reduce(torch.tensor(n_local, device=acc.device), "sum").item())
+        loss_sum = torch.zeros((), device=acc.device)
+        for i, t in enumerate(tensors):
+            sync = nullcontext() if i == len(tensors) - 1 else acc.no_sync(loss_model)
+            with sync, acc.autocast():
+                part, _ = loss_model(**{k: v.to(acc.device) for k, v in t.items() if k != "real_tokens"})
+                acc.backward(part * acc.num_processes / max(n_global, 1))
+            loss_sum += part.detach()
+        loss = float(acc.reduce(loss_sum, "sum").item()) / max(n_global, 1)
+        return loss, sum(t["real_tokens"] for t in tensors) * acc.num_processes, {}
 
     def evaluate(self, loss_model: Any, acc: Any) -> float | None:
         """Held-out loss: trained-token-weighted mean over the eval split (None without one)."""
@@ -338,7 +354,7 @@ class Trainer:
         info = {
             "base_model": self.base_model_path, "base_is_embedded": self.base_is_embedded, "format": self.cfg.format,
             "lang": self.cfg.lang, "lora": self.cfg.lora, "config": asdict(self.cfg), "steps": len(history),
-            "final_loss": history[-1]["loss"] if history else None, "eval_loss": eval_loss,
+            "final_loss": history[-1]["loss"] if history else None, "eval_loss": eval_loss, **self.extra_info,
         }
         save_trained(model, self.tokenizer, self.out, info, state_dict)
 

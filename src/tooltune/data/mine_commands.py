@@ -1,0 +1,78 @@
+"""CLI: `tooltune pairs mine`: preference pairs from the model's own mistakes (data/mine.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, corpus_option, weights_option
+from tooltune.errors import TooltuneError
+
+console = Console(stderr=True)
+pairs_app = typer.Typer(no_args_is_help=True, help="Preference pairs for `tooltune train --dpo`.")
+
+
+def held_out_names(path: str | None) -> set[str]:
+    """Tool names of an eval set (its items' tools) that mining must never touch."""
+    if path is None:
+        return set()
+    from tooltune.eval.items import load_items
+
+    return {name for item in load_items(path) for name in item.tool_names()}
+
+
+@pairs_app.command("mine")
+def mine(
+    data: Annotated[str, corpus_option("Train-side items: a corpus.db (approved samples) or a .jsonl of samples with reference steps")],
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    adapter: AdapterOpt = None,
+    backend: BackendOpt = "auto",
+    weights: Annotated[str, weights_option()] = "fp32",
+    format: Annotated[str, typer.Option("--format", help="Prompt format(s) to run the model in, comma-separated: json | react | native")] = "json",
+    held_out: Annotated[Optional[str], typer.Option("--held-out", help="An eval .jsonl (or corpus.db) whose tools are never mined: items offering one are skipped")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N items")] = None,
+    batch_size: Annotated[int, typer.Option(help="Completions generated together")] = 4,
+    max_tokens: Annotated[int, typer.Option(help="Longest completion per step")] = 256,
+    out: Annotated[str, typer.Option("--out", help="Where to write the pairs (TRL rows, as `export --format dpo`); a report goes beside it")] = "pairs.jsonl",
+) -> None:
+    """Run the model teacher-forced over train-side items; pair each wrong step (rejected) with the reference step (chosen)."""
+    from tooltune.data.io import refuse_benchmark_data
+    from tooltune.data.mine import mine_pairs
+    from tooltune.eval.items import load_items
+    from tooltune.formats import get_format
+    from tooltune.llm import make_llm
+    from tooltune.messages import write_jsonl_atomic, write_text_atomic
+
+    formats = [f.strip() for f in format.split(",") if f.strip()]
+    for f in formats:
+        get_format(f)
+    refuse_benchmark_data(data)
+    items = load_items(data, limit=limit)
+    excluded = held_out_names(held_out)
+    with console.status(f"loading {model or base_url or 'the embedded model'}…"):
+        llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, weights=weights)
+    from tqdm import tqdm
+
+    with tqdm(total=len(items) * len(formats), desc="mining", unit="item", file=None) as bar:
+        result = mine_pairs(llm, items, formats, excluded, batch_size, max_tokens, on_item=lambda _: bar.update(1))
+    if result.held_out_skipped == len(items):
+        raise TooltuneError(f"every item of {data} offers a tool of --held-out {held_out}: mine on the train side")
+    write_jsonl_atomic(out, [p.to_trl() for p in result.pairs])
+    report = Path(out).with_suffix(".report.json")
+    write_text_atomic(report, json.dumps({**result.summary(), "data": str(data), "model": model, "adapter": adapter, "formats": formats,
+                                          "pairs_detail": result.records}, indent=1, ensure_ascii=False))
+    s = result.summary()
+    kinds = ", ".join(f"{k} {n}" for k, n in s["kinds"].items() if n) or "none"
+    console.print(f"{s['steps']} steps scored: {s['right']} right, {s['unparsable']} unparsable (no pair), {len(result.pairs)} pairs ({kinds}); "
+                  f"{s['duplicates']} duplicates, {s['held_out_skipped']} items skipped for held-out tools, {s['backend_errors']} backend errors")
+    console.print(f"[bold green]wrote[/] {len(result.pairs)} pairs -> {out} (report: {report}); train with: tooltune train --dpo --data {out} --ref ADAPTER")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pairs_app, name="pairs")
