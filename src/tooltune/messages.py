@@ -94,7 +94,7 @@ class Message:
             tool_calls=[ToolCall.from_openai(c) for c in data.get("tool_calls") or []],
             tool_call_id=data.get("tool_call_id"),
             name=data.get("name"),
-            reasoning_content=data.get("reasoning_content"),
+            reasoning_content=data.get("reasoning_content") or data.get("reasoning"),  # vLLM's newer name
         )
 
     @property

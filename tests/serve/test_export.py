@@ -3,6 +3,7 @@ the GGUF load back (transformers, gguf_file=) with the same logits; CLI errors a
 
 import copy
 import json
+import os
 import subprocess
 import sys
 
@@ -44,6 +45,24 @@ def test_jinja_template_renders_exactly_like_training(smol_tokenizer, name, lang
             assert got == expected
 
 
+def test_thought_renders_from_reasoning_never_from_reasoning_content(smol_tokenizer):
+    """llama.cpp renders a probe assistant message carrying `reasoning_content` (plus tool calls);
+    if the marker shows up it treats the model as a reasoning model and every plain answer lands
+    in `reasoning_content`. The thought is read from `reasoning` (vLLM's field) or `content`, and
+    tooltune's renderer reads `reasoning` the same way, so training and template still agree."""
+    template = jinja_template("en")
+    assert "reasoning_content" not in template
+    call = {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": {"expression": "1"}}}
+    probe = [{"role": "user", "content": "U"},
+             {"role": "assistant", "content": None, "reasoning_content": "REASON_PART", "tool_calls": [call]}]
+    text = smol_tokenizer.apply_chat_template(probe, tools=[SAMPLES["single_call_loop"][1][0]], tokenize=False, chat_template=template)
+    assert "REASON_PART" not in text
+    messages = [probe[0], {"role": "assistant", "content": None, "reasoning": "I should compute.", "tool_calls": [call]}]
+    got = smol_tokenizer.apply_chat_template(messages, tools=[SAMPLES["single_call_loop"][1][0]], tokenize=False, chat_template=template)
+    assert got == training_text(smol_tokenizer, messages, [SAMPLES["single_call_loop"][1][0]], False)
+    assert "<|im_start|>assistant\nI should compute.\n<tool_call>\n" in got
+
+
 def logits(model, tokenizer, text):
     ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
     with torch.inference_mode():
@@ -75,6 +94,10 @@ def test_export_writes_merged_model_tokenizer_template_and_extras(tiny_export, t
     text = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
     np.testing.assert_array_equal(logits(model, tok, text), logits(tiny_model, smol_tokenizer, text))
     assert not [p for p in tiny_export.parent.iterdir() if p.name.startswith(".")]  # temp folder renamed away
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [tiny_export, *tiny_export.iterdir()]}
+    assert modes == {**{name: 0o666 & ~umask for name in files}, tiny_export.name: 0o777 & ~umask}  # as cp would
 
 
 def tied_copy(model):

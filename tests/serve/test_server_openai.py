@@ -123,6 +123,19 @@ def test_tool_choice_named_function_prefills_its_name(serve):
     assert llm.requests[0].rendered.turns[-1].text == '<tool_call>\n{"name": "calculator", "arguments": '
 
 
+def test_tool_named_in_chinese_is_accepted_and_called(serve):
+    """vLLM and ollama accept any tool name without control characters; so does tooltune serve."""
+    weather = {"type": "function", "function": {"name": "查询天气", "parameters": {"type": "object", "properties": {"城市": {"type": "string"}}}}}
+    llm = ScriptedLLM(['{"城市": "北京"}}\n</tool_call>'])  # the server prefills the named call
+    with serve(llm) as (url, _):
+        r = client(url).chat.completions.create(model="tooltune", messages=[{"role": "user", "content": "北京天气？"}],
+                                                tools=[weather], tool_choice={"type": "function", "function": {"name": "查询天气"}})
+    (call,) = r.choices[0].message.tool_calls
+    assert (call.function.name, json.loads(call.function.arguments)) == ("查询天气", {"城市": "北京"})
+    assert "查询天气" in llm.requests[0].rendered.turns[0].text
+    assert llm.requests[0].rendered.turns[-1].text == '<tool_call>\n{"name": "查询天气", "arguments": '
+
+
 def test_react_format_server(serve):
     llm = ScriptedLLM(['Thought: need math\nAction: calculator\nAction Input: {"expression": "2+2"}\n'])
     with serve(llm, fmt="react") as (url, _):
@@ -139,7 +152,8 @@ BAD_REQUESTS = [
     ({"model": "tooltune", "messages": [{"role": "wizard", "content": "x"}]}, 422, "messages.0.role"),
     ({"model": "tooltune", "messages": [{"role": "user"}]}, 422, "messages.0.content"),
     ({"model": "tooltune", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]}, 422, "tools.0.function"),
-    ({"model": "tooltune", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "bad name!"}}]}, 422, "tools.0.function.name"),
+    ({"model": "tooltune", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "bad\nname"}}]}, 422, "tools.0.function.name"),
+    ({"model": "tooltune", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": ""}}]}, 422, "tools.0.function.name"),
     ({"model": "tooltune", "messages": [{"role": "user", "content": "x"}], "tools": [CALC], "tool_choice": {"type": "function", "function": {"name": "nope"}}}, 400, "tool_choice"),
     ({"model": "tooltune", "messages": [{"role": "user", "content": "x"}], "tool_choice": "required"}, 400, "tool_choice"),
     ({"model": "tooltune", "messages": [{"role": "user", "content": "x"}], "temperature": 7}, 422, "temperature"),

@@ -38,6 +38,17 @@ def check_chatml(tokenizer: Any) -> None:
         raise TooltuneError("export-model writes ChatML chat templates (SmolLM2, Qwen); this model's template is not ChatML")
 
 
+def _publish_modes(folder: Path) -> None:
+    """mkdtemp makes the folder 0700 and safetensors writes through a private temp file (0600):
+    give the export the modes a plain `cp` would (0755/0644 under the umask), so the engines'
+    users and containers can read it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def export_model(
     model: Any, tokenizer: Any, out: str | Path, *, gguf: str | None = None, gguf_source: Path | None = None,
     ollama: bool = False, lang: str = "en", dtype: str = "float32",
@@ -69,6 +80,7 @@ def export_model(
             (work / "Modelfile").write_text(templates.modelfile(gguf_name, lang), encoding="utf-8")
         (work / "tooltune_export.json").write_text(json.dumps({"format": "json", "lang": lang, "gguf": gguf_name,
                                                               "dtype": dtype}, indent=2) + "\n", encoding="utf-8")
+        _publish_modes(work)
         if out.exists():
             out.rmdir()
         os.replace(work, out)

@@ -40,7 +40,7 @@ class _Open(BaseModel):
 
 
 class FunctionSpec(_Open):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    name: str = Field(pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")  # as vLLM and ollama: any script (查询天气), no control characters
     description: str | None = None
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 

@@ -6,6 +6,11 @@ vLLM, llama.cpp); `ollama_template` is the same layout in Go's text/template wit
 prompt text tooltune renders (`formats/templates/json_*.txt`) around ChatML turns, so a served
 model sees the bytes it was trained on: system prompt + `<tools>` block, `<tool_call>` blocks in
 assistant turns, `<tool_response>` blocks in one user turn per run of tool results.
+
+The thought before a call is read from `reasoning` (vLLM's field for it), else `content`, never from
+`reasoning_content`: llama.cpp renders a probe message carrying `reasoning_content`, and a template
+that shows it is taken for a reasoning model, so every plain answer would come back in
+`reasoning_content` with `content` empty. tooltune's own `Message.from_openai` reads both names.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ def jinja_template(lang: str = "en", tool_role: str = "user") -> str:
         "{% if ns.tool_open %}", _nl("<|im_end|>\n"), "{% set ns.tool_open = false %}{% endif %}",
         "<|im_start|>{{ m.role }}", _nl("\n"),
         "{% if m.role == 'assistant' and m.tool_calls %}",
-        "{% set thought = (m.reasoning_content or m.content or '') | trim %}",
+        "{% set thought = (m.reasoning or m.content or '') | trim %}",
         "{% if thought %}{{ thought }}{{ '\\n' }}{% endif %}",
         "{% for c in m.tool_calls %}{% set f = c.function if c.function is defined else c %}",
         "{% if not loop.first %}{{ '\\n' }}{% endif %}", block, "{% endfor %}",
