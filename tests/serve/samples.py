@@ -1,11 +1,16 @@
-"""Conversations in OpenAI shape that cover the json layout: tools, calls with a thought,
-parallel calls, runs of tool results, multi-turn, no tools, system prompts."""
+"""Conversations in OpenAI shape that cover the json layout: tools, calls with a thought (in
+`content` or in vLLM's `reasoning` field), parallel calls, runs of tool results, multi-turn, no
+tools, system prompts, tool names in Chinese. Each one is rendered by the training renderer, the
+exported Jinja template (test_export.py) and the ollama TEMPLATE (test_ollama_and_vllm.py)."""
 
 CALC = {"type": "function", "function": {"name": "calculator", "description": "Evaluate arithmetic <safely> & fast.",
         "parameters": {"type": "object", "properties": {"expression": {"type": "string", "description": "e.g. 2*3"}},
                        "required": ["expression"]}}}
 CLOCK = {"type": "function", "function": {"name": "current_time", "description": "The time now in a city.",
          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": []}}}
+
+WEATHER = {"type": "function", "function": {"name": "查询天气", "description": "查询城市天气",
+           "parameters": {"type": "object", "properties": {"城市": {"type": "string"}}, "required": ["城市"]}}}
 
 
 def call(i, name, args):
@@ -33,6 +38,14 @@ SAMPLES = {
         {"role": "assistant", "content": None, "tool_calls": [call(3, "calculator", {"expression": "2+2"})]},
         {"role": "tool", "tool_call_id": "call_3", "content": "4"},
     ], [CALC, CLOCK]),
+    "reasoning_field_chinese_tool": ([
+        {"role": "user", "content": "北京和上海天气？"},
+        {"role": "assistant", "content": None, "reasoning": "查两个城市。", "tool_calls": [
+            call(1, "查询天气", {"城市": "北京"}), call(2, "查询天气", {"城市": "上海"})]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "晴"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "雨"},
+        {"role": "assistant", "content": "北京晴，上海雨。"},
+    ], [WEATHER]),
 }
 
 

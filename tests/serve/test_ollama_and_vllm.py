@@ -47,7 +47,8 @@ def go_render(template, messages, tools, tmp_path):
     ollama_messages = []
     for m in messages:
         calls = [{"function": {"name": c["function"]["name"], "arguments": c["function"]["arguments"]}} for c in m.get("tool_calls") or []]
-        ollama_messages.append({"role": m["role"], "content": m.get("content") or "", "tool_calls": calls})
+        ollama_messages.append({"role": m["role"], "content": m.get("content") or "", "thinking": m.get("reasoning") or "",
+                                "tool_calls": calls})
     env = {**os.environ, "GOCACHE": str(tmp_path / "gocache"), "GOPATH": str(tmp_path / "gopath"), "GOFLAGS": "-mod=mod"}
     r = subprocess.run([GO, "run", str(RENDERER)], input=json.dumps({"template": template, "messages": ollama_messages, "tools": tools}),
                        capture_output=True, text=True, env=env, timeout=300)
