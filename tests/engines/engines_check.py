@@ -55,7 +55,8 @@ def export() -> Path:
 
 def engines(out: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
     vllm = [VLLM_PY, "-m", "vllm.entrypoints.openai.api_server", "--model", str(out), "--dtype", "float32",
-            "--max-model-len", "4096", "--enable-auto-tool-choice", "--chat-template", str(out / "chat_template.jinja")]
+            "--max-model-len", "4096", "--enforce-eager", "--enable-auto-tool-choice",
+            "--exclude-tools-when-tool-choice-none", "--chat-template", str(out / "chat_template.jinja")]
     vllm_env = {"VLLM_CPU_KVCACHE_SPACE": "1", "PYTHONPATH": str(ROOT / "src")}
     return {
         "tooltune": ([sys.executable, "-m", "tooltune.cli", "serve", "--model", str(out), "--format", "json"], {}),

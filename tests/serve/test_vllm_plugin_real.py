@@ -40,6 +40,17 @@ def test_real_vllm_registers_builds_and_extracts(parser_cls):
     assert not plain.tools_called and plain.content == "4."
 
 
+def test_real_vllm_constrains_calls_in_the_trained_layout(parser_cls):
+    """tool_choice required/named: vLLM decodes with the hermes structural tag (our exact layout)
+    and hands the text to this parser, not its bare JSON-array schema."""
+    named = request(tool_choice={"type": "function", "function": {"name": "calculator"}})
+    parser = parser_cls(None, named.tools)
+    tag = parser.get_structural_tag(named)
+    begins = [t.begin for t in tag.format.tags]
+    assert begins[0].startswith('<tool_call>\n{"name": "calculator'), begins
+    assert parser_cls.supports_required_and_named is False
+
+
 def test_real_vllm_streaming_deltas(parser_cls):
     req = request(stream=True)
     parser = parser_cls(None, req.tools)

@@ -78,6 +78,13 @@ class TooltuneToolParser(ToolParser):
     (a possible half tag is held back); each call is sent once its block closes — id, name and
     the arguments JSON in one delta."""
 
+    # vLLM >= 0.32 constrains decoding with a structural tag for a known call syntax: hermes's is
+    # ours to the byte (`<tool_call>\n{"name": "…", "arguments": …}\n</tool_call>`). Then
+    # `tool_choice` required / named is decoded in the trained layout and read by this parser,
+    # instead of vLLM's bare JSON-array schema, which the model was never trained to write.
+    # Older vLLM ignores the attribute.
+    structural_tag_model = "hermes"
+
     def __init__(self, tokenizer: Any, tools: Any = None) -> None:
         if _TAKES_TOOLS:
             super().__init__(tokenizer, tools)
