@@ -6,7 +6,7 @@ comes back — structure only (a tool call is a structured `tool_calls` entry wh
 JSON, an answer is in `content` and not in `reasoning_content`); what the small model chooses to say
 is reported, not judged. Engines that are not installed are reported as not run, never as passed.
 
-    python tests/engines/engines_check.py [--engines tooltune,vllm-tooltune,vllm-hermes,llama.cpp]
+    python tests/engines/engines_check.py [--engines tooltune,vllm-tooltune,vllm-hermes,llama.cpp,llama.cpp-q8_0]
 
 Environment: ENGINE_CACHE (default /work/engine-cache: the export, results.json),
 VLLM_PYTHON (default /work/vllm-venv/bin/python), LLAMA_SERVER (default ENGINE_CACHE/llama-build/bin/llama-server).
@@ -45,11 +45,11 @@ ANSWERED = ASK + [
 ]
 
 
-def export() -> Path:
-    out = CACHE / "export"
+def export(gguf: str = "f16") -> Path:
+    out = CACHE / ("export" if gguf == "f16" else f"export-{gguf}")
     if not (out / "tooltune_export.json").exists():
         subprocess.run([sys.executable, "-m", "tooltune.cli", "export-model", "--model", "embedded", "--out", str(out),
-                        "--gguf", "f16"], check=True, cwd=ROOT)
+                        "--gguf", gguf], check=True, cwd=ROOT)
     return out
 
 
@@ -63,6 +63,7 @@ def engines(out: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
         "vllm-tooltune": (vllm + ["--tool-parser-plugin", str(out / "tooltune_tool_parser.py"), "--tool-call-parser", "tooltune"], vllm_env),
         "vllm-hermes": (vllm + ["--tool-call-parser", "hermes"], vllm_env),
         "llama.cpp": ([LLAMA, "-m", str(out / "model-f16.gguf"), "--jinja", "-c", "4096", "-t", "2"], {}),
+        "llama.cpp-q8_0": ([LLAMA, "-m", str(CACHE / "export-q8_0" / "model-q8_0.gguf"), "--jinja", "-c", "4096", "-t", "2"], {}),
     }
 
 
@@ -188,11 +189,13 @@ def table(report: dict[str, dict[str, Any]]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--engines", default="tooltune,vllm-tooltune,vllm-hermes,llama.cpp")
+    ap.add_argument("--engines", default="tooltune,vllm-tooltune,vllm-hermes,llama.cpp,llama.cpp-q8_0")
     ap.add_argument("--wait", type=int, default=900, help="seconds to wait for a server to come up")
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     out = export()
+    if "llama.cpp-q8_0" in args.engines.split(","):
+        export("q8_0")
     known = engines(out)
     report = {}
     results_file = CACHE / "results.json"
