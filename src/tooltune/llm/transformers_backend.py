@@ -268,7 +268,7 @@ class TransformersLLM(LLM):
             return self.tokenizer.decode(new, skip_special_tokens=True)
 
         new = decode(self.model, ids, cache, request.max_tokens, self._eos_ids, lambda new: relay.update(text_of(new)),
-                     request.temperature, request.cancel)
+                     request.temperature, request.cancel, self.guide(request))
         text = relay.finish(text_of(new))
         if self.prefix_cache.enabled:
             self.prefix_cache.store((ids + new)[: cache.get_seq_length()], cache)
@@ -283,6 +283,16 @@ class TransformersLLM(LLM):
         configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
         ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
         return ids | ({self.tokenizer.eos_token_id} if self.tokenizer.eos_token_id is not None else set())
+
+    def guide(self, request: GenerationRequest) -> Any:
+        """The grammar guide for a constrained request (tooltune.llm.constrain), else None."""
+        if request.constraint is None:
+            return None
+        if getattr(self, "_guides", None) is None:
+            from tooltune.llm.constrain import GuideFactory
+
+            self._guides = GuideFactory(self.tokenizer, self._eos_ids)
+        return self._guides.guide(request.constraint)
 
     def _empty_cache(self) -> Any:
         from transformers import DynamicCache
