@@ -24,3 +24,12 @@ def weights_option() -> Any:
 def corpus_option(help: str) -> Any:
     """The corpus option of a command: `--data`, alias `--db`."""
     return typer.Option(*CORPUS_FLAGS, help=f"{help} (alias: --db)")
+
+
+CONSTRAIN_HELP = ("Hold tool calls to the offered tools and their JSON Schemas while decoding (a lazy grammar: text stays "
+                  "free until a call opens); local transformers models only, json / react / native hermes formats")
+
+
+def constrain_option() -> Any:
+    """`--constrain/--no-constrain` of `run` and `eval` (see tooltune.formats.grammar)."""
+    return typer.Option("--constrain/--no-constrain", help=CONSTRAIN_HELP)

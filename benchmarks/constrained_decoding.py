@@ -1,0 +1,209 @@
+"""What schema-constrained tool calls cost and buy on the embedded SmolLM2-135M (+ shipped adapter).
+
+Speed (default): 24 tools in every prompt (the 3 built-ins and 21 with enums, integers, arrays
+of objects), json format, greedy. For each question, free and constrained decoding alternate
+(the order flips every question) on the same prompt, whose KV cache is warmed first, so both
+time decoding alone: tokens/s, the share of tokens whose choice the mask changed, and time to
+first token with the prompt prefilled from scratch (prefix cache off; the grammar's one-off
+compile is timed on its own). Then the mask itself: llguidance's per-token check and full mask
+for the 24-tool grammar, inside a call and in free text, against the model's per-token time.
+
+Accuracy: `tooltune eval` on the smoke set run twice (`--no-constrain` and the default), then
+
+    python benchmarks/constrained_decoding.py --reports FREE_OUT CONSTRAINED_OUT
+
+prints the two reports' headline metrics side by side.
+
+    OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/constrained_decoding.py [--questions 8] [--max-tokens 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from tooltune.formats import get_format
+from tooltune.formats.grammar import constraint_for
+from tooltune.llm.base import GenerationRequest
+from tooltune.messages import Message
+from tooltune.tools import builtin_registry
+
+QUESTIONS = [
+    "What is 23 * 47 + 12?", "What's the weather in Berlin in celsius?", "Convert 100 USD to EUR.",
+    "Book a table for two at 7pm at Chez Anna.", "Order 2 of item A1 and 1 of B2.", "北京明天天气怎么样？",
+    "Translate 'good morning' to French.", "Remind me to call mom at 6pm.", "How far is Paris from Lyon by car?",
+    "Set the thermostat in the kitchen to 21 degrees.",
+]
+
+
+def tool_specs() -> list[dict[str, Any]]:
+    """24 tools: the built-ins plus 21 whose parameters use enums, integers and arrays of objects."""
+    specs = builtin_registry().to_openai()
+    s, i = {"type": "string"}, {"type": "integer"}
+    extra = {
+        "get_weather": ({"city": s, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, ["city"]),
+        "convert_currency": ({"amount": {"type": "number"}, "from": s, "to": s}, ["amount", "from", "to"]),
+        "send_email": ({"to": s, "subject": s, "body": s}, ["to", "body"]),
+        "translate": ({"text": s, "target": {"type": "string", "enum": ["fr", "de", "es", "zh", "ja"]}}, ["text", "target"]),
+        "book_restaurant": ({"name": s, "time": s, "people": i}, ["name", "time", "people"]),
+        "distance": ({"origin": s, "destination": s, "mode": {"type": "string", "enum": ["car", "train", "walk"]}}, ["origin", "destination"]),
+        "set_reminder": ({"when": s, "text": s}, ["when", "text"]),
+        "search_flights": ({"origin": s, "destination": s, "date": s}, ["origin", "destination"]),
+        "place_order": ({"items": {"type": "array", "items": {"type": "object", "properties": {"sku": s, "qty": i}, "required": ["sku", "qty"]}}}, ["items"]),
+        "set_thermostat": ({"room": s, "celsius": {"type": "number"}}, ["room", "celsius"]),
+        "play_music": ({"artist": s, "shuffle": {"type": "boolean"}}, ["artist"]),
+        "create_event": ({"title": s, "start": s, "attendees": {"type": "array", "items": s}}, ["title", "start"]),
+        "stock_price": ({"symbol": s}, ["symbol"]),
+        "news": ({"topic": s, "limit": i}, ["topic"]),
+        "timer": ({"seconds": i}, ["seconds"]),
+        "unit_convert": ({"value": {"type": "number"}, "from_unit": s, "to_unit": s}, ["value", "from_unit", "to_unit"]),
+        "wiki_summary": ({"title": s, "lang": {"type": "string", "enum": ["en", "zh", "fr"]}}, ["title"]),
+        "call_taxi": ({"pickup": s, "dropoff": s}, ["pickup", "dropoff"]),
+        "lights": ({"room": s, "on": {"type": "boolean"}}, ["room", "on"]),
+        "recipe": ({"dish": s, "servings": i}, ["dish"]),
+        "movie_times": ({"movie": s, "city": s}, ["movie", "city"]),
+    }
+    for name, (props, required) in extra.items():
+        specs.append({"type": "function", "function": {"name": name, "description": name.replace("_", " "), "parameters": {
+            "type": "object", "properties": props, "required": required}}})
+    return specs
+
+
+def request(question: str, specs: list[dict[str, Any]], max_tokens: int, constrained: bool) -> GenerationRequest:
+    fmt = get_format("json")
+    return GenerationRequest(
+        rendered=fmt.render([Message("user", question)], specs), tools=specs, stop=list(fmt.stop), max_tokens=max_tokens,
+        constraint=constraint_for(fmt, specs) if constrained else None,
+    )
+
+
+def timed(llm: Any, req: GenerationRequest) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = llm.complete(req)
+    return time.perf_counter() - start, out
+
+
+def speed(questions: int, max_tokens: int) -> None:
+    from tooltune.llm import make_llm
+
+    llm = make_llm(None)
+    specs = tool_specs()
+    rows: dict[bool, dict[str, list[float]]] = {c: {"tps": [], "ttft": [], "masked": [], "tokens": []} for c in (False, True)}
+    start = time.perf_counter()
+    llm.guide(request("x", specs, 1, True))  # the llguidance tokenizer and this grammar, built once
+    compile_s = time.perf_counter() - start
+    for n, question in enumerate(QUESTIONS[:questions]):
+        llm.complete(request(question, specs, 1, False))  # warm the prompt's KV cache for both
+        texts = {}
+        for constrained in ((False, True) if n % 2 == 0 else (True, False)):
+            req = request(question, specs, max_tokens, constrained)
+            guide_counts = _count_masks(llm) if constrained else None
+            seconds, out = timed(llm, req)
+            rows[constrained]["tps"].append(out.completion_tokens / seconds)
+            rows[constrained]["tokens"].append(out.completion_tokens)
+            rows[constrained]["masked"].append(guide_counts[0] if guide_counts else 0)
+            texts[constrained] = out.text
+        for constrained in (False, True):  # time to first token: the whole prompt prefilled again
+            enabled, llm.prefix_cache.enabled = llm.prefix_cache.enabled, False
+            seconds, _ = timed(llm, request(question, specs, 1, constrained))
+            llm.prefix_cache.enabled = enabled
+            rows[constrained]["ttft"].append(seconds)
+        print(f"{question!r}\n  free:        {texts[False]!r}\n  constrained: {texts[True]!r}")
+    print(f"\n24 tools, json, greedy, {questions} questions, max {max_tokens} tokens; grammar + tokenizer built once in {compile_s * 1000:.0f} ms\n")
+    print("| decoding | tokens/s (median) | tokens | tokens the mask changed | time to first token (median) |")
+    print("|---|---|---|---|---|")
+    for constrained in (False, True):
+        r = rows[constrained]
+        print(f"| {'constrained' if constrained else 'free'} | {statistics.median(r['tps']):.1f} | {sum(r['tokens']):.0f} | "
+              f"{sum(r['masked']):.0f} | {statistics.median(r['ttft']) * 1000:.0f} ms |")
+    ratio = statistics.median(rows[True]["tps"]) / statistics.median(rows[False]["tps"])
+    print(f"\nconstrained / free decode speed: {ratio:.3f}")
+    mask_cost(llm, specs, 1 / statistics.median(rows[False]["tps"]))
+
+
+
+def _count_masks(llm: Any) -> list[int]:
+    """Records how many tokens the next guide masked (read after the completion)."""
+    counts = [0]
+    make = llm.guide
+
+    def guide(req: GenerationRequest) -> Any:
+        g = make(req)
+        if g is not None:
+            pick = g.pick
+
+            def counted(logits: Any, temperature: float = 0.0) -> int:
+                before = g.masked
+                token = pick(logits, temperature)
+                counts[0] += g.masked - before
+                return token
+
+            g.pick = counted
+        llm.guide = make
+        return g
+
+    llm.guide = guide
+    return counts
+
+
+def mask_cost(llm: Any, specs: list[dict[str, Any]], token_s: float) -> None:
+    """llguidance's own per-token work for the 24-tool grammar, in free text and inside a call."""
+    guide = llm.guide(request("x", specs, 1, True))
+    lltok = llm._guides.lltok
+    points = {"free text": "Let me think about it", "inside a call": '<tool_call>\n{"name": "place_order", "arguments": {"items": [{"sku": "A'}
+    print("\n| grammar state | one-token check | full mask | full mask / model token |")
+    print("|---|---|---|---|")
+    for label, text in points.items():
+        matcher = guide.matcher.deep_copy()
+        matcher.consume_tokens(lltok.tokenize_str(text))
+        check = _per_call(lambda: matcher.validate_tokens([lltok.tokenize_str("1")[0]]))
+        full = _per_call(matcher.compute_bitmask)
+        print(f"| {label} | {check * 1e6:.0f} µs | {full * 1e6:.0f} µs | {100 * full / token_s:.1f} % |")
+    print(f"\nmodel decode time per token (free, median): {token_s * 1000:.1f} ms")
+
+
+def _per_call(fn: Any, n: int = 200) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
+
+
+HEADLINE = [("format_validity", "valid format"), ("tool_name_em", "tool name EM"), ("args_em", "name + exact arguments"),
+            ("no_call_accuracy", "no-call accuracy"), ("e2e_success", "end-to-end success")]
+
+
+def compare_reports(free: Path, constrained: Path) -> None:
+    reports = [json.loads((p / "report.json").read_text(encoding="utf-8")) for p in (free, constrained)]
+    runs = [{r["format"]: r["summary"] for r in rep["runs"] if r["status"] == "ok"} for rep in reports]
+    print(f"smoke set: {reports[0]['items']} items; settings constrain = {[rep['settings'].get('constrain', False) for rep in reports]}\n")
+    formats = [f for f in runs[0] if f in runs[1]]
+    print("| metric | " + " | ".join(f"{f} free | {f} constrained" for f in formats) + " |")
+    print("|---|" + "---|" * (2 * len(formats)))
+    for key, label in HEADLINE:
+        cells = [_pct(runs[i][f].get(key)) for f in formats for i in (0, 1)]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=int, default=8)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--reports", nargs=2, type=Path, metavar=("FREE_OUT", "CONSTRAINED_OUT"))
+    args = parser.parse_args()
+    if args.reports:
+        compare_reports(*args.reports)
+    else:
+        speed(args.questions, args.max_tokens)
+
+
+if __name__ == "__main__":
+    main()
