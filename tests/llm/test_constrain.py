@@ -204,6 +204,11 @@ def test_tool_choice_none_never_opens_a_call_and_required_always_does(tiny_model
     assert "<tool_call>" not in run("none", call, tools=[])
     forced = run("required", "Sure. " + call)  # the model would talk first
     assert forced.startswith('<tool_call>\n{"name": "') and fmt.parse(forced, specs).kind == "tool_calls"
+    unprefilled = Agent(llm, TOOLS, fmt, max_tokens=48).request([Message("user", "hi")])  # required by the grammar alone
+    unprefilled.constraint = constraint_for(fmt, specs, "required")
+    with steer(tiny_model, smol_tokenizer, "Sure. " + call):
+        text = llm.complete(unprefilled).text
+    assert text.startswith("<tool_call>\n") and fmt.parse(text, specs).kind == "tool_calls", text
     named = fmt.parse(run("function", block("get_weather", '{"city": "Paris", "unit": "K"}'), "get_weather"), specs)
     assert [(c.name, c.arguments) for c in named.calls] == [("get_weather", {"city": "Paris", "unit": "fahrenheit"})]
 
@@ -217,12 +222,13 @@ def test_the_grammar_accepts_exactly_what_the_formats_render(smol_tokenizer):
     calls = [ToolCall("place_order", {"items": [{"sku": "B2", "qty": 3}]}), ToolCall("查询天气", {"城市": "北京"})]
     for fmt_name, lang in [("json", "en"), ("react", "en"), ("react", "zh")]:
         fmt = get_format(fmt_name, lang)
-        msg = Message("assistant", None, calls[:1] if fmt_name == "react" else calls, reasoning_content="先想一想")
+        one = calls[:1] if lang == "en" else calls[1:]  # react writes one call per completion
+        msg = Message("assistant", None, one if fmt_name == "react" else calls, reasoning_content="先想一想")
         rendered = fmt.render([Message("user", "q"), msg], specs).turns[-1].text
         rendered = rendered.removesuffix("Observation:")
         matcher = llguidance.LLMatcher(lltok, constraint_for(fmt, specs).lark())
         assert matcher.validate_tokens(lltok.tokenize_str(rendered)) == len(lltok.tokenize_str(rendered)), rendered
-        bad = rendered.replace('"B2"', '"C3"')
+        bad = rendered.replace('"B2"', '"C3"').replace('"北京"', '1')
         assert matcher.validate_tokens(lltok.tokenize_str(bad)) < len(lltok.tokenize_str(bad))
 
 
