@@ -90,12 +90,16 @@ def timed(llm: Any, req: GenerationRequest) -> tuple[float, Any]:
 def speed(questions: int, max_tokens: int) -> None:
     from tooltune.llm import make_llm
 
+    from tooltune.llm.transformers_backend import TransformersLLM
+
     llm = make_llm(None)
+    cold = TransformersLLM(model_obj=llm.model, tokenizer=llm.tokenizer, prefix_cache=False)  # same weights, no KV reuse
     specs = tool_specs()
     rows: dict[bool, dict[str, list[float]]] = {c: {"tps": [], "ttft": [], "masked": [], "tokens": []} for c in (False, True)}
     start = time.perf_counter()
     llm.guide(request("x", specs, 1, True))  # the llguidance tokenizer and this grammar, built once
     compile_s = time.perf_counter() - start
+    cold._guides = llm._guides
     for n, question in enumerate(QUESTIONS[:questions]):
         llm.complete(request(question, specs, 1, False))  # warm the prompt's KV cache for both
         texts = {}
@@ -108,9 +112,7 @@ def speed(questions: int, max_tokens: int) -> None:
             rows[constrained]["masked"].append(guide_counts[0] if guide_counts else 0)
             texts[constrained] = out.text
         for constrained in (False, True):  # time to first token: the whole prompt prefilled again
-            enabled, llm.prefix_cache.enabled = llm.prefix_cache.enabled, False
-            seconds, _ = timed(llm, request(question, specs, 1, constrained))
-            llm.prefix_cache.enabled = enabled
+            seconds, _ = timed(cold, request(question, specs, 1, constrained))
             rows[constrained]["ttft"].append(seconds)
         print(f"{question!r}\n  free:        {texts[False]!r}\n  constrained: {texts[True]!r}")
     print(f"\n24 tools, json, greedy, {questions} questions, max {max_tokens} tokens; grammar + tokenizer built once in {compile_s * 1000:.0f} ms\n")

@@ -5,9 +5,9 @@ it runs on the CPU by design (a Rust Earley parser and lexer; no GPU kernel, no 
 over SmolLM2's 49k tokens takes well under a millisecond, it takes lazy tool-call grammars with
 inline JSON Schemas (`%json`) and and/not operators in one Lark file, its JSON Schema support is
 broad (enums, const, required, nested objects and arrays, anyOf, $ref, string/number bounds), and
-it is what llama.cpp, vLLM and SGLang use as a grammar backend. xgrammar 0.2.8 pulls in triton
-and apache-tvm-ffi on Linux; outlines-core 0.2.14 compiles a regex index per schema up front,
-with no lazy trigger or context-free rules.
+it is what llama.cpp, vLLM and SGLang use as a grammar backend. xgrammar 0.2.8 works on the CPU
+too, but its Linux wheel depends on triton and apache-tvm-ffi; outlines-core 0.2.14 indexes one
+regex per schema up front, with no lazy trigger or context-free rules.
 
 `Guide.pick` first takes the token the model would take anyway (argmax, or a sample) and asks
 the matcher only whether that one token is allowed; the full mask is computed when it is not.
