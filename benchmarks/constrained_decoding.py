@@ -114,7 +114,7 @@ def speed(questions: int, max_tokens: int) -> None:
         for constrained in (False, True):  # time to first token: the whole prompt prefilled again
             seconds, _ = timed(cold, request(question, specs, 1, constrained))
             rows[constrained]["ttft"].append(seconds)
-        print(f"{question!r}\n  free:        {texts[False]!r}\n  constrained: {texts[True]!r}")
+        print(f"{question!r}\n  free:        {texts[False]!r}\n  constrained: {texts[True]!r}", flush=True)
     print(f"\n24 tools, json, greedy, {questions} questions, max {max_tokens} tokens; grammar + tokenizer built once in {compile_s * 1000:.0f} ms\n")
     print("| decoding | tokens/s (median) | tokens | tokens the mask changed | time to first token (median) |")
     print("|---|---|---|---|---|")

@@ -242,3 +242,14 @@ def test_objects_without_additional_properties_are_closed_and_other_formats_are_
     assert constraint_for(get_format("native", tool_parser="hermes"), specs).syntax == "json"
     assert constraint_for(get_format("json"), []) is None
     assert json.loads(json.dumps(constraint_for(get_format("json"), specs, "function", "calculator").tools)) == [specs[1]]
+
+
+def test_eval_settings_record_constraints_and_only_local_transformers_enforce_them():
+    from tooltune.eval.runner import EvalSettings
+    from tooltune.llm import enforces_constraints
+
+    assert "constrain" not in EvalSettings().to_json()  # free results resume as before
+    assert EvalSettings(constrain=True).to_json()["constrain"] is True
+    assert enforces_constraints("m", "http://localhost:8000/v1") is False
+    assert enforces_constraints("m.gguf", None, backend="llamacpp") is False
+    assert enforces_constraints("m", None, backend="transformers") is True
