@@ -11,9 +11,9 @@ for the 24-tool grammar, inside a call and in free text, against the model's per
 
 Accuracy: `tooltune eval` on the smoke set run twice (`--no-constrain` and the default), then
 
-    python benchmarks/constrained_decoding.py --reports FREE_OUT CONSTRAINED_OUT
+    python benchmarks/constrained_decoding.py --results FREE_OUT/runs/embedded__json.jsonl CONSTRAINED_OUT/runs/embedded__json.jsonl
 
-prints the two reports' headline metrics side by side.
+compares the items both runs hold, and prints every teacher-forced completion that changed.
 
     OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/constrained_decoding.py [--questions 8] [--max-tokens 64]
 """
@@ -173,34 +173,38 @@ def _per_call(fn: Any, n: int = 200) -> float:
     return (time.perf_counter() - start) / n
 
 
-HEADLINE = [("format_validity", "valid format"), ("tool_name_em", "tool name EM"), ("args_em", "name + exact arguments"),
-            ("no_call_accuracy", "no-call accuracy"), ("e2e_success", "end-to-end success")]
-
-
-def compare_reports(free: Path, constrained: Path) -> None:
-    reports = [json.loads((p / "report.json").read_text(encoding="utf-8")) for p in (free, constrained)]
-    runs = [{r["format"]: r["summary"] for r in rep["runs"] if r["status"] == "ok"} for rep in reports]
-    print(f"smoke set: {reports[0]['items']} items; settings constrain = {[rep['settings'].get('constrain', False) for rep in reports]}\n")
-    formats = [f for f in runs[0] if f in runs[1]]
-    print("| metric | " + " | ".join(f"{f} free | {f} constrained" for f in formats) + " |")
-    print("|---|" + "---|" * (2 * len(formats)))
-    for key, label in HEADLINE:
-        cells = [_pct(runs[i][f].get(key)) for f in formats for i in (0, 1)]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f} %"
+def compare_results(free: Path, constrained: Path) -> None:
+    """Per-item results of two `tooltune eval` runs (`OUT/runs/<model>__<format>.jsonl`), on the
+    items both hold: teacher-forced steps (valid, name, name + exact arguments) and end-to-end."""
+    runs = [{r["item_id"]: r for r in map(json.loads, p.read_text(encoding="utf-8").splitlines())} for p in (free, constrained)]
+    ids = [i for i in runs[0] if i in runs[1]]
+    print(f"{len(ids)} items in both: {', '.join(ids)}\n")
+    print("| metric | free | constrained |")
+    print("|---|---|---|")
+    for label, rows in [("valid format (steps)", lambda r: [s["valid"] for s in r["steps"]]),
+                        ("tool name EM (call steps)", lambda r: [s["name_match"] for s in r["steps"] if s["expect_call"]]),
+                        ("name + exact arguments (call steps)", lambda r: [s["args_match"] for s in r["steps"] if s["expect_call"]]),
+                        ("no call where none is expected (steps)", lambda r: [not s["called"] for s in r["steps"] if not s["expect_call"]]),
+                        ("end-to-end success", lambda r: [r["e2e"]["success"]] if r.get("e2e") else [])]:
+        cells = []
+        for run in runs:
+            values = [v for i in ids for v in rows(run[i])]
+            cells.append(f"{sum(values)} / {len(values)}" if values else "–")
+        print(f"| {label} | {cells[0]} | {cells[1]} |")
+    changed = [(i, k) for i in ids for k, (a, b) in enumerate(zip(runs[0][i]["steps"], runs[1][i]["steps"])) if a["completion"] != b["completion"]]
+    print(f"\nteacher-forced completions that differ: {len(changed)}")
+    for i, k in changed:
+        print(f"- {i} step {k}:\n    free:        {runs[0][i]['steps'][k]['completion']!r}\n    constrained: {runs[1][i]['steps'][k]['completion']!r}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--reports", nargs=2, type=Path, metavar=("FREE_OUT", "CONSTRAINED_OUT"))
+    parser.add_argument("--results", nargs=2, type=Path, metavar=("FREE_JSONL", "CONSTRAINED_JSONL"))
     args = parser.parse_args()
-    if args.reports:
-        compare_reports(*args.reports)
+    if args.results:
+        compare_results(*args.results)
     else:
         speed(args.questions, args.max_tokens)
 

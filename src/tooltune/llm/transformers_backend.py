@@ -233,6 +233,7 @@ class TransformersLLM(LLM):
         self.prefix_cache = PrefixCache(self.model.config, cache_entries if enabled else 0)
         on_cpu = getattr(self.model, "device", None) is None or str(self.model.device) == "cpu"  # saved caches load onto the CPU
         self.disk_prefix = _disk_prefix(disk_prefix, model, adapter, weights, model_obj is None) if enabled and on_cpu else None
+        self._guides: Any = None  # tooltune.llm.constrain.GuideFactory, made on the first constrained request
 
     def prompt_text(self, request: GenerationRequest) -> str:
         return self.renderer.prompt_text(request.rendered)
@@ -288,7 +289,7 @@ class TransformersLLM(LLM):
         """The grammar guide for a constrained request (tooltune.llm.constrain), else None."""
         if request.constraint is None:
             return None
-        if getattr(self, "_guides", None) is None:
+        if self._guides is None:
             from tooltune.llm.constrain import GuideFactory
 
             self._guides = GuideFactory(self.tokenizer, self._eos_ids)
