@@ -197,13 +197,44 @@ def compare_results(free: Path, constrained: Path) -> None:
         print(f"- {i} step {k}:\n    free:        {runs[0][i]['steps'][k]['completion']!r}\n    constrained: {runs[1][i]['steps'][k]['completion']!r}")
 
 
+def replay(results: Path, fmt_name: str = "json") -> None:
+    """Which completions of a free `tooltune eval` run the grammar would have changed. Greedy
+    constrained decoding takes the model's own token whenever the grammar allows it, so a free
+    completion that lies wholly inside the grammar is exactly what the constrained run writes;
+    only the others differ. No model needed: each completion is fed through its item's grammar."""
+    from tooltune.eval.items import load_items, smoke_eval_path
+    from tooltune.llm.constrain import GuideFactory
+    from tooltune.llm.transformers_backend import load_tokenizer
+
+    tokenizer = load_tokenizer()
+    factory = GuideFactory(tokenizer, {tokenizer.eos_token_id})
+    items = {i.id: i for i in load_items(smoke_eval_path())}
+    inside, outside = 0, []
+    for row in map(json.loads, results.read_text(encoding="utf-8").splitlines()):
+        item = items[row["item_id"]]
+        guide = factory.guide(constraint_for(get_format(fmt_name, item.lang if item.lang in ("en", "zh") else "en"), item.tools))
+        for step in row["steps"]:
+            tokens = factory.lltok.tokenize_str(step["completion"])
+            matcher = guide.matcher.deep_copy() if guide else None
+            if matcher is None or matcher.validate_tokens(tokens) == len(tokens):
+                inside += 1
+            else:
+                outside.append((row["item_id"], step["index"], step["completion"]))
+    print(f"{inside} of {inside + len(outside)} teacher-forced completions lie inside the grammar (unchanged under constraints)")
+    for item_id, index, text in outside:
+        print(f"- {item_id} step {index}: {text!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--questions", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--results", nargs=2, type=Path, metavar=("FREE_JSONL", "CONSTRAINED_JSONL"))
+    parser.add_argument("--replay", type=Path, metavar="FREE_JSONL", help="json-format results of a free eval on the smoke set")
     args = parser.parse_args()
-    if args.results:
+    if args.replay:
+        replay(args.replay)
+    elif args.results:
         compare_results(*args.results)
     else:
         speed(args.questions, args.max_tokens)
