@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, weights_option
+from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
 from tooltune.errors import TooltuneError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Teach language models to use tools, and run them as agents.")
@@ -72,6 +72,7 @@ def run(
     auto_memory: Annotated[bool, typer.Option(help="With --memory: look memory up before the run")] = False,
     context_window: Annotated[Optional[int], typer.Option(help="Fit each prompt into this many tokens (keeps system, task, latest steps)")] = None,
     max_repeats: Annotated[int, typer.Option(help="Identical repeated tool calls tolerated before stopping with status loop")] = 2,
+    constrain: Annotated[bool, constrain_option()] = True,
 ) -> None:
     """Answer QUESTION with an agent that can call tools, streaming every step."""
     from tooltune.agent import Agent
@@ -106,7 +107,7 @@ def run(
         fmt.use_model(llm.tokenizer)  # native: the model family's own tool-call parser
     agent = Agent(
         llm, registry, fmt, lang, max_steps=max_steps, max_tokens=max_tokens, max_tools=max_tools, memory=store,
-        auto_memory=auto_memory, context_window=context_window, max_repeats=max_repeats,
+        auto_memory=auto_memory, context_window=context_window, max_repeats=max_repeats, constrain=constrain,
     )
     if plan:
         from tooltune.agent.planning import Planner

@@ -32,3 +32,12 @@ BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-co
 ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp")]
 AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="LoRA adapter on top of --model: a PEFT folder (or a GGUF LoRA for llama.cpp)")]
+
+
+CONSTRAIN_HELP = ("Hold tool calls to the offered tools and their JSON Schemas while decoding (a lazy grammar: text stays "
+                  "free until a call opens); local transformers models only, json / react / native hermes formats")
+
+
+def constrain_option() -> Any:
+    """`--constrain/--no-constrain` of `run` and `eval` (see tooltune.formats.grammar)."""
+    return typer.Option("--constrain/--no-constrain", help=CONSTRAIN_HELP)

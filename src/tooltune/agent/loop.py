@@ -24,6 +24,7 @@ from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatError
 from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format
 from tooltune.formats.base import Parsed
+from tooltune.formats.grammar import constraint_for
 from tooltune.formats.parsing import resolve_tool_name, tool_names
 from tooltune.llm.base import LLM, Completion, GenerationRequest
 from tooltune.messages import Message, ToolCall
@@ -39,6 +40,7 @@ class Agent:
         max_steps: int = 6, max_format_retries: int = 2, max_tokens: int = 384, temperature: float = 0.0,
         max_repeats: int = 2, max_parallel_calls: int = 4, max_tools: int | None = None,
         memory: MemoryStore | None = None, auto_memory: bool = False, context_window: int | None = None,
+        constrain: bool = False,
     ) -> None:
         """`max_repeats`: identical repeated calls tolerated before the run stops with status
         `loop`; `max_parallel_calls`: how many calls of one step run at once (each call keeps its
@@ -46,7 +48,9 @@ class Agent:
         task (agent.selection), when more are registered; `memory`: a long-term MemoryStore,
         offered as the memory tools, reusing fresh remembered results and saving new ones;
         `auto_memory`: look memory up before a run (agent.memory); `context_window`: fit each
-        prompt into this many tokens (agent.context states the policy)."""
+        prompt into this many tokens (agent.context states the policy); `constrain`: hold tool
+        calls to the offered tools and their schemas while decoding (formats.grammar; local
+        backends enforce it, servers ignore it)."""
         if max_repeats < 0 or max_parallel_calls < 1 or (max_tools is not None and max_tools < 1):
             raise TooltuneError("max_repeats must be >= 0, max_parallel_calls >= 1 and max_tools >= 1")
         self.llm = llm
@@ -61,6 +65,7 @@ class Agent:
         self.max_repeats = max_repeats
         self.max_parallel_calls = max_parallel_calls
         self.max_tools = max_tools
+        self.constrain = constrain
         self.offered: ToolRegistry | None = None  # the tools shown this run, when selected
         self._calls = CallIndex()
         self.context = ContextFitter(context_window, max_tokens, count=tokenizer_counter(llm)) if context_window else None
@@ -91,6 +96,7 @@ class Agent:
             rendered=self._renderer.render(messages, specs), messages=list(messages), tools=specs,
             native=self.format.name == "native", stop=list(self.format.stop), max_tokens=self.max_tokens,
             temperature=self.temperature, cancel=self._cancel,
+            constraint=constraint_for(self.format, specs) if self.constrain else None,
         )
 
     def parse(self, completion: Completion) -> Parsed:

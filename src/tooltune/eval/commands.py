@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import corpus_option, weights_option
+from tooltune.cli_options import constrain_option, corpus_option, weights_option
 from tooltune.errors import TooltuneError
 
 
@@ -83,6 +83,7 @@ def register(app: typer.Typer) -> None:
         judge_model: Annotated[Optional[str], typer.Option(help="Model for answer_match 'judge' items")] = None,
         judge_base_url: Annotated[Optional[str], typer.Option(help="Server of the judge model")] = None,
         restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming")] = False,
+        constrain: Annotated[bool, constrain_option()] = True,
     ) -> None:
         """Evaluate tool use: call accuracy (AST + fuzzy), no-call accuracy, end-to-end success, per tool/language/format."""
         from rich.console import Console
@@ -115,8 +116,13 @@ def register(app: typer.Typer) -> None:
             from tooltune.llm import make_llm
 
             judge = AnswerJudge(make_llm(judge_model, judge_base_url, api_key))
+        from tooltune.llm import enforces_constraints
+
+        names = [n.strip() for n in compare.split(",")] if compare else [model]
+        # Recorded only where it is enforced, so a report never claims constraints a server ignored.
+        constrain = constrain and all(enforces_constraints(n, base_url, adapter=adapter, backend=backend, weights=weights) for n in names)
         settings = EvalSettings(
-            max_tokens=max_tokens, lam=lam, string_numbers=string_numbers, normalize_strings=normalize_strings,
+            constrain=constrain, max_tokens=max_tokens, lam=lam, string_numbers=string_numbers, normalize_strings=normalize_strings,
             prompt_lang=prompt_lang, tool_role=tool_role, free_run=free_run, extra_steps=extra_steps, plan=plan,
         )
         report = run_eval(items, specs, fmt_list, settings, out, str(data_path), batch_size=batch_size, judge=judge, restart=restart)

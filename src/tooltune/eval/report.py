@@ -72,7 +72,8 @@ def render_markdown(report: dict[str, Any], charts: list[str]) -> str:
     lines = ["# tooltune eval report", ""]
     lines += [f"Data: `{report['data']}` — {report['items']} items ({report['hard_negatives']} hard negatives; "
               + ", ".join(f"{k}: {v}" for k, v in report["langs"].items()) + f"). λ = {report['settings']['lam']:g}, "
-              f"greedy, max {report['settings']['max_tokens']} tokens per step.", ""]
+              f"greedy, max {report['settings']['max_tokens']} tokens per step"
+              + (", tool calls constrained to the offered tools' schemas." if report["settings"].get("constrain") else "."), ""]
     for r in report["runs"]:
         if r["status"] != "ok":
             lines.append(f"- **{r['model']} · {r['format']}: not evaluated** — {r['error']}")

@@ -58,17 +58,21 @@ class EvalSettings:
     temperature: float = 0.0
     plan: bool = False  # also run each item through the Planner (plan-level success)
     plan_limits: PlanLimits = field(default_factory=lambda: replace(EVAL_PLAN_LIMITS))
+    constrain: bool = False  # tool calls held to the offered schemas while decoding (formats.grammar)
 
     @property
     def match(self) -> MatchOptions:
         return MatchOptions(self.string_numbers, self.normalize_strings)
 
     def to_json(self) -> dict[str, Any]:
-        """Without planning, exactly the settings of before planned evals existed, so old
-        results still resume and reports stay byte-for-byte the same."""
+        """Without planning or constraints, exactly the settings of before either existed, so old
+        results still resume and reports stay byte-for-byte the same; constrained results carry
+        `constrain: true`, so they never resume into (or mix with) free ones."""
         out = asdict(self)
         if not self.plan:
             del out["plan"], out["plan_limits"]
+        if not self.constrain:
+            del out["constrain"]
         return out
 
 
@@ -122,7 +126,8 @@ class EvalRunner:
         if hasattr(fmt, "use_model") and getattr(self.llm, "tokenizer", None) is not None:
             fmt.use_model(self.llm.tokenizer)  # native: the model family's own tool-call parser
         registry, missing = bind_tools(item.tools, self.implementations)
-        agent = Agent(self.llm, registry, fmt, lang, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
+        agent = Agent(self.llm, registry, fmt, lang, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature,
+                      constrain=self.settings.constrain)
         return agent, missing
 
     def _generate(self, agents: list[Agent], prefixes: list[list[Message]]) -> list[Completion | BackendError]:

@@ -49,6 +49,19 @@ def make_llm(
     return TransformersLLM(base, adapter=adapter, weights=weights, **_accepted(TransformersLLM, kwargs))
 
 
+def enforces_constraints(model: str | None, base_url: str | None, *, adapter: str | None = None, backend: str = "auto", weights: str = "fp32") -> bool:
+    """Whether `make_llm` with these arguments gives a backend that enforces a request's
+    `constraint` (the local transformers one); servers and llama.cpp decode free."""
+    if base_url or backend == "llamacpp":
+        return False
+    if backend == "transformers" or weights != "fp32":
+        return True
+    from tooltune.llm.embedded import resolve_model
+
+    base, shipped = resolve_model(model)
+    return not prefers_llamacpp(base, adapter or shipped)
+
+
 def _accepted(cls: type, kwargs: dict) -> dict:
     """Server-only options (tool_role, continue_mode, …) mean nothing to a local model and are
     dropped, as they always were; options the local backend takes are passed on."""
@@ -65,4 +78,4 @@ def prefers_llamacpp(base: str, adapter: str | None) -> bool:
     return base.endswith(".gguf") and (adapter is None or str(adapter).endswith(".gguf")) and available()
 
 
-__all__ = ["LLM", "Completion", "GenerationRequest", "ScriptedLLM", "make_llm", "BACKENDS"]
+__all__ = ["LLM", "Completion", "GenerationRequest", "ScriptedLLM", "make_llm", "enforces_constraints", "BACKENDS"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from tooltune.errors import BackendError
 from tooltune.formats.base import Rendered
+from tooltune.formats.grammar import ToolConstraint
 from tooltune.messages import Message, ToolCall
 
 OnText = Callable[[str], None]
@@ -28,6 +29,9 @@ class GenerationRequest:
     max_tokens: int = 512
     temperature: float = 0.0
     cancel: threading.Event | None = None  # set it to stop generating mid-completion
+    # Tool calls held to the offered tools' schemas (formats.grammar); local backends enforce
+    # it (tooltune.llm.constrain), servers ignore it. None: free decoding.
+    constraint: ToolConstraint | None = None
 
 
 @dataclass

@@ -33,6 +33,13 @@ def generate_group(llm: Any, requests: list[GenerationRequest]) -> list[Completi
         mask.append([1] * shared + [0] * gap + [1] * (len(r) - shared))
     input_ids, attention_mask = torch.tensor(ids, device=llm.model.device), torch.tensor(mask, device=llm.model.device)
     kwargs = llm._generate_kwargs(requests[0], cancels=[r.cancel for r in requests])
+    guides = [llm.guide(r) for r in requests]
+    if any(g is not None for g in guides):
+        from transformers import LogitsProcessorList
+
+        from tooltune.llm.constrain import BatchGuides
+
+        kwargs["logits_processor"] = LogitsProcessorList([BatchGuides(guides, input_ids.shape[1], requests[0].temperature <= 0)])
     if llm.prefix_cache.enabled:
         kwargs.update(return_dict_in_generate=True, past_key_values=cache if cache is not None else llm._empty_cache())
     with torch.inference_mode():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.llm.base import OnText, cut_at_stop
+from tooltune.llm.constrain import Guide
 
 
 @dataclass
@@ -67,9 +68,11 @@ def stop_start_length(text: str, stop: list[str]) -> int:
 def decode(
     model: Any, ids: list[int], cache: Any, max_new: int, eos: set[int],
     should_stop: Callable[[list[int]], bool], temperature: float = 0.0, cancel: threading.Event | None = None,
+    guide: Guide | None = None,
 ) -> list[int]:
     """New token ids after prompt `ids`, whose first `cache.get_seq_length()` positions are
-    already in `cache`. Greedy when `temperature` is 0, else sampled from softmax(logits / T).
+    already in `cache`. Greedy when `temperature` is 0, else sampled from softmax(logits / T);
+    with a `guide`, only among the tokens its grammar allows (tooltune.llm.constrain).
     Stops at an end token (kept), when `should_stop(new)` says so, at `max_new`, or on `cancel`.
     The last token is never fed back, so the cache ends holding the prompt plus all but it."""
     import torch
@@ -79,7 +82,10 @@ def decode(
     with torch.inference_mode():
         while len(new) < max_new and not (cancel is not None and cancel.is_set()):
             logits = model(input_ids=todo, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
-            if temperature > 0:
+            if guide is not None:
+                token = guide.pick(logits, temperature)
+                guide.accept(token)
+            elif temperature > 0:
                 token = int(torch.multinomial(torch.softmax(logits.float() / temperature, dim=-1), 1))
             else:
                 token = int(logits.argmax())

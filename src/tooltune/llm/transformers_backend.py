@@ -236,6 +236,7 @@ class TransformersLLM(LLM):
         self.prefix_cache = PrefixCache(self.model.config, cache_entries if enabled else 0)
         on_cpu = getattr(self.model, "device", None) is None or str(self.model.device) == "cpu"  # saved caches load onto the CPU
         self.disk_prefix = _disk_prefix(disk_prefix, model, adapter, weights, model_obj is None) if enabled and on_cpu else None
+        self._guides: Any = None  # tooltune.llm.constrain.GuideFactory, made on the first constrained request
 
     def prompt_text(self, request: GenerationRequest) -> str:
         return self.renderer.prompt_text(request.rendered)
@@ -276,7 +277,7 @@ class TransformersLLM(LLM):
             return self.tokenizer.decode(new, skip_special_tokens=True)
 
         new = decode(self.model, ids, cache, request.max_tokens, self._eos_ids, lambda new: relay.update(text_of(new)),
-                     request.temperature, request.cancel)
+                     request.temperature, request.cancel, self.guide(request))
         text = relay.finish(text_of(new))
         if self.prefix_cache.enabled:
             self.prefix_cache.store((ids + new)[: cache.get_seq_length()], cache)
@@ -291,6 +292,16 @@ class TransformersLLM(LLM):
         configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
         ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
         return ids | ({self.tokenizer.eos_token_id} if self.tokenizer.eos_token_id is not None else set())
+
+    def guide(self, request: GenerationRequest) -> Any:
+        """The grammar guide for a constrained request (tooltune.llm.constrain), else None."""
+        if request.constraint is None:
+            return None
+        if self._guides is None:
+            from tooltune.llm.constrain import GuideFactory
+
+            self._guides = GuideFactory(self.tokenizer, self._eos_ids)
+        return self._guides.guide(request.constraint)
 
     def _empty_cache(self) -> Any:
         from transformers import DynamicCache

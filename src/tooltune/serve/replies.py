@@ -2,8 +2,11 @@
 
 The prompt is `fmt.render` — the renderer training used — and the reply is `fmt.parse`, so the
 server speaks exactly the layout the model was tuned on. `tool_choice` "required" or a named
-function is enforced by *prefilling* the assistant turn with the start of a call in the format's
-own syntax (`<tool_call>\n{"name": "` / `Action: `), which the model then completes.
+function is started by *prefilling* the assistant turn with the start of a call in the format's
+own syntax (`<tool_call>\n{"name": "` / `Action: `), which the model then completes; a backend
+that enforces constraints (local transformers) also holds the rest of the call to the offered
+tools' schemas (formats.grammar): "auto" lazily, from a call's opener on, and "none" never lets
+the model open a call.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.formats.base import PromptFormat, Segment, Turn
+from tooltune.formats.grammar import constraint_for
 from tooltune.formats.parsing import strip_end_markers
 from tooltune.llm.base import Completion, GenerationRequest
 from tooltune.messages import ToolCall
@@ -43,6 +47,7 @@ def generation_request(fmt: PromptFormat, conv: Conversation) -> tuple[Generatio
     request = GenerationRequest(
         rendered=rendered, messages=list(conv.messages), tools=conv.tools, native=fmt.name == "native",
         stop=list(dict.fromkeys([*fmt.stop, *conv.stop])), max_tokens=conv.max_tokens, temperature=conv.temperature,
+        constraint=constraint_for(fmt, conv.tools, conv.choice, conv.forced_name, prefix),
     )
     return request, prefix
 
