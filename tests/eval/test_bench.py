@@ -202,3 +202,18 @@ def test_a_cut_off_call_fails_the_item_even_beside_a_right_one(tmp_path):
     [result], _ = run_items(AnswerBook({items[0].messages[-1].content: cut}), items, BenchSettings(), tmp_path / "r.jsonl")
     assert (result["valid"], result["error_type"]) == (False, "truncated_call")
     assert len(result["calls"]) == 1  # the complete call was read; the cut-off one is reported, not run
+
+
+def test_constrained_settings_are_recorded_and_never_mix_with_free_ones(tmp_path):
+    assert "constrain" not in BenchSettings().to_json()  # free runs resume results made before constraints existed
+    assert BenchSettings(constrain=True).to_json()["constrain"] is True
+    items = load_items(["simple_python"], limit=1)
+    llm = AnswerBook(scripted_book(items, set()))
+    run_bench(items, [ModelSpec("m", lambda: llm)], BenchSettings(), tmp_path, progress=False)
+    with pytest.raises(TooltuneError, match=r"different settings \(constrain\)"):
+        run_bench(items, [ModelSpec("m", lambda: llm)], BenchSettings(constrain=True), tmp_path, progress=False)
+    from tooltune.eval.bench import _agent
+
+    request = _agent(llm, items[0], BenchSettings(constrain=True)).request(items[0].messages)
+    assert (request.constraint.syntax, request.constraint.tools) == ("json", items[0].tools)
+    assert _agent(llm, items[0], BenchSettings()).request(items[0].messages).constraint is None

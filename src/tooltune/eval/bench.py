@@ -40,6 +40,15 @@ class BenchSettings:
     max_tokens: int = 256
     temperature: float = 0.0
     tool_role: str = "user"
+    constrain: bool = False  # tool calls held to the offered schemas while decoding (formats.grammar)
+
+    def to_json(self) -> dict[str, Any]:
+        """Free settings as they were before constraints existed (free results still resume);
+        constrained results carry `constrain: true` and never mix with free ones."""
+        out = asdict(self)
+        if not self.constrain:
+            del out["constrain"]
+        return out
 
     def validate(self) -> None:
         if self.format not in FORMATS:
@@ -65,7 +74,8 @@ def _agent(llm: LLM, item: BenchItem, settings: BenchSettings) -> Agent:
     if hasattr(fmt, "use_model") and getattr(llm, "tokenizer", None) is not None:
         fmt.use_model(llm.tokenizer)  # native: the model family's own tool-call parser
     registry = ToolRegistry([Tool.from_openai(spec) for spec in item.tools])
-    return Agent(llm, registry, fmt, settings.lang, max_tokens=settings.max_tokens, temperature=settings.temperature)
+    return Agent(llm, registry, fmt, settings.lang, max_tokens=settings.max_tokens, temperature=settings.temperature,
+                 constrain=settings.constrain)
 
 
 def score_item(item: BenchItem, agent: Agent, completion: Completion) -> dict[str, Any]:
@@ -128,7 +138,7 @@ def run_bench(items: list[BenchItem], models: list[ModelSpec], settings: BenchSe
     run_dir.mkdir(parents=True, exist_ok=True)
     runs = []
     for spec in models:
-        fingerprint = {"model": spec.label, "benchmark": f"bfcl-eval {BFCL_VERSION}", **asdict(settings)}
+        fingerprint = {"model": spec.label, "benchmark": f"bfcl-eval {BFCL_VERSION}", **settings.to_json()}
         path = prepare_run(run_dir, f"{_safe(spec.label)}__{settings.format}", fingerprint, restart)
         done = load_results(path)
         if all(item.id in done for item in items):

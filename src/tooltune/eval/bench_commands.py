@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, weights_option
+from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
 from tooltune.errors import TooltuneError
 
 bench_app = typer.Typer(no_args_is_help=True, help="Standard tool-calling benchmarks (BFCL) on any model or endpoint.")
@@ -22,6 +22,7 @@ def bfcl_command(
     api_key: ApiKeyOpt = None,
     backend: BackendOpt = "auto",
     weights: Annotated[str, weights_option()] = "fp32",
+    constrain: Annotated[bool, constrain_option()] = True,
     categories: Annotated[Optional[str], typer.Option(help="Comma-separated BFCL categories, or 'all' (default: simple_python,multiple,parallel,irrelevance)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Items per category (after shuffling with --seed); default: all")] = None,
     seed: Annotated[int, typer.Option(help="Shuffle seed of each category's items")] = 0,
@@ -38,14 +39,15 @@ def bfcl_command(
     from tooltune.eval.bench import BenchSettings, run_bench
     from tooltune.eval.bench_report import markdown_table, write_report
     from tooltune.eval.bfcl import load_items, parse_categories
-    from tooltune.eval.commands import _model_specs
+    from tooltune.eval.commands import _model_specs, enforced_constraint
     from tooltune.llm import BACKENDS
 
     if backend not in BACKENDS:
         raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if batch_size < 1:
         raise TooltuneError("--batch-size must be at least 1")
-    settings = BenchSettings(format=format or ("native" if base_url else "json"), lang=lang, max_tokens=max_tokens)
+    constrain = enforced_constraint(constrain, model, compare, base_url, adapter, backend, weights)
+    settings = BenchSettings(format=format or ("native" if base_url else "json"), lang=lang, max_tokens=max_tokens, constrain=constrain)
     settings.validate()
     names = parse_categories(categories)
     items = load_items(names, limit=limit, seed=seed)

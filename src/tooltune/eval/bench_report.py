@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def summarize(results: list[dict[str, Any]], categories: list[str]) -> dict[str,
 
 def build_report(runs: list[BenchRun], categories: list[str], settings: BenchSettings, meta: dict[str, Any]) -> dict[str, Any]:
     return {
-        "benchmark": f"BFCL v4 (bfcl-eval {BFCL_VERSION}), AST checker", "settings": vars(settings) | meta, "categories": categories,
+        "benchmark": f"BFCL v4 (bfcl-eval {BFCL_VERSION}), AST checker", "settings": asdict(settings) | meta, "categories": categories,
         "runs": [{
             "model": run.model, "format": run.format, "summary": summarize(run.results, categories),
             "backend_errors": run.backend_errors, "items": run.results,
@@ -99,5 +100,7 @@ def write_report(out_dir: str | Path, runs: list[BenchRun], categories: list[str
     report = build_report(runs, [c for c in CATEGORIES if c in categories], settings, meta)
     write_chart(report, out_dir / "bfcl.png")
     write_text_atomic(out_dir / "report.json", json.dumps(report, ensure_ascii=False, indent=2))
-    write_text_atomic(out_dir / "report.md", f"# {report['benchmark']}\n\n{markdown_table(report)}\n\n![BFCL per category](bfcl.png)\n")
+    decoding = "constrained to the offered schemas" if settings.constrain else "free"
+    write_text_atomic(out_dir / "report.md", f"# {report['benchmark']}\n\nDecoding: {decoding}; format {settings.format}.\n\n"
+                      f"{markdown_table(report)}\n\n![BFCL per category](bfcl.png)\n")
     return report

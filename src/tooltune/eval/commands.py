@@ -41,6 +41,16 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
     return [ModelSpec(label, loader(name)) for label, name in zip(labels, names)]
 
 
+def enforced_constraint(constrain: bool, model: str | None, compare: str | None, base_url: str | None, adapter: str | None,
+                        backend: str, weights: str) -> bool:
+    """`--constrain` as recorded: on only where every compared model's backend really enforces it,
+    so a report never claims constraints a server (or llama.cpp) ignored."""
+    from tooltune.llm import enforces_constraints
+
+    names = [n.strip() for n in compare.split(",")] if compare else [model]
+    return constrain and all(enforces_constraints(n, base_url, adapter=adapter, backend=backend, weights=weights) for n in names)
+
+
 def _common_backend(names: list[str], adapter: str | None) -> str:
     """Compared models run on the same backend: llama.cpp (quantised) and transformers (fp32)
     write different text for the same weights, which would pass for a difference between models."""
@@ -116,11 +126,7 @@ def register(app: typer.Typer) -> None:
             from tooltune.llm import make_llm
 
             judge = AnswerJudge(make_llm(judge_model, judge_base_url, api_key))
-        from tooltune.llm import enforces_constraints
-
-        names = [n.strip() for n in compare.split(",")] if compare else [model]
-        # Recorded only where it is enforced, so a report never claims constraints a server ignored.
-        constrain = constrain and all(enforces_constraints(n, base_url, adapter=adapter, backend=backend, weights=weights) for n in names)
+        constrain = enforced_constraint(constrain, model, compare, base_url, adapter, backend, weights)
         settings = EvalSettings(
             constrain=constrain, max_tokens=max_tokens, lam=lam, string_numbers=string_numbers, normalize_strings=normalize_strings,
             prompt_lang=prompt_lang, tool_role=tool_role, free_run=free_run, extra_steps=extra_steps, plan=plan,
