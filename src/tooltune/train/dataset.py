@@ -230,12 +230,8 @@ def build_corpus(
     if not examples:
         raise TooltuneError(f"no sample fits --max-length {max_length} with an assistant turn to learn "
                             f"({len(too_long)} too long, {skipped} without assistant turns): raise --max-length or check the data")
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
-    n_eval = max(1, round(eval_split * len(examples))) if eval_split > 0 and len(examples) > 1 else 0
-    held = set(order[:n_eval])
-    train = [e for i, e in enumerate(examples) if i not in held]
-    held_out = [e for i, e in enumerate(examples) if i in held] + too_long
+    train, held_out = split_eval(examples, eval_split, seed)
+    held_out += too_long
     return Corpus(train, held_out, len(too_long), trimmed, skipped, langs)
 
 
@@ -249,3 +245,13 @@ def split_per_turn(example: Example) -> Iterator[Example]:
         if example.weights is not None:
             weights = [0.0] * start + example.weights[start:end]
         yield Example(example.input_ids[:end], labels, weights, example.source)
+
+
+def split_eval(examples: list[Any], eval_split: float, seed: int) -> tuple[list[Any], list[Any]]:
+    """(train, held out): a seeded random `eval_split` share held out (at least one when asked for
+    and there are two or more), both in their original order. SFT examples and DPO pairs alike."""
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    n_eval = max(1, round(eval_split * len(examples))) if eval_split > 0 and len(examples) > 1 else 0
+    held = set(order[:n_eval])
+    return [e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held]

@@ -21,7 +21,6 @@ second model in memory.
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from tooltune.errors import TooltuneError
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.lang import dialogue_lang
-from tooltune.train.dataset import IGNORE, Example, build_step_example
+from tooltune.train.dataset import IGNORE, Example, build_step_example, split_eval
 from tooltune.train.loss import LossModel
 from tooltune.train.model import RUN_INFO, cuda_bf16, load_for_training
 from tooltune.train.packing import collate
@@ -106,12 +105,8 @@ def build_pair_corpus(pairs: list[StepPair], tokenizer: Any, formats: str = "rea
     if not examples:
         raise TooltuneError(f"none of the {len(pairs)} pairs is usable ({identical} with chosen == rejected, {overlong} over "
                             f"--max-length {max_length}): check the pairs or raise --max-length")
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
-    n_eval = max(1, round(eval_split * len(examples))) if eval_split > 0 and len(examples) > 1 else 0
-    held = set(order[:n_eval])
-    return PairCorpus([e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held],
-                      len(pairs), identical, overlong)
+    train, held = split_eval(examples, eval_split, seed)
+    return PairCorpus(train, held, len(pairs), identical, overlong)
 
 
 class LogpModel(LossModel):
