@@ -203,7 +203,11 @@ def test_tool_choice_none_never_opens_a_call_and_required_always_does(tiny_model
     assert run("auto", call) == call
     assert "<tool_call>" not in run("none", call, tools=[])
     forced = run("required", "Sure. " + call)  # the model would talk first
-    assert forced.startswith('<tool_call>\n{"name": "') and fmt.parse(forced, specs).kind == "tool_calls"
+    # The steered text no longer fits after the prefill, so the call may run out of tokens inside
+    # a string: then it is a cut-off call (never run), but a call of an offered tool all the same.
+    parsed = fmt.parse(forced, specs)
+    names = [c.name for c in parsed.calls] or [t.split(":")[0] for t in parsed.truncated]
+    assert forced.startswith('<tool_call>\n{"name": "') and names and set(names) <= {"calculator", "get_weather"}, forced
     unprefilled = Agent(llm, TOOLS, fmt, max_tokens=48).request([Message("user", "hi")])  # required by the grammar alone
     unprefilled.constraint = constraint_for(fmt, specs, "required")
     with steer(tiny_model, smol_tokenizer, "Sure. " + call):
