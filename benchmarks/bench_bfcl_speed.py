@@ -4,8 +4,8 @@ through a real `tooltune serve` process, on the same items with the same model a
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_bfcl_speed.py --limit 50
 
 Both sides score the same BFCL items (the four default categories, --limit each) with the
-embedded model, greedy, json format (the server renders the same prompt from the tools it is
-sent). The clock is wall time around scoring all items; model loading is timed apart (the
+embedded model, greedy, json format, constrained decoding on both sides (the server renders the
+same prompt from the tools it is sent). The clock is wall time around scoring all items; model loading is timed apart (the
 server's from its start until it answers). The sides run one after the other, in-process first,
 then the server; --rounds 2 runs A B A B and reports each side's best. Prints a table and the
 verdicts' agreement (the same greedy model must give the same verdicts either way).
@@ -86,7 +86,7 @@ def main() -> None:
     verdicts: dict[str, list[bool]] = {}
     try:
         for _ in range(args.rounds):
-            for side, llm, settings, batch in (("in-process", local, BenchSettings(format="json"), args.batch_size),
+            for side, llm, settings, batch in (("in-process", local, BenchSettings(format="json", constrain=True), args.batch_size),
                                                ("server", client, BenchSettings(format="native"), 1)):
                 elapsed, verdicts[side] = timed_run(llm, items, settings, batch)
                 times[side].append(elapsed)
