@@ -16,17 +16,8 @@ CONTEXT = 512
 
 
 @pytest.fixture(scope="module")
-def small(smol_tokenizer):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=128,
-        vocab_size=len(smol_tokenizer), max_position_embeddings=CONTEXT,
-        eos_token_id=smol_tokenizer.eos_token_id, pad_token_id=smol_tokenizer.pad_token_id,
-    )
-    model = LlamaForCausalLM(config).eval()
+def small(smol_tokenizer, tiny_llama):
+    model = tiny_llama(CONTEXT)
     calls = []
     model.register_forward_pre_hook(lambda module, args: calls.append(1))
     return TransformersLLM(model_obj=model, tokenizer=smol_tokenizer, prefix_cache=False), calls
