@@ -8,7 +8,8 @@ import json
 from tooltune.messages import read_jsonl, write_jsonl_atomic
 from tooltune.recipe import smollm2_tools
 from tooltune.recipe.prefer import shipped_adapter, stage_prefer
-from tooltune.recipe.smollm2_tools import RecipeConfig, mark_done, run, stage_dir
+from tooltune.recipe.smollm2_tools import run
+from tooltune.recipe.state import RecipeConfig, mark_done, stage_dir
 from tooltune.train.dataset import DEMO_CORPUS
 
 

@@ -12,7 +12,8 @@ import pytest
 from tooltune.errors import TooltuneError
 from tooltune.messages import Message, Sample, ToolCall
 from tooltune.recipe.mixed_corpus import build_mixed_corpus, format_mix
-from tooltune.recipe.smollm2_tools import RecipeConfig, mark_done, run
+from tooltune.recipe.smollm2_tools import run
+from tooltune.recipe.state import RecipeConfig, mark_done
 
 
 def test_finished_stages_are_skipped(tmp_path):

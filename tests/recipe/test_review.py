@@ -10,7 +10,8 @@ import pytest
 from tooltune.data.store import Store
 from tooltune.messages import Message, Sample, read_jsonl
 from tooltune.recipe.mixed_corpus import build_mixed_corpus, load_corpus
-from tooltune.recipe.smollm2_tools import RecipeConfig, run, stage_dir
+from tooltune.recipe.smollm2_tools import run
+from tooltune.recipe.state import RecipeConfig, stage_dir
 
 
 def _key(ex):

@@ -14,7 +14,8 @@ from tooltune.data.store import Store
 from tooltune.errors import TooltuneError
 from tooltune.data.synth.bank import load_bank, split_bank
 from tooltune.data.synth.dialogues import request
-from tooltune.recipe.smollm2_tools import RecipeConfig, config_json, run
+from tooltune.recipe.smollm2_tools import run
+from tooltune.recipe.state import RecipeConfig, config_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
 from standin import RespondingServer  # noqa: E402  (the data tests' stand-in server, reused)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from peft import PeftModel
 
-from tooltune.train.trainer import TrainConfig, _checkpoints, train
+from tooltune.train.trainer import TrainConfig, checkpoints, train
 
 
 def test_time_budget_stops_with_an_adapter_checkpoint_and_resume_continues(tmp_path, make_tiny, smol_tokenizer, short_samples):
@@ -13,7 +13,7 @@ def test_time_budget_stops_with_an_adapter_checkpoint_and_resume_continues(tmp_p
                       out=str(tmp_path / "run"), progress=False, report_to="none", scheduler="constant", max_minutes=1e-6)
     first = train(cfg, make_tiny(), smol_tokenizer, short_samples)
     assert first.steps == 1  # out of time after the first step, not after max_steps
-    (ckpt,) = _checkpoints(tmp_path / "run")
+    (ckpt,) = checkpoints(tmp_path / "run")
     assert ckpt.name == "step-000001"
     assert (ckpt / "adapter" / "adapter_config.json").exists()
     PeftModel.from_pretrained(make_tiny(), str(ckpt / "adapter"))  # loads on its own
@@ -49,7 +49,7 @@ def _interrupt_at_step_2_then_resume(tmp_path, make_tiny, smol_tokenizer, short_
                       out=str(tmp_path / "run"), progress=False, report_to="none", scheduler="constant")
     first = train(cfg, make_tiny(), smol_tokenizer, short_samples)
     assert first.steps == 2
-    assert [c.name for c in _checkpoints(tmp_path / "run")] == ["step-000002"]  # save_steps=0: only the interrupt saved one
+    assert [c.name for c in checkpoints(tmp_path / "run")] == ["step-000002"]  # save_steps=0: only the interrupt saved one
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the previous handler is back
     monkeypatch.setattr(trainer_module.MetricsLogger, "log", logged)
     cfg.resume = True

@@ -65,5 +65,40 @@ def bfcl_command(
     console.print(f"report: {Path(out) / 'report.md'} · chart: {Path(out) / 'bfcl.png'}")
 
 
+@bench_app.command("chat")
+def chat_command(
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' side by side, e.g. embedded-base,embedded")] = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    backend: BackendOpt = "auto",
+    format: Annotated[str, typer.Option("--format", help="json | react | native")] = "json",
+    out: Annotated[Optional[str], typer.Option(help="Write every answer with its verdict to this JSON file")] = None,
+) -> None:
+    """General chat with tools offered: held-out knowledge and small-talk questions, answered / refused / called."""
+    import json
+
+    from rich.console import Console
+
+    from tooltune.data.synth.bank import load_bank, split_bank
+    from tooltune.data.synth.corpus_v3 import knowledge_check_items
+    from tooltune.eval.chat_check import chat_check
+    from tooltune.eval.commands import _model_specs
+    from tooltune.messages import write_text_atomic
+
+    items = knowledge_check_items()
+    pool = [t.spec(lang) for t in split_bank(load_bank(), 0.2)[1] for lang in ("en",)]
+    specs = _model_specs(model, compare, base_url, api_key, "user", backend, adapter, "fp32", {})
+    console, results = Console(), {}
+    for spec in specs:
+        res = chat_check(spec.load(), items, pool, format)
+        results[spec.label] = res
+        console.print(f"{spec.label} · {format}: {res['answered']}/{res['items']} answered, {res['refused']} refused, "
+                      f"{res['called']} called a tool, {res['invalid']} invalid", highlight=False)
+    if out:
+        write_text_atomic(Path(out), json.dumps(results, indent=1, ensure_ascii=False))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")

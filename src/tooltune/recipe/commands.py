@@ -42,10 +42,14 @@ def register(app: typer.Typer) -> None:
         teacher_format: Annotated[str, typer.Option(help="Teacher: prompt format of its rollouts (json | react | native)")] = "json",
         text_results: Annotated[float, typer.Option(help="Share of synthetic samples whose tool results are plain text, not JSON (0-1)")] = 0.0,
         mix_synth: Annotated[bool, typer.Option("--mix-synth", help="Teacher: keep the synthesis too and add the teacher rows to it")] = False,
+        corpus_version: Annotated[int, typer.Option(help="2: v2's bank dialogues only | 3: v3 samples (real-API schemas, stdlib functions, enumerations, knowledge) plus --replay of v2's")] = 3,
+        replay: Annotated[float, typer.Option(help="Share of v2 samples in a v3 corpus (0-1)")] = 0.3,
+        init_adapter: Annotated[Optional[str], typer.Option(help="Continue this LoRA adapter instead of a fresh one: a folder, or 'shipped' for the packaged v2 adapter")] = None,
         review: Annotated[bool, typer.Option("--review", help="Write corpus/corpus.db for a human pass with `tooltune annotate`; training honours its rejections and edits")] = False,
     ) -> None:
         """Build a tool-calling model end to end: corpus, sweep, training, base-vs-tuned eval, export."""
-        from tooltune.recipe.smollm2_tools import STAGES, RecipeConfig, run
+        from tooltune.recipe.smollm2_tools import run
+        from tooltune.recipe.state import STAGES, RecipeConfig
 
         if name not in RECIPES:
             raise TooltuneError(f"unknown recipe {name!r}: use one of {', '.join(RECIPES)}")
@@ -80,13 +84,15 @@ def register(app: typer.Typer) -> None:
             raise TooltuneError(f"--text-results {text_results:g}: give a share between 0 and 1, e.g. 0.2")
         check_scheduler(scheduler)
         check_device(device)
+        if corpus_version not in (2, 3) or not 0.0 <= replay <= 1.0:
+            raise TooltuneError(f"--corpus-version {corpus_version} / --replay {replay:g}: give version 2 or 3 and a replay share between 0 and 1")
         cfg = RecipeConfig(out=out, n_synth=n_synth, steps=steps, lr=rate or 1e-3, lr_from_sweep=rate is None, batch_size=batch_size, eval_limit=eval_limit,
                            glaive=not no_glaive, minutes=minutes, eval_formats=eval_formats, teacher_base_url=base_url,
                            teacher_model=model, teacher_api_key=api_key, teacher_count=teacher_count,
                            teacher_format=teacher_format, mix_synth=mix_synth, review=review, eval_weights=eval_weights,
                            scheduler=scheduler, grad_accum=grad_accum, max_length=max_length, rank=rank, alpha=2 * rank,
                            sweep_lrs=sweep, sweep_steps=sweep_steps, save_steps=save_steps, device=device, text_results=text_results,
-                           bench_limit=bench_limit)
+                           bench_limit=bench_limit, corpus_version=corpus_version, replay=replay, init_adapter=init_adapter)
         run(cfg, chosen)
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import write_text_atomic
-from tooltune.recipe.smollm2_tools import STAGES, RecipeConfig, config_json, is_done, read_done, stage_dir
+from tooltune.recipe.state import STAGES, RecipeConfig, config_json, is_done, read_done, stage_dir
 
 
 def _save_fp16(src: Path, dest: Path) -> None:

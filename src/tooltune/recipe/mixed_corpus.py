@@ -7,12 +7,10 @@ import hashlib
 import json
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from tooltune.messages import Sample, read_jsonl
-
-if TYPE_CHECKING:
-    from tooltune.recipe.smollm2_tools import RecipeConfig
+from tooltune.recipe.state import RecipeConfig
 
 
 def format_mix(spec: str) -> list[tuple[str, float]]:

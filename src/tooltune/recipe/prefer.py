@@ -23,7 +23,8 @@ from typing import Any, Callable
 from tooltune.errors import TooltuneError
 from tooltune.messages import read_jsonl, write_jsonl_atomic
 from tooltune.recipe.mixed_corpus import format_mix
-from tooltune.recipe.smollm2_tools import RecipeConfig, heldout_items, is_done, read_done, stage_dir
+from tooltune.recipe.heldout import heldout_items
+from tooltune.recipe.state import RecipeConfig, is_done, read_done, stage_dir
 
 
 def shipped_adapter(cfg: RecipeConfig) -> Path:
@@ -73,13 +74,13 @@ def _dpo(cfg: RecipeConfig, base: str | None, adapter: Path, log: Callable[[str]
     from tooltune.data.pairs import read_pairs
     from tooltune.train.dpo import DPOConfig, DPOTrainer
     from tooltune.train.model import load_for_training
-    from tooltune.train.trainer import _checkpoints
+    from tooltune.train.trainer import checkpoints
 
     out = stage_dir(cfg, "prefer") / "dpo"
     tc = DPOConfig(out=str(out), ref=str(adapter), beta=cfg.prefer_beta, format=",".join(f for f, _ in format_mix(cfg.formats)),
                    lr=cfg.prefer_lr, max_steps=cfg.prefer_steps, batch_size=cfg.batch_size, grad_accum=cfg.grad_accum,
                    max_length=cfg.max_length, save_steps=cfg.save_steps, seed=cfg.seed, report_to="none", eval_split=0.0,
-                   scheduler="constant", warmup_ratio=0.0, resume=bool(_checkpoints(out)), progress=False)
+                   scheduler="constant", warmup_ratio=0.0, resume=bool(checkpoints(out)), progress=False)
     model, tokenizer = load_for_training(base)
     trainer = DPOTrainer(tc, model, tokenizer, read_pairs(stage_dir(cfg, "prefer") / "pairs.jsonl"))
     res = trainer.run()

@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tooltune.recipe.state import read_done_file
+
 
 def log_segment(corpus_dir: Path, train_dir: Path, first: int, last: int, version: int, minutes: float | None) -> None:
     """Append one line for steps first+1..last, with the corpus file's hash and episode weights."""
     digest = hashlib.sha256((corpus_dir / "train.jsonl").read_bytes()).hexdigest()[:12]
-    done = corpus_dir / "done.json"
-    info = json.loads(done.read_text(encoding="utf-8")) if done.exists() else {}
+    info = read_done_file(corpus_dir)
     line = {"steps": [first + 1, last], "corpus_sha256": digest, "recipe_version": version,
             "episode_weights": info.get("episode_weights"), "minutes": minutes, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     with open(train_dir / "segments.jsonl", "a", encoding="utf-8") as fh:  # append-only: a torn last line is skipped on read

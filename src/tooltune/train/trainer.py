@@ -79,6 +79,9 @@ class TrainConfig:
     # Stop (with a checkpoint) after this many minutes of this invocation; `resume` continues.
     # With a constant schedule a run can grow session by session.
     max_minutes: float | None = None
+    # Continue training this LoRA adapter (a folder with adapter_config.json) instead of a fresh
+    # one: recipe v3 grows the shipped adapter on CPU rather than retraining it from nothing.
+    init_adapter: str | None = None
 
     def validate(self) -> None:
         check_scheduler(self.scheduler)
@@ -95,6 +98,8 @@ class TrainConfig:
             raise TooltuneError(f"--lang {self.lang!r}: use one of {', '.join(LANG_CHOICES)}")
         if self.overlong not in OVERLONG:
             raise TooltuneError(f"--overlong {self.overlong!r}: use one of {', '.join(OVERLONG)}")
+        if self.init_adapter is not None and not (Path(self.init_adapter) / "adapter_config.json").exists():
+            raise TooltuneError(f"--init-adapter {self.init_adapter}: no LoRA adapter there (adapter_config.json); pass the --out folder of a LoRA run")
         for name in self.format.split(","):  # unknown format: fail before any weight is loaded
             get_format(name)
 
@@ -124,7 +129,7 @@ def _micro_batches(rows: list[list[Example]], cfg: TrainConfig, rank: int, world
         epoch += 1
 
 
-def _checkpoints(out: Path) -> list[Path]:
+def checkpoints(out: Path) -> list[Path]:
     return sorted((out / "checkpoints").glob("step-*"))
 
 
@@ -173,7 +178,11 @@ class Trainer:
         return model
 
     def _add_adapter(self, model: Any) -> Any:
-        """The trainable LoRA layers: a fresh adapter (DPO may continue an existing one instead)."""
+        """The trainable LoRA layers: a fresh adapter, or `init_adapter` trained further."""
+        if self.cfg.init_adapter:
+            from peft import PeftModel
+
+            return PeftModel.from_pretrained(model, self.cfg.init_adapter, is_trainable=True)
         return apply_lora(model, self.cfg.rank, self.cfg.alpha, self.cfg.targets)
 
     def _loss_module(self) -> Any:
@@ -331,7 +340,7 @@ class Trainer:
             (tmp / "trainer_state.json").write_text(json.dumps({"step": step}), encoding="utf-8")
             shutil.rmtree(final, ignore_errors=True)
             tmp.rename(final)
-            for old in _checkpoints(self.out)[: -self.cfg.save_total_limit]:
+            for old in checkpoints(self.out)[: -self.cfg.save_total_limit]:
                 shutil.rmtree(old, ignore_errors=True)
         acc.wait_for_everyone()
 
@@ -340,7 +349,7 @@ class Trainer:
 
         if not self.cfg.resume:
             return 0
-        found = _checkpoints(self.out)
+        found = checkpoints(self.out)
         if not found:
             raise TooltuneError(f"--resume: no checkpoint under {self.out / 'checkpoints'}; run without --resume first")
         latest = found[-1]

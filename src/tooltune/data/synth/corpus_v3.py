@@ -1,0 +1,223 @@
+"""Recipe v3's samples: v2's bank dialogues recast the way other people's tools and questions
+look (data/synth/realistic.py), real standard-library functions called for real, enumerations
+that need 2–5 parallel calls, and knowledge questions answered with the base model's own answers
+(knowledge.jsonl, scripts/distill_knowledge.py) instead of refused.
+
+Episode weights (`MixV3`) and why:
+  composed/template single  0.20/0.06  v2's core skill, now with composed requests and restyled schemas
+  respectively              0.16       BFCL parallel was 17 %: too few calls for an enumeration
+  pair                      0.04       two different functions in one request (v2's parallel)
+  python / python_parallel  0.12/0.04  real schemas and true results; dotted names (math.gcd)
+  chain / ask               0.04/0.03  kept from v2 so multi-step skills are not forgotten
+  knowledge                 0.15       answer what it knows: no refusal because tools are offered
+  no_fit                    0.10       an action no offered tool can do: say so, never invent a call
+  chat                      0.06       small talk and thanks
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooltune.data.synth.bank import BankTool, stable_fraction
+from tooltune.data.synth.dialogues import SYSTEMS, Episode, chain, chain_link, chat, no_fit, parallel, single, ask_missing
+from tooltune.data.synth.realistic import (
+    RESULT_ANSWER, PyFunc, compose, composed_single, intent, load_pyfuncs, needs_verb, py_call, py_episode, respectively, restyle, words,
+)
+from tooltune.data.synth.dialogues import Call
+from tooltune.messages import Message, Sample
+
+KNOWLEDGE_PATH = Path(__file__).resolve().parent / "knowledge.jsonl"
+QUESTIONS_PATH = Path(__file__).resolve().parent / "knowledge_questions.txt"
+# Standard-library functions that BFCL also offers under the same name (math_gcd, …; checked against
+# every BFCL category by tests/data/test_synth_v3.py when bfcl-eval is installed): left out, so no
+# BFCL item offers a function the corpus trained on.
+ON_BENCHMARK = frozenset({"math.factorial", "math.gcd", "math.hypot", "math.lcm", "math.sqrt", "statistics.median", "statistics.variance"})
+KNOWLEDGE_HELD_OUT = 0.35  # share of knowledge questions kept for the general-chat check, never trained on
+
+
+@dataclass
+class MixV3:
+    composed: float = 0.20
+    template: float = 0.06
+    respectively: float = 0.16
+    pair: float = 0.04
+    python: float = 0.12
+    python_parallel: float = 0.04
+    chain: float = 0.04
+    ask: float = 0.03
+    knowledge: float = 0.15
+    no_fit: float = 0.10
+    chat: float = 0.06
+    zh: float = 0.3
+    restyled: float = 0.5  # share of bank samples whose tools are restyled (realistic.restyle)
+
+    def kinds(self) -> tuple[list[str], list[float]]:
+        names = ["composed", "template", "respectively", "pair", "python", "python_parallel", "chain", "ask", "knowledge", "no_fit", "chat"]
+        return names, [getattr(self, n) for n in names]
+
+
+def load_knowledge(path: Path = KNOWLEDGE_PATH, held_out: bool = False) -> dict[str, list[tuple[str, str]]]:
+    """The distilled answers, split by a stable hash of the question: train side or held-out side."""
+    pools: dict[str, list[tuple[str, str]]] = {"en": [], "zh": []}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if (stable_fraction(row["q"]) < KNOWLEDGE_HELD_OUT) == held_out:
+            pools[row["lang"]].append((row["q"], row["a"]))
+    return pools
+
+
+def knowledge_check_items(path: Path = QUESTIONS_PATH) -> list[dict[str, str]]:
+    """The held-out knowledge questions for the general-chat check, never trained on: no answer of
+    theirs is distilled, and those that v2's chat pool (chat.jsonl) also asks are left out."""
+    from tooltune.data.synth.dialogues import load_chat
+
+    chat = {q for pool in load_chat().values() for q, _ in pool}
+    rows = [ln.split("|", 1) for ln in path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+    return [{"lang": lang, "q": q} for lang, q in rows if stable_fraction(q) < KNOWLEDGE_HELD_OUT and q not in chat]
+
+
+class SynthV3:
+    """Draws v3 samples from the train side of the bank, the Python functions and the knowledge pool."""
+
+    def __init__(self, tools: list[BankTool], chat_pool: dict[str, list[tuple[str, str]]], seed: int = 0, mix: MixV3 | None = None) -> None:
+        self.tools, self.chat_pool = tools, chat_pool
+        self.rng = random.Random(seed)
+        self.mix = mix or MixV3()
+        self.pyfuncs = [f for f in load_pyfuncs() if f.name not in ON_BENCHMARK]
+        self.knowledge = load_knowledge()
+        self.by_domain: dict[str, list[BankTool]] = {}
+        for t in tools:
+            self.by_domain.setdefault(t.domain, []).append(t)
+        self.links = [(a, b, link) for a in tools for b in tools if (link := chain_link(a, b))]
+        self.kinds: Counter[str] = Counter()
+
+    def _offer(self, targets: list[Any], pool: list[Any], same: list[Any]) -> list[Any]:
+        """Targets plus distractors: none (a single offered tool, as many real requests), a few,
+        or 8–12 with near-neighbours from the same domain or module."""
+        rng = self.rng
+        n = rng.choice([0, 0, 1, 2, 3, 4, 6, 8, 10])
+        out = list(targets)
+        for _ in range(n * 4):
+            if len(out) >= len(targets) + n:
+                break
+            cand = rng.choice(same if same and rng.random() < 0.5 else pool)
+            if all(cand.name != t.name for t in out):
+                out.append(cand)
+        rng.shuffle(out)
+        return out
+
+    def _text_episode(self, kind: str, lang: str, offered: list[BankTool]) -> Episode | None:
+        rng = self.rng
+        if kind == "knowledge" and self.knowledge[lang]:
+            q, a = rng.choice(self.knowledge[lang])
+            return Episode(q, [], a, kind="knowledge")
+        if kind == "chat":
+            return chat(self.chat_pool[lang], rng)
+        if kind == "no_fit" and offered:
+            domains = {t.domain for t in offered}
+            absent = [t for t in self.tools if t.domain not in domains]
+            return no_fit(rng.choice(absent), offered, lang, rng) if absent else None
+        return None
+
+    def _python_sample(self, kind: str, lang: str) -> tuple[Sample, list[str]] | None:
+        rng = self.rng
+        fn = rng.choice(self.pyfuncs)
+        same = [f for f in self.pyfuncs if f.module == fn.module]
+        offered = self._offer([fn], self.pyfuncs, same)
+        if kind == "python_parallel":
+            ep = self._py_parallel(fn, lang)
+        else:
+            found = py_episode(fn, rng, lang)
+            ep = found[0] if found else None
+        if ep is None:
+            return None
+        episodes = [ep]
+        if rng.random() < 0.3 and (extra := self._text_episode(rng.choice(["knowledge", "chat"]), lang, [])):
+            episodes.append(extra)
+        return self._assemble(episodes, [f.spec() for f in offered], lang), [e.kind for e in episodes]
+
+    def _py_parallel(self, fn: PyFunc, lang: str) -> Episode | None:
+        rng = self.rng
+        if len(fn.required) != 1 or fn.vararg:
+            return None
+        calls, seen = [], set()
+        for _ in range(rng.choice([2, 3, 4]) * 3):
+            found = py_call(fn, rng)
+            if found and (key := json.dumps(found[0], sort_keys=True)) not in seen:
+                seen.add(key)
+                calls.append(Call(fn, found[0], {"result": found[1]}))  # type: ignore[arg-type]
+            if len(calls) == 4:
+                break
+        if len(calls) < 2:
+            return None
+        p = fn.required[0]
+        vals = [json.dumps(c.args[p], ensure_ascii=False) if not isinstance(c.args[p], (int, float)) else str(c.args[p]) for c in calls]
+        listed = (", ".join(vals[:-1]) + " and " + vals[-1]) if lang == "en" else "、".join(vals)
+        verb = (None if needs_verb(fn.description) else "") if lang == "en" else None
+        q = compose(intent(fn.description, "en") if lang == "en" else f"用{fn.name}分别计算", [(words(p), listed)], lang, rng, verb)
+        answer = " ".join(rng.choice(RESULT_ANSWER[lang]).format(r=json.dumps(c.result["result"], ensure_ascii=False), name=fn.name) for c in calls)
+        return Episode(q, [calls], answer, kind="parallel")
+
+    def _bank_episode(self, kind: str, offered: list[BankTool], target: BankTool, lang: str) -> Episode | None:
+        rng = self.rng
+        if kind == "composed":
+            return composed_single(target, lang, rng)
+        if kind == "template":
+            return single(target, lang, rng)
+        if kind == "respectively":
+            return respectively(target, lang, rng)
+        if kind == "pair":
+            return parallel(target, rng.choice(offered), lang, rng)
+        if kind == "ask":
+            return ask_missing(target, lang, rng)
+        return self._text_episode(kind, lang, offered)
+
+    def _assemble(self, episodes: list[Episode], tools: list[dict[str, Any]], lang: str) -> Sample:
+        rng = self.rng
+        msgs: list[Message] = [Message("system", rng.choice(SYSTEMS[lang]))] if rng.random() < 0.25 else []
+        ids = [0]
+        for ep in episodes:
+            msgs += ep.messages(ids)
+        self.kinds.update(e.kind for e in episodes)
+        return Sample(msgs, tools)
+
+    def sample(self) -> tuple[Sample, list[str], str]:
+        """One sample: (canonical sample, episode kinds, language)."""
+        rng, mix = self.rng, self.mix
+        lang = "zh" if rng.random() < mix.zh else "en"
+        names, weights = mix.kinds()
+        while True:
+            kind = rng.choices(names, weights)[0]
+            if kind.startswith("python"):
+                found = self._python_sample(kind, "en" if rng.random() < 0.85 else lang)
+                if found:
+                    return found[0], found[1], "en" if all(ord(c) < 0x3000 for m in found[0].messages for c in (m.content or "")) else lang
+                continue
+            if kind == "chain" and self.links:
+                a, b, link = rng.choice(self.links)
+                offered = self._offer([a, b], self.tools, self.by_domain.get(a.domain, []))
+                first = chain(a, b, link, lang, rng)
+            else:
+                target = rng.choice(self.tools)
+                offered = self._offer([target], self.tools, self.by_domain.get(target.domain, []))
+                first = self._bank_episode(kind, offered, target, lang)
+            if first is None:
+                continue
+            episodes = [first]
+            for _ in range(rng.choice([0, 0, 1, 1, 2])):  # more turns over the same tools
+                k = rng.choices(names, weights)[0]
+                if k.startswith("python") or k == "chain":
+                    continue
+                if (ep := self._bank_episode(k, offered, rng.choice(offered), lang)) is not None:
+                    episodes.append(ep)
+            rng.shuffle(episodes)
+            desc_lang = lang if lang == "en" or rng.random() < 0.75 else "en"
+            sample = self._assemble(episodes, [t.spec(desc_lang) for t in offered], lang)
+            if rng.random() < mix.restyled:
+                sample = restyle(sample, rng, {t.name: t.domain for t in offered})
+            return sample, [e.kind for e in episodes], lang

@@ -1,0 +1,321 @@
+"""Recipe v3's synthesis: schemas as real APIs write them, questions composed from the schema
+instead of three templates per tool, enumerations that become 2–5 parallel calls, and real
+Python functions executed for real.
+
+Why: v2's adapter met its targets on tools from its own bank but fell short on tools other people
+wrote (BFCL) — its schemas were all in one style, its questions from a few templates per tool, and
+its parallel requests never enumerated more than two argument sets. Each function here removes one
+of those regularities the model could lean on:
+  restyle        camelCase / dotted / PascalCase names, terse, missing or long descriptions,
+                 allowed values only in the description's prose, numbers typed as strings
+  compose        the request built from the tool's purpose and its parameters' words, in one of
+                 many sentence shapes ("Find X with a Y of 3", "For Y 3, find X", "X? Y: 3")
+  respectively   one function, 2–5 argument sets in one sentence ("… for A, B and C", "… A, B and C
+                 for 1, 2 and 3 weeks respectively") → that many calls in one turn
+  pyfuncs        functions of Python's standard library (pyfuncs.jsonl: typeshed stub types +
+                 CPython docstrings, scripts/extract_pyfuncs.py), called for real: true results
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooltune.data.synth.bank import BankTool
+from tooltune.data.synth.dialogues import Call, Episode, _first_lower, simulate
+from tooltune.data.synth.values import render_value, sample_value
+from tooltune.messages import Message, Sample, ToolCall
+
+PYFUNCS_PATH = Path(__file__).resolve().parent / "pyfuncs.jsonl"
+
+OPEN = {"en": ["{I}{a}.", "Can you {i}{a}?", "I need to {i}{a}.", "Please {i}{a}.", "Help me {i}{a}.", "Could you {i}{a}?",
+               "I want to {i}{a}.", "{I}{a}, please.", "I'd like you to {i}{a}."],
+        "zh": ["请{i}{a}。", "帮我{i}{a}。", "能不能{i}{a}？", "我想{i}{a}。", "麻烦{i}{a}。"]}
+ARG = {"en": ["{p} {v}", "a {p} of {v}", "{p} = {v}", "{p}: {v}", "the {p} set to {v}", "{v} as the {p}"],
+       "zh": ["{p}为{v}", "{p}是{v}", "{p}：{v}", "{p}设为{v}"]}
+LEAD = {"en": [" with ", " for ", " using ", ", ", " where "], "zh": ["，", "，其中", "："]}
+RESULT_ANSWER = {"en": ["The result is {r}.", "Here is the result: {r}.", "{name} returned {r}."], "zh": ["结果是{r}。", "计算结果：{r}。"]}
+PROSE_VALUES = {"en": [" One of: {vals}.", " Allowed values: {vals}.", " Supported: {vals}."], "zh": ["支持 {vals}。", "可选值：{vals}。"]}
+LONG_TAIL = {"en": [" Returns a JSON object. Rate-limited to 60 requests per minute.", " This endpoint requires authentication, handled server-side.",
+                    " Results are cached for five minutes. Errors are returned with an HTTP status code and a message field."],
+             "zh": ["返回JSON格式数据。每分钟最多调用60次。", "接口需要鉴权，由服务端处理。", "结果缓存5分钟。"]}
+
+
+def words(name: str) -> str:
+    """A parameter or tool name as words: `maxResults`, `max_results` → 'max results'."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace(".", " ").lower().strip()
+
+
+GENERIC_VERB = re.compile(r"^(Returns?|Gets?|Retrieves?|Computes?|Calculates?|Fetch(es)?)\s+")
+
+
+def intent(description: str, lang: str) -> str:
+    """The tool's purpose as a verb phrase to put in a request: its description's first sentence.
+    A generic lead verb ("Return", "Get") is dropped — `compose` puts a varied one back — and a
+    third-person one made imperative ("Adds 'prefix'…" → "add 'prefix'…")."""
+    first = re.split(r"(?<=[.。!?])\s", description.strip())[0].rstrip(".。")
+    if lang == "zh":
+        return first
+    if GENERIC_VERB.match(first):
+        return GENERIC_VERB.sub("", first)
+    head, _, rest = first.partition(" ")
+    if head.endswith("s") and not head.endswith("ss") and head[:1].isupper():
+        head = head[:-1]
+    return " ".join(filter(None, [head[:1].lower() + head[1:], rest]))
+
+
+def needs_verb(description: str) -> bool:
+    """Whether `intent` left a noun phrase (the description led with a generic verb, or none)."""
+    first = description.strip().split(" ", 1)[0]
+    return bool(GENERIC_VERB.match(description.strip())) or not first[:1].isupper() or first.lower() in ("the", "a", "an")
+
+
+def compose(purpose: str, args: list[tuple[str, Any]], lang: str, rng: random.Random, verb: str | None = None) -> str:
+    """A request: a purpose and the argument values it states, in one of many sentence shapes."""
+    if lang == "en" and verb == "":
+        verb = None
+    elif lang == "en" and verb is None:
+        verb = rng.choice(["find", "get", "calculate", "look up", "tell me", "compute", "check", "give me"])
+    head = f"{verb} {purpose}" if lang == "en" and verb else purpose
+    parts = [rng.choice(ARG[lang]).format(p=p, v=render_value(v, lang)) for p, v in args]
+    if not parts:
+        a = ""
+    else:
+        joined = (", ".join(parts[:-1]) + " and " + parts[-1]) if lang == "en" and len(parts) > 1 else ("，".join(parts) if lang == "zh" else parts[0])
+        a = rng.choice(LEAD[lang]) + joined
+    template = rng.choice(OPEN[lang])
+    return template.format(I=head[:1].upper() + head[1:], i=head, a=a)
+
+
+# -- restyle: a sample's tools as real APIs write them -----------------------------------------
+def _style_name(name: str, style: str, domain: str) -> str:
+    parts = words(name).split()
+    if style == "camel":
+        return parts[0] + "".join(p.title() for p in parts[1:])
+    if style == "pascal":
+        return "".join(p.title() for p in parts)
+    if style == "dotted":
+        return f"{domain}.{'_'.join(parts)}"
+    return "_".join(parts)
+
+
+def restyle(sample: Sample, rng: random.Random, domains: dict[str, str] | None = None) -> Sample:
+    """The same dialogue over tools written in another house style: names and parameter names
+    re-cased, descriptions terse / missing / long, enums moved into prose, integers typed as
+    strings (and their arguments written as strings). Calls and results follow the renaming."""
+    domains = domains or {}
+    style, pstyle = rng.choice(["snake", "camel", "dotted", "pascal"]), rng.choice(["snake", "snake", "camel"])
+    names: dict[str, str] = {}
+    params: dict[str, dict[str, str]] = {}
+    as_string: set[tuple[str, str]] = set()
+    tools = []
+    for spec in sample.tools:
+        fn = spec["function"]
+        new = names[fn["name"]] = _style_name(fn["name"], style, domains.get(fn["name"], "api"))
+        ren = params[fn["name"]] = {p: _style_name(p, pstyle, "") for p in fn["parameters"].get("properties", {})}
+        props = {}
+        for k, schema in fn["parameters"].get("properties", {}).items():
+            schema = dict(schema)
+            lang = "zh" if re.search(r"[\u4e00-\u9fff]", schema.get("description", "") + fn.get("description", "")) else "en"
+            if "enum" in schema and rng.random() < 0.5:
+                vals = schema.pop("enum")
+                schema["description"] = schema.get("description", "") + rng.choice(PROSE_VALUES[lang]).format(vals=", ".join(map(str, vals)))
+            if schema.get("type") == "integer" and rng.random() < 0.2:
+                schema["type"] = "string"
+                as_string.add((fn["name"], k))
+            if rng.random() < 0.15:
+                schema.pop("description", None)
+            props[ren[k]] = schema
+        p2 = {**fn["parameters"], "properties": props}
+        if "required" in p2:
+            p2["required"] = [ren[r] for r in p2["required"]]
+        desc = fn.get("description", "")
+        roll = rng.random()
+        if roll < 0.15:
+            desc = ""
+        elif roll < 0.35:
+            desc = re.split(r"[,.，。(（]", desc)[0]
+        elif roll < 0.5:
+            desc += rng.choice(LONG_TAIL["zh" if re.search(r"[\u4e00-\u9fff]", desc) else "en"])
+        tools.append({"type": "function", "function": {"name": new, "description": desc, "parameters": p2}})
+
+    def args_of(call: ToolCall) -> dict[str, Any]:
+        ren = params.get(call.name, {})
+        return {ren.get(k, k): (str(v) if (call.name, k) in as_string else v) for k, v in call.arguments.items()}
+
+    msgs = [Message(m.role, m.content, [ToolCall(names.get(c.name, c.name), args_of(c), c.id) for c in m.tool_calls], m.tool_call_id,
+                    names.get(m.name, m.name) if m.name else None, m.reasoning_content) for m in sample.messages]
+    return Sample(msgs, tools)
+
+
+# -- composed requests over bank tools --------------------------------------------------------
+def param_words(p: dict[str, Any], lang: str, rng: random.Random) -> str:
+    """How a user names a parameter: its name as words, or (zh) its description's first clause."""
+    if lang == "zh":
+        return re.split(r"[，,。（(]", p["description"]["zh"])[0]
+    return words(p["name"]) if rng.random() < 0.7 else re.split(r"[,.(]", p["description"]["en"])[0].lower()
+
+
+def composed_single(tool: BankTool, lang: str, rng: random.Random) -> Episode:
+    """A single call whose request is composed from the tool's description and parameters."""
+    chosen = [p for p in tool.parameters if p.get("required") or rng.random() < 0.3]
+    args = {p["name"]: sample_value(p, lang, rng) for p in chosen}
+    rng.shuffle(chosen)
+    verb = None if needs_verb(tool.description["en"]) else ""
+    q = compose(intent(tool.description[lang], lang), [(param_words(p, lang, rng), args[p["name"]]) for p in chosen], lang, rng, verb)
+    args = {p["name"]: args[p["name"]] for p in tool.parameters if p["name"] in args}
+    call = Call(tool, args, simulate(tool, args))
+    return Episode(q, [[call]], call.answer(lang, rng), kind="single")
+
+
+def _enumerate(values: list[str], lang: str) -> str:
+    if lang == "zh":
+        return "、".join(values[:-1]) + "和" + values[-1]
+    return ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def respectively(tool: BankTool, lang: str, rng: random.Random, n: int | None = None) -> Episode | None:
+    """One function, n argument sets in one sentence → n calls in one turn. One parameter varies
+    ("… for A, B and C"), or two vary together ("… for A, B and C over 1, 2 and 3 days respectively")."""
+    n = n or rng.choice([2, 3, 3, 4, 4, 5])
+    varying = [p for p in tool.required if p["kind"] not in ("object", "array", "boolean")]
+    if not varying:
+        return None
+    rng.shuffle(varying)
+    varying = varying[: 2 if len(varying) > 1 and rng.random() < 0.4 else 1]
+    fixed = {p["name"]: sample_value(p, lang, rng) for p in tool.required if p not in varying}
+    columns: dict[str, list[Any]] = {}
+    for p in varying:
+        seen: list[Any] = []
+        for _ in range(n * 6):
+            v = sample_value(p, lang, rng)
+            if v not in seen:
+                seen.append(v)
+            if len(seen) == n:
+                break
+        if len(seen) < 2:
+            return None
+        columns[p["name"]] = seen
+    n = min(len(c) for c in columns.values())
+    purpose = intent(tool.description[lang], lang)
+    lists = [(param_words(p, lang, rng), _enumerate([render_value(v, lang) for v in columns[p["name"]][:n]], lang)) for p in varying]
+    stated = [(param_words(p, lang, rng), fixed[p["name"]]) for p in tool.required if p["name"] in fixed]
+    if lang == "en":
+        if len(lists) == 1:
+            body = f"{purpose} for {lists[0][1]}" if rng.random() < 0.5 else f"{purpose} for each of these {lists[0][0]}s: {lists[0][1]}"
+        else:
+            body = f"{purpose} for {lists[0][0]} {lists[0][1]} with {lists[1][0]} {lists[1][1]} respectively"
+        q = compose(body, stated, lang, rng, None if needs_verb(tool.description["en"]) else "")
+    else:
+        if len(lists) == 1:
+            body = f"{purpose}：{lists[0][0]}分别为{lists[0][1]}"
+        else:
+            body = f"{purpose}，{lists[0][0]}分别为{lists[0][1]}，{lists[1][0]}分别为{lists[1][1]}"
+        q = compose(body, stated, lang, rng)
+    calls = []
+    for i in range(n):
+        args = {**fixed, **{k: col[i] for k, col in columns.items()}}
+        args = {p["name"]: args[p["name"]] for p in tool.parameters if p["name"] in args}
+        calls.append(Call(tool, args, simulate(tool, args)))
+    sep = " " if lang == "en" else ""
+    return Episode(q, [calls], sep.join(c.answer(lang, rng) for c in calls), kind="parallel")
+
+
+# -- real Python functions --------------------------------------------------------------------
+@dataclass
+class PyFunc:
+    """A standard-library function as a tool (pyfuncs.jsonl), callable for real."""
+
+    module: str
+    name: str  # the tool name: module.function (dotted, as BFCL-style APIs write them) or function
+    description: str
+    properties: dict[str, Any]
+    required: list[str]
+    positional_only: list[str]
+    vararg: str | None
+
+    def spec(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"type": "object", "properties": self.properties}
+        if self.required:
+            params["required"] = list(self.required)
+        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": params}}
+
+    def execute(self, args: dict[str, Any]) -> Any:
+        fn = getattr(importlib.import_module(self.module), self.name.rsplit(".", 1)[-1])
+        pos = [args[k] for k in self.properties if k in self.positional_only and k in args]
+        kw = {k: v for k, v in args.items() if k not in self.positional_only and k != self.vararg}
+        if self.vararg:
+            pos += list(args.get(self.vararg, []))
+        return fn(*pos, **kw)
+
+
+def load_pyfuncs(path: Path = PYFUNCS_PATH) -> list[PyFunc]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        short = r["module"].split(".")[-1].replace("posixpath", "path")
+        out.append(PyFunc(r["module"], f"{short}.{r['name']}", r["description"], r["properties"], r["required"], r["positional_only"], r["vararg"]))
+    return out
+
+
+_TEXT = ["The quick brown fox jumps over the lazy dog.", "hello world", "Tool calling with small models", "Data science 101",
+         "café au lait", "2026-12-01", "a,b,c", "Hello, World!", "  padded text  ", "The rain in Spain stays mainly in the plain."]
+_STR_BY_NAME = {"url": ["https://example.com/a b?q=1", "https://docs.python.org/3/library/math.html#math.gcd", "http://example.org/path;p?x=1#frag"],
+                "path": ["/home/user/docs/report.txt", "/var/log/app/error.log", "data/train.jsonl", "~/notes/todo.md"],
+                "pat": ["*.py", "data_*.csv", r"\d+", r"[a-z]+"], "pattern": [r"\d+", r"\w+@\w+\.com", r"[A-Z]\w+", "o"],
+                "repl": ["#", "-", "X"], "sep": [",", ";", " "], "chars": [" ", ".", "x"], "name": ["LATIN SMALL LETTER A", "EURO SIGN", "BLACK STAR"],
+                "chr": ["a", "é", "€"], "unistr": ["Å", "ﬁ", "café"], "form": ["NFC", "NFKD"], "address": ["192.168.1.10", "10.0.0.1", "2001:db8::1"],
+                "word": ["apple", "appel", "ape", "peach"], "s": _TEXT, "string": _TEXT, "text": _TEXT, "qs": ["a=1&b=2", "name=Ada&lang=en"]}
+
+
+def py_value(name: str, schema: dict[str, Any], rng: random.Random) -> Any:
+    t = schema.get("type")
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    if t == "integer":
+        return rng.choice([rng.randint(1, 20), rng.randint(2, 100), rng.randint(100, 2026)])
+    if t == "number":
+        return rng.choice([rng.randint(1, 50), round(rng.uniform(0.1, 0.9), 2), round(rng.uniform(1, 100), 1)])
+    if t == "boolean":
+        return rng.random() < 0.5
+    if t == "array":
+        return [py_value(name, schema.get("items") or {"type": "number"}, rng) for _ in range(rng.randint(2, 6))]
+    for key, pool in _STR_BY_NAME.items():
+        if name == key or name.endswith(key):
+            return rng.choice(pool)
+    return rng.choice(_TEXT)
+
+
+def py_call(fn: PyFunc, rng: random.Random, tries: int = 6) -> tuple[dict[str, Any], Any] | None:
+    """Arguments the function accepts, and its true result (JSON-able, short), or None."""
+    for _ in range(tries):
+        args = {k: py_value(k, s, rng) for k, s in fn.properties.items() if k in fn.required or rng.random() < 0.25}
+        try:
+            result = fn.execute(args)
+            text = json.dumps(result, ensure_ascii=False)
+        except Exception:  # a value the function refuses: draw again
+            continue
+        if len(text) <= 160:
+            return args, result
+    return None
+
+
+def py_episode(fn: PyFunc, rng: random.Random, lang: str = "en") -> tuple[Episode, Any] | None:
+    """A request for one real function call; the tool message carries its true result."""
+    found = py_call(fn, rng)
+    if found is None:
+        return None
+    args, result = found
+    purpose = intent(fn.description, "en") if lang == "en" else f"用{fn.name}计算"
+    stated = [(words(k) if rng.random() < 0.7 else k, v) for k, v in args.items()]
+    rng.shuffle(stated)
+    verb = (rng.choice(["compute", "find", "get", "calculate", "work out"]) if needs_verb(fn.description) else "") if lang == "en" else None
+    q = compose(purpose, stated, lang, rng, verb=verb)
+    r = json.dumps(result, ensure_ascii=False)
+    call = Call(fn, args, {"result": result})  # type: ignore[arg-type]  (Call only reads .name)
+    return Episode(q, [[call]], rng.choice(RESULT_ANSWER[lang]).format(r=r, name=fn.name)), result

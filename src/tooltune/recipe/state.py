@@ -1,0 +1,110 @@
+"""The recipe's state: its settings (`RecipeConfig`), its stages, and where each stage keeps its
+output and its `done.json`. Every recipe module reads and writes stage state through here; the
+runner (smollm2_tools.py) and the stages import it, never each other."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tooltune.messages import write_text_atomic
+
+RECIPE = "smollm2-tools"
+# 2: hard negatives raised from 22 % to 33 % of episodes (v1 over-called on unseen tools).
+# 3: real-API schemas, composed questions, enumerations -> parallel calls, standard-library
+#    functions called for real, knowledge answered with the base model's own answers
+#    (data/synth/corpus_v3.py), with a replay share of the v2 corpus.
+VERSION = 3
+STAGES = ("sources", "corpus", "sweep", "train", "prefer", "eval", "export")
+OPTIONAL_STAGES = ("prefer",)  # run only when named in --stages (recipe/prefer.py)
+
+
+@dataclass
+class RecipeConfig:
+    out: str = "runs/smollm2-tools"
+    n_synth: int = 4000  # synthetic training samples (each 1-3 episodes)
+    corpus_version: int = 3  # 2: v2's bank dialogues only; 3: v3 samples + `replay` of v2's
+    # Share of v2 samples in a v3 corpus. Training continues the v2 adapter on a small CPU budget:
+    # a third of every batch from the distribution it was trained on keeps the own held-out score
+    # from sliding while the other two thirds teach v3's new behaviours.
+    replay: float = 0.3
+    init_adapter: str | None = None  # continue this adapter ("shipped": the packaged v2 one) instead of a fresh LoRA
+    # Episode weights of the hard negatives (the other kinds keep synth.Mix's weights). v1 used
+    # 0.12 / 0.10 (22 % negatives) and its adapter called a tool on 92 % of unseen no-fit requests.
+    no_fit: float = 0.22
+    chat: float = 0.12
+    text_results: float = 0.0  # share of samples with plain-text tool results (synth Mix.text_results)
+    glaive: bool = True
+    formats: str = "json:3,react:1"  # training mix of prompt formats, by weight
+    held_out: float = 0.2  # share of bank tools kept out of training
+    eval_per_tool: int = 2  # eval questions per held-out tool (en and zh)
+    eval_limit: int | None = None
+    max_length: int = 1024
+    batch_size: int = 2
+    grad_accum: int = 2  # 2 x 2 rows per step: half the activation memory of 4 x 1
+    rank: int = 16
+    alpha: int = 32
+    lr: float = 1e-3
+    lr_from_sweep: bool = False  # train at the rate the sweep stage picked (its done.json), not `lr`
+    scheduler: str = "constant"  # constant can stop on a time budget and grow session by session; cosine needs a fixed end
+    steps: int = 1200
+    save_steps: int = 10
+    minutes: float | None = None  # time budget of one invocation of the train stage
+    sweep_lrs: str = "3e-4,1e-3,2e-3"
+    sweep_steps: int = 5
+    eval_formats: str = "json,react"
+    eval_max_tokens: int = 128
+    eval_weights: str = "fp32"  # "int8": measure what --weights int8 costs (results kept apart)
+    bench_limit: int = 100  # BFCL items per category in the eval stage (0: skip; recipe/bench_stage.py)
+    bench_categories: str = "simple_python,multiple,parallel,irrelevance"
+    chat_check: bool = True  # eval stage: held-out knowledge questions with tools offered (recipe/chat_stage.py)
+    device: str = "auto"  # where the eval stage runs the models; training goes where accelerate finds a GPU
+    seed: int = 0
+    teacher_base_url: str | None = None  # a teacher server: its rows replace the synthesis (recipe/teacher.py)
+    teacher_model: str | None = None
+    teacher_api_key: str | None = field(default=None, repr=False)  # never recorded
+    teacher_count: int = 500  # teacher questions per language (en, zh), about 1 in 5 hard negatives
+    teacher_format: str = "json"
+    mix_synth: bool = False  # with a teacher: keep the synthesis too, teacher rows added to it
+    review: bool = False  # write corpus/corpus.db for the human pass (the annotation page)
+    prefer_items: int = 200  # prefer stage: train-side items the SFT adapter is mined on
+    prefer_steps: int = 60  # prefer stage: DPO steps
+    prefer_lr: float = 1e-4
+    prefer_beta: float = 0.1
+
+
+def stage_dir(cfg: RecipeConfig, stage: str) -> Path:
+    return Path(cfg.out) / stage
+
+
+def is_done(cfg: RecipeConfig, stage: str) -> bool:
+    return (stage_dir(cfg, stage) / "done.json").exists()
+
+
+def read_done(cfg: RecipeConfig, stage: str) -> dict[str, Any]:
+    """What a finished stage recorded in its done.json."""
+    return read_done_file(stage_dir(cfg, stage))
+
+
+def read_done_file(stage_folder: Path) -> dict[str, Any]:
+    """A stage folder's done.json, or {} when the stage has not finished."""
+    path = stage_folder / "done.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def mark_done(cfg: RecipeConfig, stage: str, info: dict[str, Any]) -> dict[str, Any]:
+    write_text_atomic(stage_dir(cfg, stage) / "done.json", json.dumps(info, indent=2, ensure_ascii=False))
+    return info
+
+
+def config_json(cfg: RecipeConfig) -> dict[str, Any]:
+    """The settings as recorded with the adapter: no API key, the teacher server as its host only."""
+    from tooltune.recipe.teacher import base_url_host
+
+    record = asdict(cfg)
+    del record["teacher_api_key"]
+    if record["teacher_base_url"]:
+        record["teacher_base_url"] = base_url_host(record["teacher_base_url"])
+    return {"recipe": RECIPE, "version": VERSION, **record}
