@@ -30,6 +30,7 @@ from tooltune.errors import TooltuneError
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.lang import dialogue_lang
+from tooltune.llm.loading import apply_adapter, attach_adapter, require_adapter
 from tooltune.train.dataset import IGNORE, Example, build_step_example, split_eval
 from tooltune.train.loss import LossModel
 from tooltune.train.model import RUN_INFO, cuda_bf16, load_for_training
@@ -46,8 +47,8 @@ class DPOConfig(TrainConfig):
         super().validate()
         if self.beta <= 0:
             raise TooltuneError(f"--beta {self.beta:g}: must be positive (0.1 is the usual value; larger keeps closer to the reference)")
-        if self.ref != "base" and not (Path(self.ref) / "adapter_config.json").exists():
-            raise TooltuneError(f"--ref {self.ref}: no LoRA adapter there (adapter_config.json); pass the --out folder of `tooltune train` or 'base'")
+        if self.ref != "base":
+            require_adapter(self.ref, "--ref", " or 'base'")
         if self.loss_scale:
             raise TooltuneError("--loss-scale applies to SFT; DPO weighs every step token the same")
 
@@ -171,9 +172,7 @@ class DPOTrainer(Trainer):
 
         set_seed(cfg.seed)
         if cfg.ref != "base" and not cfg.lora:  # full fine-tuning from the SFT model: fold the adapter in
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, cfg.ref).merge_and_unload()
+            model = apply_adapter(model, cfg.ref, "--ref")
         self.model = self._prepare_model(model)
         self._reference_logps()
 
@@ -181,9 +180,7 @@ class DPOTrainer(Trainer):
         """With an SFT adapter as reference, keep training that adapter; else a fresh LoRA."""
         if self.cfg.ref == "base":
             return super()._add_adapter(model)
-        from peft import PeftModel
-
-        return PeftModel.from_pretrained(model, self.cfg.ref, is_trainable=True)
+        return attach_adapter(model, self.cfg.ref, "--ref")
 
     def _loss_module(self) -> Any:
         return LogpModel(self.model)
