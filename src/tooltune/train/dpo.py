@@ -30,10 +30,10 @@ from tooltune.errors import TooltuneError
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.lang import dialogue_lang
-from tooltune.llm.loading import apply_adapter, attach_adapter, require_adapter
+from tooltune.llm.loading import apply_adapter, attach_adapter, load_tokenizer, require_adapter
 from tooltune.train.dataset import IGNORE, Example, build_step_example, split_eval
 from tooltune.train.loss import LossModel
-from tooltune.train.model import RUN_INFO, cuda_bf16, load_for_training
+from tooltune.train.model import RUN_INFO, cuda_bf16, load_training_model
 from tooltune.train.packing import collate
 from tooltune.train.trainer import TrainConfig, Trainer
 
@@ -158,12 +158,13 @@ class DPOTrainer(Trainer):
         base = cfg.model or ref_info.get("base_model")  # an adapter that records no base is on the embedded model
         self.base_model_path = str(Path(base).resolve()) if base else None
         self.base_is_embedded = model is None and base is None
-        if model is None:
-            model, tokenizer = load_for_training(base)
+        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(base)  # as Trainer: tokenizer, pairs, then weights
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
         self.corpus = build_pair_corpus(pairs, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.seed)
+        if model is None:
+            model = load_training_model(base)
         self.rows = [[p] for p in self.corpus.train]
         self.eval_rows = [[p] for p in self.corpus.eval]
         self.extra_info = {"dpo": {"ref": str(Path(cfg.ref).resolve()) if cfg.ref != "base" else "base", "beta": cfg.beta,
