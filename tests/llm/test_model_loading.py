@@ -101,20 +101,15 @@ def test_compared_models_share_one_backend(monkeypatch, tmp_path):
     assert commands._common_backend(["embedded-base", str(tmp_path)], None) == "transformers"  # a folder needs transformers
 
 
-def test_server_options_do_not_reach_a_local_model(monkeypatch):
-    from tooltune.llm import transformers_backend
-
-    seen = {}
-
-    class Fake:
-        name = "fake"
-
-        def __init__(self, model=None, adapter=None, *, prefix_cache=True, weights="fp32"):
-            seen.update(model=model, adapter=adapter, prefix_cache=prefix_cache, weights=weights)
-
-    monkeypatch.setattr(transformers_backend, "TransformersLLM", Fake)
-    make_llm("embedded-base", backend="transformers", tool_role="tool", continue_mode="fold", prefix_cache=False, weights="int8")
-    assert seen == {"model": str(embedded.embedded_model_path()), "adapter": None, "prefix_cache": False, "weights": "int8"}
+def test_server_options_do_not_reach_a_local_model(tmp_path, tiny_model, smol_tokenizer):
+    """Server-only options are dropped; the local ones (prefix cache, int8 weights) take effect on
+    the real backend make_llm builds from a model folder."""
+    tiny_model.save_pretrained(tmp_path / "tiny")
+    smol_tokenizer.save_pretrained(tmp_path / "tiny")
+    llm = make_llm(str(tmp_path / "tiny"), backend="transformers", tool_role="tool", continue_mode="fold", prefix_cache=False, weights="int8")
+    assert isinstance(llm, TransformersLLM) and not llm.prefix_cache.enabled
+    linears = [m for m in llm.model.modules() if type(m).__name__ in ("Linear", "Int8Linear")]
+    assert {type(m).__name__ for m in linears} == {"Int8Linear"} and len(linears) == 2 * 7 + 1  # 7 per layer + the head
 
 
 def test_a_gguf_with_an_adapter_is_merged_once_then_loaded_from_the_cache(tmp_path, monkeypatch, capfd, tiny_model, smol_tokenizer):
