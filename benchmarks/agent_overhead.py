@@ -81,7 +81,7 @@ def calls_per_step(fmt: str, tool_steps: int, runs: int = 10, render_cache: bool
 def template_ms(fmt: str, tool_steps: int = 20) -> float:
     """Rendering the last prompt through the real SmolLM2 chat template (what TransformersLLM adds)."""
     from tooltune.formats.chat import ChatRenderer
-    from tooltune.llm.transformers_backend import load_tokenizer
+    from tooltune.llm.loading import load_tokenizer
 
     renderer = ChatRenderer(load_tokenizer())
     traj = Agent(ScriptedLLM(script(fmt, tool_steps)), builtin_registry(), fmt, max_steps=tool_steps + 1).run("q")

@@ -204,7 +204,7 @@ def replay(results: Path, fmt_name: str = "json") -> None:
     only the others differ. No model needed: each completion is fed through its item's grammar."""
     from tooltune.eval.items import load_items, smoke_eval_path
     from tooltune.llm.constrain import GuideFactory
-    from tooltune.llm.transformers_backend import load_tokenizer
+    from tooltune.llm.loading import load_tokenizer
 
     tokenizer = load_tokenizer()
     factory = GuideFactory(tokenizer, {tokenizer.eos_token_id})

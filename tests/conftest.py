@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def smol_tokenizer():
     """The real SmolLM2 tokenizer (from the embedded GGUF; a few seconds, no model weights)."""
-    from tooltune.llm.transformers_backend import load_tokenizer
+    from tooltune.llm.loading import load_tokenizer
 
     return load_tokenizer()
 

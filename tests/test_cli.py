@@ -139,7 +139,7 @@ def test_train_checks_its_arguments_before_loading_a_model(monkeypatch, tmp_path
     def no_model(*_a, **_k):
         raise AssertionError("the model was loaded before the arguments were checked")
 
-    monkeypatch.setattr(trainer, "load_for_training", no_model)
+    monkeypatch.setattr(trainer, "load_training_model", no_model)
     demo = ["--data", "demo", "--out", str(tmp_path)]
     for args, needle in [
         (["--data", str(tmp_path / "missing.db"), "--out", str(tmp_path)], "missing.db not found"),
@@ -147,6 +147,7 @@ def test_train_checks_its_arguments_before_loading_a_model(monkeypatch, tmp_path
         ([*demo, "--loss-scale", "loud"], "unknown loss scale 'loud'"),
         ([*demo, "--eval-split", "1.5"], "--eval-split must be in [0, 1)"),
         ([*demo, "--lang", "fr"], "--lang"),
+        ([*demo, "--max-length", "16"], "no sample fits --max-length 16"),  # the corpus is built before the weights load
     ]:
         result = runner.invoke(app, ["train", *args])
         assert isinstance(result.exception, TooltuneError), (args, result.exception)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tooltune.errors import TooltuneError
+from tooltune.toolspec import function_of
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -45,7 +46,7 @@ class ToolCall:
 
     @classmethod
     def from_openai(cls, data: dict[str, Any]) -> ToolCall:
-        fn = data.get("function", data)
+        fn = function_of(data)
         args = fn.get("arguments", {})
         if isinstance(args, str):
             args = json.loads(args) if args.strip() else {}

@@ -1,7 +1,6 @@
 """Eval items from a corpus.db: approved samples only, with the store's labels and human scores."""
 
 
-from tooltune.eval.aggregate import human_rubric
 from tooltune.eval.evaluate import ModelSpec, run_eval
 from tooltune.eval.items import load_items, smoke_eval_path
 from tooltune.eval.runner import EvalSettings
@@ -30,5 +29,6 @@ def test_corpus_db_items_and_rubric(tmp_path):
     report = run_eval(items, [ModelSpec("tuned", lambda: gold_llm("json", items))], ["json"], EvalSettings(), tmp_path / "out",
                       str(db), batch_size=1, progress=False)
     assert report["runs"][0]["summary"]["e2e_success"] == 1.0
-    assert report["human_rubric"] == human_rubric([(i.lang, i.human_score) for i in items])
-    assert report["human_rubric"]["usable_rate"] == 0.5 and report["human_rubric"]["violations"] == 1
+    # two en samples scored 5 and 0 (a violation), two zh ones unscored: counted, not averaged
+    scored = {"scored": 2, "mean": 2.5, "usable_rate": 0.5, "violations": 1, "histogram": {"0": 1, "1": 0, "2": 0, "3": 0, "4": 0, "5": 1}}
+    assert report["human_rubric"] == {"samples": 4, **scored, "per_lang": {"en": scored}}

@@ -45,7 +45,7 @@ def check(fmt_name: str, text: str) -> Parsed:
     parsed = get_format(fmt_name).parse(text, TOOLS)
     assert isinstance(parsed, Parsed) and parsed.kind in ("tool_calls", "final", "invalid")
     out = parsed.to_json()
-    assert json.loads(json.dumps(out, allow_nan=False)) == out or parsed.kind == "final"  # content may hold NaN-free text
+    assert json.loads(json.dumps(out, allow_nan=False)) == out  # plain JSON whatever the kind: no NaN, tuple, bytes or set leaks out
     if parsed.kind == "invalid":
         assert isinstance(parsed.error, str) and parsed.error
     elif parsed.kind == "tool_calls":

@@ -1,5 +1,6 @@
 """Model names, adapters and the cached de-quantised weights (no real model weights loaded)."""
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -100,55 +101,55 @@ def test_compared_models_share_one_backend(monkeypatch, tmp_path):
     assert commands._common_backend(["embedded-base", str(tmp_path)], None) == "transformers"  # a folder needs transformers
 
 
-def test_server_options_do_not_reach_a_local_model(monkeypatch):
-    from tooltune.llm import transformers_backend
-
-    seen = {}
-
-    class Fake:
-        name = "fake"
-
-        def __init__(self, model=None, adapter=None, *, prefix_cache=True, weights="fp32"):
-            seen.update(model=model, adapter=adapter, prefix_cache=prefix_cache, weights=weights)
-
-    monkeypatch.setattr(transformers_backend, "TransformersLLM", Fake)
-    make_llm("embedded-base", backend="transformers", tool_role="tool", continue_mode="fold", prefix_cache=False, weights="int8")
-    assert seen == {"model": str(embedded.embedded_model_path()), "adapter": None, "prefix_cache": False, "weights": "int8"}
+def test_server_options_do_not_reach_a_local_model(tmp_path, tiny_model, smol_tokenizer):
+    """Server-only options are dropped; the local ones (prefix cache, int8 weights) take effect on
+    the real backend make_llm builds from a model folder."""
+    tiny_model.save_pretrained(tmp_path / "tiny")
+    smol_tokenizer.save_pretrained(tmp_path / "tiny")
+    llm = make_llm(str(tmp_path / "tiny"), backend="transformers", tool_role="tool", continue_mode="fold", prefix_cache=False, weights="int8")
+    assert isinstance(llm, TransformersLLM) and not llm.prefix_cache.enabled
+    linears = [m for m in llm.model.modules() if type(m).__name__ in ("Linear", "Int8Linear")]
+    assert {type(m).__name__ for m in linears} == {"Int8Linear"} and len(linears) == 2 * 7 + 1  # 7 per layer + the head
 
 
-def test_a_gguf_with_an_adapter_is_merged_once_then_loaded_from_the_cache(tmp_path, monkeypatch, smol_tokenizer):
-    from peft import LoraConfig, get_peft_model
+def test_a_gguf_with_an_adapter_is_merged_once_then_loaded_from_the_cache(tmp_path, monkeypatch, capfd, tiny_model, smol_tokenizer):
+    """A real (tiny, f16) GGUF base and real adapters through the public loader: the merged
+    weights equal base + adapter, the merge runs once per adapter content, and only the newest
+    MERGED_KEPT merged folders stay."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
 
-    from tooltune.llm import transformers_backend
+    from tooltune.llm.loading import load_with_adapter, merged_source
+    from tooltune.serve.gguf_export import write_gguf
 
     monkeypatch.setenv(weights_cache.CACHE_ENV, str(tmp_path / "cache"))
-    torch.manual_seed(3)
-    lora = get_peft_model(fresh_tiny(smol_tokenizer), LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "down_proj"], init_lora_weights=False))
-    lora.save_pretrained(tmp_path / "adapter")
-    gguf = tmp_path / "base.gguf"
-    gguf.write_bytes(b"GGUF stand-in")
-    loads = []
+    gguf = write_gguf(copy.deepcopy(tiny_model), embedded.embedded_model_path(), tmp_path / "base.gguf", "f16", "")
+    adapter = tmp_path / "adapter"
 
-    def load_pretrained(path, dtype=None):
-        loads.append(path)
-        return fresh_tiny(smol_tokenizer), smol_tokenizer
+    def new_adapter(seed: int, targets: list[str]) -> None:
+        torch.manual_seed(seed)
+        get_peft_model(fresh_tiny(smol_tokenizer), LoraConfig(r=4, lora_alpha=64, target_modules=targets, init_lora_weights=False)).save_pretrained(adapter)
 
-    monkeypatch.setattr(transformers_backend, "load_pretrained", load_pretrained)
-    monkeypatch.setattr(transformers_backend, "load_tokenizer", lambda path=None: smol_tokenizer)
+    def merges() -> int:
+        return capfd.readouterr().err.count("merging the adapter adapter into base.gguf once")
+
+    def merged_folders() -> list[str]:
+        return [str(p) for p in (tmp_path / "cache").glob("merged-v1-*")]
+
+    new_adapter(3, ["q_proj", "down_proj"])
     ids = torch.tensor([smol_tokenizer("hello there, what time is it?")["input_ids"]])
     with torch.inference_mode():
-        want = TransformersLLM(model_obj=fresh_tiny(smol_tokenizer), tokenizer=smol_tokenizer, adapter=str(tmp_path / "adapter")).model(ids).logits
-        first = transformers_backend._load_model(str(gguf), str(tmp_path / "adapter"), "fp32")[0](ids).logits
-        second = transformers_backend._load_model.__wrapped__(str(gguf), str(tmp_path / "adapter"), "fp32")[0](ids).logits
-    assert loads == [str(gguf)]  # merged once; the second load read the cached folder
-    assert torch.equal(first, want) and torch.equal(second, want)
-    assert len(list((tmp_path / "cache").glob("merged-v1-*"))) == 1
-    torch.manual_seed(4)  # a retrained adapter (new bytes): merged again, into its own folder
-    get_peft_model(fresh_tiny(smol_tokenizer), LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj"], init_lora_weights=False)).save_pretrained(tmp_path / "adapter")
-    transformers_backend._load_model.__wrapped__(str(gguf), str(tmp_path / "adapter"), "fp32")
-    assert len(loads) == 2 and len(list((tmp_path / "cache").glob("merged-v1-*"))) == 2
+        base = AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file="base.gguf", dtype=torch.float32).eval()
+        want = PeftModel.from_pretrained(base, str(adapter)).eval()(ids).logits  # the adapter unmerged, as peft runs it
+        first = load_with_adapter(str(gguf), str(adapter))[0].eval()(ids).logits
+        assert merges() == 1 and len(merged_folders()) == 1
+        second = load_with_adapter(str(gguf), str(adapter))[0].eval()(ids).logits
+    assert merges() == 0  # the second load read the cached folder
+    assert torch.allclose(first, want, atol=1e-4) and torch.equal(second, first)
+    new_adapter(4, ["q_proj"])  # a retrained adapter (new bytes): merged again, into its own folder
+    load_with_adapter(str(gguf), str(adapter))
+    assert merges() == 1 and len(merged_folders()) == 2
     monkeypatch.setattr(weights_cache, "MERGED_KEPT", 1)  # the next new merge keeps only itself
-    torch.manual_seed(5)
-    get_peft_model(fresh_tiny(smol_tokenizer), LoraConfig(r=4, lora_alpha=64, target_modules=["v_proj"], init_lora_weights=False)).save_pretrained(tmp_path / "adapter")
-    newest = transformers_backend._merged_source(str(gguf), str(tmp_path / "adapter"))
-    assert [str(p) for p in (tmp_path / "cache").glob("merged-v1-*")] == [newest]
+    new_adapter(5, ["v_proj"])
+    newest = merged_source(str(gguf), str(adapter))
+    assert merges() == 1 and merged_folders() == [newest]

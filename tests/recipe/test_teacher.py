@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import sys
-from pathlib import Path
 
 from tooltune.data.store import Store
 from tooltune.errors import TooltuneError
@@ -17,8 +15,7 @@ from tooltune.data.synth.dialogues import request
 from tooltune.recipe.smollm2_tools import run
 from tooltune.recipe.state import RecipeConfig, config_json
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
-from standin import RespondingServer  # noqa: E402  (the data tests' stand-in server, reused)
+from tests.data.standin import RespondingServer  # the data tests' stand-in server, reused
 
 BANK = {t.name: t for t in load_bank()}
 TRAIN, HELD = split_bank(load_bank(), 0.2)

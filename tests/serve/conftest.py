@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import sys
 import threading
 import time
 
@@ -13,8 +12,6 @@ import uvicorn
 
 from tooltune.formats import get_format
 from tooltune.serve.app import create_app
-
-sys.path.insert(0, str(__import__('pathlib').Path(__file__).parent))  # tests/serve/samples.py
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from tooltune.formats.chat import ChatRenderer
 from tooltune.serve.export import export_model
 from tooltune.serve.templates import jinja_template
 
-from samples import SAMPLES, canonical  # noqa: E402  (tests/serve on sys.path via conftest)
+from .samples import SAMPLES, canonical
 
 
 def training_text(tokenizer, messages, tools, generation_prompt, lang="en"):

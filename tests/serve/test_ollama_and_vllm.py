@@ -18,7 +18,7 @@ from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.serve.templates import modelfile, ollama_template
 
-from samples import SAMPLES, canonical  # noqa: E402
+from .samples import SAMPLES, canonical
 
 GO = shutil.which("go")
 RENDERER = Path(__file__).parent / "ollama_render" / "main.go"

@@ -1,6 +1,8 @@
 """The server around real transformers models: a tiny random llama (fast) and, marked slow, the
 embedded SmolLM2 loaded the way `tooltune serve` loads it."""
 
+import json
+
 import httpx
 import openai
 import pytest
@@ -31,9 +33,13 @@ def test_embedded_model_behind_the_server(serve):
         c = openai.OpenAI(base_url=url, api_key="x", max_retries=0, timeout=300)
         ask = {"model": "embedded", "messages": [{"role": "user", "content": "What is 12*7? Use the calculator."}],
                "tools": [CALC], "max_tokens": 24}
-        r = c.chat.completions.create(**ask, tool_choice={"type": "function", "function": {"name": "calculator"}})
+        forced = {"type": "function", "function": {"name": "calculator"}}
+        r = c.chat.completions.create(**ask, tool_choice=forced)
         (call,) = r.choices[0].message.tool_calls
         assert call.function.name == "calculator" and r.choices[0].finish_reason == "tool_calls"
-        chunks = list(c.chat.completions.create(**ask, stream=True))
-        assert chunks[-1].choices[0].finish_reason in ("stop", "length", "tool_calls")
+        chunks = list(c.chat.completions.create(**ask, tool_choice=forced, stream=True))  # greedy: the same call, streamed
+        deltas = [d for ch in chunks if ch.choices for d in ch.choices[0].delta.tool_calls or []]
+        assert {d.function.name for d in deltas if d.function.name} == {"calculator"}
+        assert json.loads("".join(d.function.arguments or "" for d in deltas)) == json.loads(call.function.arguments)
+        assert [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason] == ["tool_calls"]
         assert httpx.get(url.removesuffix("/v1") + "/health").json()["model"] == "embedded"

@@ -134,7 +134,7 @@ def test_sweep_writes_one_png_and_a_csv(tmp_path, make_tiny, smol_tokenizer, sho
 
 
 def test_cli_train_inspect_and_mistakes(tmp_path, base_dir, short_jsonl):
-    from tooltune.llm.transformers_backend import load_tokenizer
+    from tooltune.llm.loading import load_tokenizer
     from tooltune.train.dataset import build_corpus, load_samples
 
     out = tmp_path / "cli"

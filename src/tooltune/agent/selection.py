@@ -14,13 +14,14 @@ from typing import Any
 
 from tooltune.tools import ToolRegistry
 from tooltune.tools.builtins.search import tokenize
+from tooltune.toolspec import tool_description, tool_name, tool_names, tool_parameters
 
 
 def tool_document(spec: dict[str, Any]) -> list[str]:
     """The tokens a tool is found by: name parts, description, parameter names and their docs."""
-    fn = spec.get("function", spec)
-    parts = [re.sub(r"[_\-.]+", " ", fn.get("name", "")), fn.get("name", ""), fn.get("description", "")]
-    for pname, pspec in ((fn.get("parameters") or {}).get("properties") or {}).items():
+    name = tool_name(spec)
+    parts = [re.sub(r"[_\-.]+", " ", name), name, tool_description(spec)]
+    for pname, pspec in (tool_parameters(spec).get("properties") or {}).items():
         parts += [re.sub(r"[_\-.]+", " ", pname), str(pspec.get("description", "")) if isinstance(pspec, dict) else ""]
     return tokenize(" ".join(parts))
 
@@ -31,7 +32,7 @@ class ToolSelector:
     def __init__(self, specs: list[dict[str, Any]]) -> None:
         from rank_bm25 import BM25Okapi
 
-        self.names = [s.get("function", s)["name"] for s in specs]
+        self.names = tool_names(specs)
         docs = [tool_document(s) for s in specs]
         self.bm25 = BM25Okapi([d or ["_"] for d in docs])
 

@@ -27,6 +27,7 @@ from tooltune.llm.base import LLM
 from tooltune.messages import Message, Sample, ToolCall
 from tooltune.tools import ToolRegistry
 from tooltune.tools.tool import Tool
+from tooltune.toolspec import tool_name
 
 QUEUE_FILTERS = ("new", "draft", "approved", "rejected", "all")
 QUEUE_LIMIT = 500  # entries listed at once; search narrows the rest
@@ -128,7 +129,7 @@ class Annotator:
         """The item's own tool specs, bound to the built-in implementations of the same name."""
         tools = []
         for spec in item.tools:
-            name = spec.get("function", spec).get("name")
+            name = tool_name(spec)
             impl = self.default_tools.get(name).func if name in self.default_tools else None
             tools.append(Tool.from_openai(spec, func=impl))
         return ToolRegistry(tools)

@@ -15,10 +15,7 @@ from typing import Any
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import Message, Sample
-
-
-def _fn(spec: dict[str, Any]) -> dict[str, Any]:
-    return spec.get("function", spec)
+from tooltune.toolspec import function_of, tool_description, tool_name, tool_parameters
 
 
 def qwen_json_schema(tools: list[dict[str, Any]], lang: str = "en") -> str:
@@ -26,14 +23,14 @@ def qwen_json_schema(tools: list[dict[str, Any]], lang: str = "en") -> str:
     intro = ("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
              "You are provided with function signatures within <tools></tools> XML tags:") if lang == "en" else \
             "# 工具\n\n你可以调用一个或多个函数来协助回答用户的问题。\n\n函数签名在 <tools></tools> XML 标签中给出："
-    body = "\n".join(json.dumps({"type": "function", "function": _fn(t)}, ensure_ascii=False) for t in tools)
+    body = "\n".join(json.dumps({"type": "function", "function": function_of(t)}, ensure_ascii=False) for t in tools)
     return f"{intro}\n<tools>\n{body}\n</tools>"
 
 
 def openai_function_list(tools: list[dict[str, Any]], lang: str = "en") -> str:
     """A pretty-printed OpenAI `functions` list, as many hosted-API prompts show it."""
     intro = "You have access to the following functions:" if lang == "en" else "你可以使用以下函数："
-    return f"{intro}\n" + json.dumps([_fn(t) for t in tools], ensure_ascii=False, indent=2)
+    return f"{intro}\n" + json.dumps([function_of(t) for t in tools], ensure_ascii=False, indent=2)
 
 
 def autogpt_oneliner(tools: list[dict[str, Any]], lang: str = "en") -> str:
@@ -41,10 +38,9 @@ def autogpt_oneliner(tools: list[dict[str, Any]], lang: str = "en") -> str:
     intro = "Commands:" if lang == "en" else "命令："
     lines = []
     for i, t in enumerate(tools, 1):
-        fn = _fn(t)
-        props = (fn.get("parameters") or {}).get("properties", {})
+        props = tool_parameters(t).get("properties", {})
         args = ", ".join(f'"{name}": "<{name}>"' for name in props)
-        lines.append(f'{i}. {fn.get("description") or fn["name"]}: "{fn["name"]}", args: {args}')
+        lines.append(f'{i}. {tool_description(t) or tool_name(t)}: "{tool_name(t)}", args: {args}')
     return intro + "\n" + "\n".join(lines)
 
 

@@ -28,6 +28,7 @@ from tooltune.formats.parsing import loads_lenient
 from tooltune.formats.react import ReActFormat
 from tooltune.lang import dialogue_lang
 from tooltune.messages import Message, Sample, ToolCall
+from tooltune.toolspec import function_of, tool_description, tool_name, tool_names, tool_parameters
 
 _USER = {"human", "user"}
 _ASSISTANT = {"gpt", "assistant", "model", "chatgpt", "bot"}
@@ -39,7 +40,7 @@ _ACTION_INPUT = re.compile(r"^\s*Action\s*Input\s*[:：]", re.M)
 # -- helpers ----------------------------------------------------------------------------------
 def wrap_tool(spec: dict[str, Any]) -> dict[str, Any]:
     """Any tool dict (OpenAI-wrapped or bare function) -> the OpenAI {"type": "function", ...} form."""
-    fn = spec.get("function", spec)
+    fn = function_of(spec)
     if not isinstance(fn, dict) or "name" not in fn:
         raise TooltuneError(f"tool without a name: {json.dumps(spec, ensure_ascii=False)[:80]}")
     out = {"name": fn["name"], "description": fn.get("description", ""), "parameters": fn.get("parameters") or {"type": "object", "properties": {}}}
@@ -182,7 +183,7 @@ def to_sharegpt(sample: Sample) -> dict[str, Any]:
         elif m.role == "assistant":
             turns.append({"from": "gpt", "value": m.text})
     flush_results()
-    out: dict[str, Any] = {"conversations": turns, "tools": json.dumps([t.get("function", t) for t in sample.tools], ensure_ascii=False)}
+    out: dict[str, Any] = {"conversations": turns, "tools": json.dumps([function_of(t) for t in sample.tools], ensure_ascii=False)}
     if system:
         out["system"] = system
     return out
@@ -279,10 +280,9 @@ def to_ms_agent(sample: Sample) -> dict[str, Any]:
 def agentfabric_system(tools: list[dict[str, Any]], user_system: str) -> str:
     lines = []
     for t in tools:
-        fn = t.get("function", t)
-        params = json.dumps(fn.get("parameters") or {}, ensure_ascii=False)
-        lines.append(f"{fn['name']}: {fn['name']} API。{fn.get('description', '')} 输入参数: {params} Format the arguments as a JSON object.")
-    names = ",".join(t.get("function", t)["name"] for t in tools)
+        name, params = tool_name(t), json.dumps(tool_parameters(t), ensure_ascii=False)
+        lines.append(f"{name}: {name} API。{tool_description(t)} 输入参数: {params} Format the arguments as a JSON object.")
+    names = ",".join(tool_names(tools))
     return (
         "# 工具\n\n## 你拥有如下工具：\n\n" + "\n\n".join(lines)
         + "\n\n## 当你需要调用工具时，请在你的回复中穿插如下的工具调用命令，可以根据需求调用零次或多次：\n\n工具调用\n"

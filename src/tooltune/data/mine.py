@@ -27,6 +27,7 @@ from tooltune.eval.runner import EvalRunner, EvalSettings
 from tooltune.formats.parsing import tool_params
 from tooltune.llm.base import LLM
 from tooltune.messages import Message, ToolCall, new_call_id
+from tooltune.toolspec import tool_names
 
 KINDS = ("wrong_tool", "missing_argument", "extra_argument", "wrong_value", "call_where_none_fits", "no_call",
          "too_few_calls", "too_many_calls")
@@ -103,7 +104,7 @@ def reference_step(item: EvalItem, ref: StepRef) -> Message:
 
 
 def offers(item: EvalItem, names: set[str]) -> bool:
-    return bool(names & set(item.tool_names()))
+    return bool(names & set(tool_names(item.tools)))
 
 
 def mine_pairs(llm: LLM, items: list[EvalItem], formats: list[str], held_out: set[str] | None = None, batch_size: int = 4,

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, corpus_option, weights_option
 from tooltune.errors import TooltuneError
+from tooltune.toolspec import tool_names
 
 console = Console(stderr=True)
 pairs_app = typer.Typer(no_args_is_help=True, help="Preference pairs for `tooltune train --dpo`.")
@@ -22,7 +23,7 @@ def held_out_names(path: str | None) -> set[str]:
         return set()
     from tooltune.eval.items import load_items
 
-    return {name for item in load_items(path) for name in item.tool_names()}
+    return {name for item in load_items(path) for name in tool_names(item.tools)}
 
 
 @pairs_app.command("mine")

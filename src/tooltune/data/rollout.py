@@ -32,6 +32,7 @@ from tooltune.formats import PromptFormat
 from tooltune.llm.base import LLM
 from tooltune.messages import Message, Sample
 from tooltune.tools import ToolRegistry
+from tooltune.toolspec import tool_names
 
 
 @dataclass
@@ -73,7 +74,7 @@ def pending_questions(store: Store, retry_failed: bool = False, limit: int | Non
 
 
 def _agent_for(llm: LLM, registry: ToolRegistry, question: StoredQuestion, config: RolloutConfig, lang: str) -> Agent:
-    wanted = [t.get("function", t)["name"] for t in question.tools] or registry.names
+    wanted = tool_names(question.tools) or registry.names
     missing = [n for n in wanted if n not in registry]
     if missing:
         raise TooltuneError(f"question {question.id} needs tools with no implementation here: {', '.join(missing)}")

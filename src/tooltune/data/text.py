@@ -22,6 +22,7 @@ from tooltune.errors import TooltuneError
 from tooltune.formats.base import Rendered, Segment, Turn
 from tooltune.llm.base import GenerationRequest
 from tooltune.messages import Message
+from tooltune.toolspec import tool_description, tool_name
 
 PROMPT_DIR = Path(__file__).resolve().parent / "prompts"
 LANGS = ("en", "zh")
@@ -62,8 +63,7 @@ def describe_tools(tools: list[dict[str, Any]]) -> str:
     """One line per tool (name: description) — enough for a question writer or a judge."""
     lines = []
     for spec in tools:
-        fn = spec.get("function", spec)
-        lines.append(f"- {fn['name']}: {fn.get('description', '').strip()}")
+        lines.append(f"- {tool_name(spec)}: {tool_description(spec).strip()}")
     return "\n".join(lines)
 
 

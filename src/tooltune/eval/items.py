@@ -92,9 +92,6 @@ class EvalItem:
         """The gold prefix before the first assistant step: where free-running starts."""
         return self.messages[: self.step_indices()[0]]
 
-    def tool_names(self) -> list[str]:
-        return [spec.get("function", spec).get("name", "") for spec in self.tools]
-
     def reference_tools(self) -> list[str]:
         """Tools the reference trajectory calls, in order, for per-tool statistics."""
         return [c.name for i in self.step_indices() for c in self.messages[i].tool_calls]

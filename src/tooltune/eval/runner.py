@@ -40,6 +40,7 @@ from tooltune.formats import get_format
 from tooltune.llm.base import LLM, Completion
 from tooltune.messages import Message, ToolCall
 from tooltune.tools import Tool, ToolRegistry, builtin_registry
+from tooltune.toolspec import tool_name
 
 
 @dataclass
@@ -85,7 +86,7 @@ def bind_tools(specs: list[dict[str, Any]], implementations: ToolRegistry) -> tu
     also returns the names that have no implementation (those items skip end-to-end)."""
     tools, missing = [], []
     for spec in specs:
-        name = spec.get("function", spec).get("name")
+        name = tool_name(spec)
         impl = implementations.get(name).func if name in implementations else None
         if impl is None:
             missing.append(str(name))

@@ -21,6 +21,7 @@ from tooltune.eval.runner import EvalRunner, EvalSettings
 from tooltune.llm.base import LLM
 from tooltune.messages import Sample
 from tooltune.tools import ToolRegistry
+from tooltune.toolspec import tool_name, tool_names
 
 
 @dataclass
@@ -54,11 +55,11 @@ def first_step_item(item: EvalItem, tools: list[dict[str, Any]]) -> EvalItem | N
 def offered_sets(item: EvalItem, pool: list[dict[str, Any]], k: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(all tools, BM25 top-k) for an item: the pool plus the item's own tools missing from it, and
     the k of those that `select_tools` picks for the question (in the same order)."""
-    names = {s["function"]["name"] for s in pool}
-    everything = pool + [s for s in item.tools if s.get("function", s)["name"] not in names]
+    names = set(tool_names(pool))
+    everything = pool + [s for s in item.tools if tool_name(s) not in names]
     question = next((m.text for m in reversed(item.question()) if m.role == "user"), "")
     chosen = select_tools(ToolRegistry.from_openai(everything), question, k).names
-    return everything, [s for s in everything if s["function"]["name"] in chosen]
+    return everything, [s for s in everything if tool_name(s) in chosen]
 
 
 def needed_tools(item: EvalItem) -> set[str]:
@@ -73,7 +74,7 @@ def recall_at_k(items: list[EvalItem], pools: dict[str, list[dict[str, Any]]], k
         needed = needed_tools(item)
         if needed:
             top = offered_sets(item, pools.get(item.lang, pools["en"]), k)[1]
-            hits, used = hits + (needed <= {s["function"]["name"] for s in top}), used + 1
+            hits, used = hits + (needed <= set(tool_names(top))), used + 1
     return hits, used
 
 
@@ -95,7 +96,7 @@ def selection_accuracy(llm: LLM, items: list[EvalItem], pools: dict[str, list[di
             negatives += 1
             continue
         used += 1
-        found += needed_tools(item) <= {s["function"]["name"] for s in top}
+        found += needed_tools(item) <= set(tool_names(top))
         cut["all"].append(whole)
         cut["top_k"].append(first_step_item(item, top))  # type: ignore[arg-type]
     count = getattr(llm, "prompt_ids", None)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tooltune.formats.base import PromptFormat
-from tooltune.formats.parsing import tool_names, tool_params
+from tooltune.toolspec import tool_name, tool_names, tool_params
 
 # json.dumps' own layout, so a constrained call is byte for byte what training rendered; no
 # free whitespace also means a model cannot loop on blank lines inside a call.
@@ -108,7 +108,7 @@ def constraint_for(
     if syntax is None:
         return None
     if choice == "function":
-        tools, choice = [t for t in tools if t.get("function", t).get("name") == name], "required"
+        tools, choice = [t for t in tools if tool_name(t) == name], "required"
     if choice != "none" and not any(tool_names(tools)):
         return None
     return ToolConstraint(syntax.name, list(tools), choice if choice in ("auto", "required", "none") else "auto", prefix)  # type: ignore[arg-type]

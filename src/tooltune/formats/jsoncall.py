@@ -21,6 +21,7 @@ from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.scan import Block, find_blocks, json_values, partial_marker_at_end, scan
 from tooltune.formats.templates import fill
 from tooltune.messages import Message, ToolCall
+from tooltune.toolspec import function_of
 
 _OPEN = re.compile(r"(?i:<\s*tool_call\s*>)")
 _CLOSE = r"(?i:<\s*/\s*tool_call\s*>)"
@@ -39,7 +40,7 @@ def calls_from_object(obj: Any, tools: list[dict[str, Any]]) -> list[ToolCall] |
     for item in items:
         if not isinstance(item, dict):
             return f"a tool call must be a JSON object with 'name' and 'arguments', got {json.dumps(item)[:60]}"
-        item = item.get("function", item)
+        item = function_of(item)
         raw_name = item.get("name")
         if not isinstance(raw_name, str):
             return "a tool call needs a 'name'"
@@ -132,7 +133,7 @@ def _untagged_call(text: str, tools: list[dict[str, Any]]) -> Parsed | None:
         first = obj[0] if isinstance(obj, list) and obj else obj
         if cut and not decoded:
             return Parsed.calls_or_cut_off([], cut)
-        if not (isinstance(first, dict) and isinstance(first.get("function", first).get("name"), str)):
+        if not (isinstance(first, dict) and isinstance(function_of(first).get("name"), str)):
             continue
         if not ({"arguments", "parameters", "args", "function"} & set(first)):
             continue

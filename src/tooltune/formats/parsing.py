@@ -22,6 +22,8 @@ from typing import Any
 import json_repair
 from rapidfuzz import fuzz, process
 
+from tooltune.toolspec import tool_names, tool_params  # noqa: F401  (the spec accessors, re-exported for the parsers)
+
 _FENCE = re.compile(r"^\s*```[\w-]*\s*\n?(.*?)\n?\s*```", re.S)
 _FULLWIDTH = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "：": ":", "，": ",", "｛": "{", "｝": "}", "【": "[", "】": "]"})
 END_MARKERS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>", "<|end|>")
@@ -176,18 +178,6 @@ def resolve_tool_name(raw: str, tool_names: list[str]) -> str | None:
         if best and best[1] >= 88:
             return squashed[best[0]]
     return None
-
-
-def tool_params(tools: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    for spec in tools:
-        fn = spec.get("function", spec)
-        if fn.get("name") == name:
-            return fn.get("parameters") or {}
-    return {}
-
-
-def tool_names(tools: list[dict[str, Any]]) -> list[str]:
-    return [spec.get("function", spec).get("name", "") for spec in tools]
 
 
 def unknown_tool_error(raw: str, tools: list[dict[str, Any]]) -> str:

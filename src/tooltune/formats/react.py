@@ -24,6 +24,7 @@ from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.scan import Scan, scan
 from tooltune.formats.templates import fill
 from tooltune.messages import Message, ToolCall
+from tooltune.toolspec import tool_description, tool_name, tool_parameters
 
 _CALL_SYNTAX = re.compile(r"^([\w.\-]+)\s*\((.*)\)\s*$", re.S)
 _NAME_START = re.compile(r"[\w.\-]+")
@@ -55,9 +56,8 @@ def keywords_outside_values(text: str) -> tuple[list[Kw], dict[int, Scan]]:
 
 
 def describe_tool(spec: dict[str, Any], lang: str) -> str:
-    fn = spec.get("function", spec)
-    params = json.dumps(fn.get("parameters") or {}, ensure_ascii=False)
-    return fill("tool_desc", lang, name=fn["name"], description=fn.get("description", ""), parameters=params)
+    params = json.dumps(tool_parameters(spec), ensure_ascii=False)
+    return fill("tool_desc", lang, name=tool_name(spec), description=tool_description(spec), parameters=params)
 
 
 class ReActFormat(PromptFormat):

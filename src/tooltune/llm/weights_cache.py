@@ -21,6 +21,8 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
+from tooltune.llm.embedded import ADAPTER_CONFIG
+
 CACHE_ENV = "TOOLTUNE_CACHE_DIR"
 DISABLE_ENV = "TOOLTUNE_NO_WEIGHTS_CACHE"
 FORMAT_VERSION = 1  # bump when the folder layout changes, so old caches are not reused
@@ -99,7 +101,7 @@ def merged_folder(gguf: Path, adapter: Path, write: Callable[[Path], None]) -> P
     weights = adapter / "adapter_model.safetensors"
     if not weights.is_file():
         return None
-    key = hashlib.sha256((file_hash(weights) + file_hash(adapter / "adapter_config.json")).encode()).hexdigest()[:20]
+    key = hashlib.sha256((file_hash(weights) + file_hash(adapter / ADAPTER_CONFIG)).encode()).hexdigest()[:20]
     folder = cache_root() / f"merged-v{FORMAT_VERSION}-{file_hash(gguf)[:20]}-{key}"
     if (folder / "config.json").is_file():
         os.utime(folder)  # most recently used: kept by the pruning below

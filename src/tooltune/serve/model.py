@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tooltune.errors import TooltuneError
 from tooltune.llm import make_llm
 from tooltune.llm.base import LLM
+from tooltune.llm.loading import load_with_adapter, require_adapter
 
 
 def resolve(name: str | None) -> tuple[str, str | None]:
@@ -20,26 +20,15 @@ def resolve(name: str | None) -> tuple[str, str | None]:
 
 def load_llm(model: str | None, adapter: str | None, weights: str = "fp32") -> LLM:
     """The backend for `tooltune serve`: make_llm, with the adapter applied on top."""
-    _check_adapter(adapter)
+    if adapter:
+        require_adapter(adapter)
     return make_llm(model, adapter=adapter, weights=weights)
 
 
 def load_merged(base: str | None, adapter: str | None) -> tuple[Any, Any]:
-    """(model, tokenizer) with the LoRA adapter merged into the weights (exact, no adapter at run time)."""
-    from tooltune.llm.transformers_backend import load_pretrained
-
-    _check_adapter(adapter)
-    model, tokenizer = load_pretrained(base)
-    if adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    return model, tokenizer
-
-
-def _check_adapter(adapter: str | None) -> None:
-    if adapter and not (Path(adapter) / "adapter_config.json").exists():
-        raise TooltuneError(f"--adapter {adapter}: no adapter_config.json there; pass a PEFT LoRA folder (e.g. a training run's adapter/)")
+    """(model, tokenizer) with the LoRA adapter merged into the weights (exact, no adapter at run
+    time), merged afresh: an export never reads the inference cache."""
+    return load_with_adapter(base, adapter, cached=False)
 
 
 def source_gguf(base: str | None) -> Path | None:

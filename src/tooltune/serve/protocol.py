@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tooltune.messages import Message, ToolCall
+from tooltune.toolspec import tool_names
 
 MAX_TOKENS_LIMIT = 8192
 
@@ -152,7 +153,7 @@ def to_conversation(req: ChatRequest, default_max_tokens: int) -> Conversation:
 
 
 def _tool_choice(req: ChatRequest, offered: list[dict[str, Any]]) -> tuple[str, str | None]:
-    names = [t["function"]["name"] for t in offered]
+    names = tool_names(offered)
     if len(set(names)) != len(names):
         raise ApiError(422, "tools: two tools share a name; tool names must be unique", "tools")
     choice = req.tool_choice or "auto"

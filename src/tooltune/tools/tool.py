@@ -20,6 +20,7 @@ import jsonschema
 import pydantic
 
 from tooltune.errors import TooltuneError
+from tooltune.toolspec import function_of
 
 DEFAULT_TIMEOUT_S = 30.0
 # One shared pool: a timed-out call keeps its thread until it returns (Python cannot kill
@@ -76,7 +77,7 @@ class Tool:
     @classmethod
     def from_openai(cls, spec: dict[str, Any], func: Callable[..., Any] | None = None) -> Tool:
         """Accept {"type": "function", "function": {...}} or the bare function dict."""
-        fn = spec.get("function", spec)
+        fn = function_of(spec)
         if "name" not in fn:
             raise TooltuneError(f"tool spec without a 'name': {json.dumps(spec)[:80]}")
         params = fn.get("parameters") or {"type": "object", "properties": {}}

@@ -156,14 +156,15 @@ def register(app: typer.Typer) -> None:
         """Print one training sample with the learned tokens highlighted (green; magenta = weight > 1)."""
         from tooltune.formats import get_format
         from tooltune.formats.chat import ChatRenderer
-        from tooltune.train.dataset import build_example, load_samples
+        from tooltune.train.dataset import build_example, check_corpus_options, load_samples
         from tooltune.train.inspect import highlight, summary
 
+        scale = None if loss_scale in (None, "none") else loss_scale
+        check_corpus_options(lang=lang, loss_scale=scale)
         samples = load_samples(_data_path(data))
         if not 0 <= index < len(samples):
             raise TooltuneError(f"--index {index} is out of range: the data has {len(samples)} samples")
         tokenizer = _tokenizer(model)
-        scale = None if loss_scale in (None, "none") else loss_scale
         from tooltune.lang import dialogue_lang
 
         sample = samples[index]
@@ -189,6 +190,6 @@ def _train_dpo(cfg: DPOConfig) -> None:
 
 def _tokenizer(model: Optional[str]) -> object:
     """Only the tokenizer (seconds), not the weights."""
-    from tooltune.llm.transformers_backend import load_tokenizer
+    from tooltune.llm.loading import load_tokenizer
 
     return load_tokenizer(model)

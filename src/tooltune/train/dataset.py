@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format
@@ -38,6 +38,15 @@ LOSS_SCALES: dict[str, dict[str, tuple[float, float]]] = {
         "Observation:": (2.0, 0.0),
     },
 }
+
+
+def loss_scale_table(name: str | None) -> dict[str, tuple[float, float]] | None:
+    """The keyword weights of loss scale `name` (None: no scale), or a one-line error."""
+    if not name:
+        return None
+    if name not in LOSS_SCALES:
+        raise TooltuneError(f"unknown loss scale {name!r}: use one of {', '.join(LOSS_SCALES)} or none")
+    return LOSS_SCALES[name]
 
 
 @dataclass
@@ -146,11 +155,8 @@ def token_weights(renderer: ChatRenderer, rendered: Any, ids: list[int], scale: 
 def build_example(sample: Sample, fmt: PromptFormat, renderer: ChatRenderer, loss_scale: str | None = None, source: int = 0) -> Example:
     rendered = fmt.render(sample.messages, sample.tools)
     ids, labels = renderer.tokenize(rendered)
-    weights = None
-    if loss_scale:
-        if loss_scale not in LOSS_SCALES:
-            raise TooltuneError(f"unknown loss scale {loss_scale!r}: use one of {', '.join(LOSS_SCALES)} or none")
-        weights = token_weights(renderer, rendered, ids, LOSS_SCALES[loss_scale])
+    scale = loss_scale_table(loss_scale)
+    weights = token_weights(renderer, rendered, ids, scale) if scale else None
     return Example(ids, labels, weights, source)
 
 
@@ -182,6 +188,39 @@ OVERLONG = ("eval", "drop-turns")
 LANG_CHOICES = ("auto", "en", "zh")
 
 
+def check_corpus_options(lang: str = "auto", overlong: str = "eval", eval_split: float = 0.0, loss_scale: str | None = None) -> None:
+    """The one check of how samples become a corpus: `TrainConfig.validate` calls it before
+    anything loads, `build_corpus` for callers that come without a config."""
+    if lang not in LANG_CHOICES:
+        raise TooltuneError(f"--lang {lang!r}: use one of {', '.join(LANG_CHOICES)}")
+    if overlong not in OVERLONG:
+        raise TooltuneError(f"--overlong {overlong!r}: use one of {', '.join(OVERLONG)}")
+    if not 0.0 <= eval_split < 1.0:
+        raise TooltuneError("--eval-split must be in [0, 1)")
+    loss_scale_table(loss_scale)
+
+
+class CorpusConfig(Protocol):
+    """What `prepare_corpus` reads from a training config (`TrainConfig` has all of it)."""
+
+    data: str | None
+    format: str
+    lang: str
+    max_length: int
+    eval_split: float
+    loss_scale: str | None
+    seed: int
+    overlong: str
+
+
+def prepare_corpus(cfg: CorpusConfig, tokenizer: Any, samples: Iterable[Sample] | None = None) -> Corpus:
+    """The corpus a training config asks for: its samples (`cfg.data`, unless given) tokenized
+    with `tokenizer`. The trainer calls this with only the tokenizer loaded, so bad data and
+    samples that fit nowhere fail before any weight loads."""
+    samples = samples if samples is not None else load_samples(cfg.data or "")
+    return build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed, cfg.overlong)
+
+
 def drop_trailing_turns(example: Example, max_length: int) -> Example | None:
     """The longest prefix that ends where a trained span (an assistant step) ends and fits
     `max_length`; None when not even the first step fits. Never cuts inside a trained span."""
@@ -200,12 +239,7 @@ def build_corpus(
     """Tokenize every sample in its own language (`lang="auto"`, see tooltune.lang) or in one
     forced language; route over-long ones per `overlong`; skip those with nothing to learn; and
     hold out `eval_split` of the rest (at least one when > 0) for the eval loss."""
-    if lang not in LANG_CHOICES:
-        raise TooltuneError(f"--lang {lang!r}: use one of {', '.join(LANG_CHOICES)}")
-    if overlong not in OVERLONG:
-        raise TooltuneError(f"--overlong {overlong!r}: use one of {', '.join(OVERLONG)}")
-    if not 0.0 <= eval_split < 1.0:
-        raise TooltuneError("--eval-split must be in [0, 1)")
+    check_corpus_options(lang, overlong, eval_split, loss_scale)
     renderer = ChatRenderer(tokenizer)
     formats: dict[str, PromptFormat] = {}
     examples: list[Example] = []

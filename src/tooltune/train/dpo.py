@@ -30,9 +30,10 @@ from tooltune.errors import TooltuneError
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.lang import dialogue_lang
+from tooltune.llm.loading import apply_adapter, attach_adapter, load_tokenizer, require_adapter
 from tooltune.train.dataset import IGNORE, Example, build_step_example, split_eval
 from tooltune.train.loss import LossModel
-from tooltune.train.model import RUN_INFO, cuda_bf16, load_for_training
+from tooltune.train.model import RUN_INFO, cuda_bf16, load_training_model
 from tooltune.train.packing import collate
 from tooltune.train.trainer import TrainConfig, Trainer
 
@@ -46,8 +47,8 @@ class DPOConfig(TrainConfig):
         super().validate()
         if self.beta <= 0:
             raise TooltuneError(f"--beta {self.beta:g}: must be positive (0.1 is the usual value; larger keeps closer to the reference)")
-        if self.ref != "base" and not (Path(self.ref) / "adapter_config.json").exists():
-            raise TooltuneError(f"--ref {self.ref}: no LoRA adapter there (adapter_config.json); pass the --out folder of `tooltune train` or 'base'")
+        if self.ref != "base":
+            require_adapter(self.ref, "--ref", " or 'base'")
         if self.loss_scale:
             raise TooltuneError("--loss-scale applies to SFT; DPO weighs every step token the same")
 
@@ -157,12 +158,13 @@ class DPOTrainer(Trainer):
         base = cfg.model or ref_info.get("base_model")  # an adapter that records no base is on the embedded model
         self.base_model_path = str(Path(base).resolve()) if base else None
         self.base_is_embedded = model is None and base is None
-        if model is None:
-            model, tokenizer = load_for_training(base)
+        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(base)  # as Trainer: tokenizer, pairs, then weights
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
         self.corpus = build_pair_corpus(pairs, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.seed)
+        if model is None:
+            model = load_training_model(base)
         self.rows = [[p] for p in self.corpus.train]
         self.eval_rows = [[p] for p in self.corpus.eval]
         self.extra_info = {"dpo": {"ref": str(Path(cfg.ref).resolve()) if cfg.ref != "base" else "base", "beta": cfg.beta,
@@ -171,9 +173,7 @@ class DPOTrainer(Trainer):
 
         set_seed(cfg.seed)
         if cfg.ref != "base" and not cfg.lora:  # full fine-tuning from the SFT model: fold the adapter in
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, cfg.ref).merge_and_unload()
+            model = apply_adapter(model, cfg.ref, "--ref")
         self.model = self._prepare_model(model)
         self._reference_logps()
 
@@ -181,9 +181,7 @@ class DPOTrainer(Trainer):
         """With an SFT adapter as reference, keep training that adapter; else a fresh LoRA."""
         if self.cfg.ref == "base":
             return super()._add_adapter(model)
-        from peft import PeftModel
-
-        return PeftModel.from_pretrained(model, self.cfg.ref, is_trainable=True)
+        return attach_adapter(model, self.cfg.ref, "--ref")
 
     def _loss_module(self) -> Any:
         return LogpModel(self.model)

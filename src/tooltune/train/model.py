@@ -23,18 +23,25 @@ def cuda_bf16() -> bool:
 def load_for_training(path: str | None) -> tuple[Any, Any]:
     """A fresh (model, tokenizer) pair in fp32 master weights (never the cached inference copy,
     since training mutates it). `None` means the embedded SmolLM2 GGUF."""
+    from tooltune.llm.loading import load_tokenizer
+
+    return load_training_model(path), load_tokenizer(path)
+
+
+def load_training_model(path: str | None) -> Any:
+    """The model of `load_for_training` alone, for a trainer that loaded the tokenizer first."""
     import torch
 
-    from tooltune.llm.transformers_backend import load_pretrained, split_source
+    from tooltune.llm.loading import load_weights, split_source
     from tooltune.llm.weights_cache import forget_gguf_quantization
 
     kwargs: dict[str, Any] = {}
     if torch.cuda.is_available() and _has_flash_attn():
         kwargs["attn_implementation"] = "flash_attention_2"
-    model, tokenizer = load_pretrained(path, torch.float32, **kwargs)
+    model = load_weights(path, torch.float32, **kwargs)
     if "gguf_file" in split_source(path)[1]:
         forget_gguf_quantization(model)
-    return model, tokenizer
+    return model
 
 
 def _has_flash_attn() -> bool:
@@ -76,18 +83,16 @@ def save_trained(model: Any, tokenizer: Any, out: Path, info: dict[str, Any], st
 
 def merge_adapter(adapter_dir: str | Path, out: str | Path, base: str | None = None) -> Path:
     """Merge a LoRA adapter into its base model and save a plain HF folder."""
-    from peft import PeftModel
+    from tooltune.llm.loading import apply_adapter, require_adapter
 
-    adapter_dir, out = Path(adapter_dir), Path(out)
-    if not (adapter_dir / "adapter_config.json").exists():
-        raise TooltuneError(f"{adapter_dir} holds no LoRA adapter (adapter_config.json): pass the --out folder of a `tooltune train --lora` run")
+    adapter_dir, out = require_adapter(adapter_dir), Path(out)
     info_file = adapter_dir / RUN_INFO
     info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.exists() else {}
     base_path = base or info.get("base_model")
     if base_path is None and not info.get("base_is_embedded"):
         raise TooltuneError(f"{adapter_dir} does not record its base model: pass --base PATH")
     model, tokenizer = load_for_training(base_path)
-    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    merged = apply_adapter(model, adapter_dir)
     info = {**info, "merged_from": str(adapter_dir), "lora": None}
     save_trained(merged, tokenizer, out, info)
     return out

@@ -24,9 +24,11 @@ from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
 from tooltune.formats import get_format
 from tooltune.train.interrupt import graceful_stop
-from tooltune.train.dataset import LANG_CHOICES, LOSS_SCALES, OVERLONG, Corpus, Example, build_corpus, load_samples
+from tooltune.llm.embedded import is_adapter_dir
+from tooltune.llm.loading import attach_adapter, load_tokenizer
+from tooltune.train.dataset import Corpus, Example, check_corpus_options, prepare_corpus
 from tooltune.train.metrics import MetricsLogger
-from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_for_training, save_trained
+from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_training_model, save_trained
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
 
 SCHEDULERS = ("cosine", "linear", "constant")
@@ -90,15 +92,8 @@ class TrainConfig:
                 raise TooltuneError(f"--{name.replace('_', '-')} must be at least 1")
         if self.lr <= 0 or self.epochs <= 0:
             raise TooltuneError("--lr and --epochs must be positive")
-        if not 0.0 <= self.eval_split < 1.0:
-            raise TooltuneError("--eval-split must be in [0, 1)")
-        if self.loss_scale is not None and self.loss_scale not in LOSS_SCALES:
-            raise TooltuneError(f"unknown loss scale {self.loss_scale!r}: use one of {', '.join(LOSS_SCALES)} or none")
-        if self.lang not in LANG_CHOICES:
-            raise TooltuneError(f"--lang {self.lang!r}: use one of {', '.join(LANG_CHOICES)}")
-        if self.overlong not in OVERLONG:
-            raise TooltuneError(f"--overlong {self.overlong!r}: use one of {', '.join(OVERLONG)}")
-        if self.init_adapter is not None and not (Path(self.init_adapter) / "adapter_config.json").exists():
+        check_corpus_options(self.lang, self.overlong, self.eval_split, self.loss_scale)
+        if self.init_adapter is not None and not is_adapter_dir(self.init_adapter):
             raise TooltuneError(f"--init-adapter {self.init_adapter}: no LoRA adapter there (adapter_config.json); pass the --out folder of a LoRA run")
         for name in self.format.split(","):  # unknown format: fail before any weight is loaded
             get_format(name)
@@ -142,16 +137,15 @@ class Trainer:
         self.base_model_path = str(Path(cfg.model).resolve()) if cfg.model else None
         self.base_is_embedded = model is None and cfg.model is None
         self.extra_info: dict[str, Any] = {}  # more keys for the saved run record (DPO: its reference and beta)
-        if corpus is None:  # a bad --data fails before the model loads
-            samples = samples if samples is not None else load_samples(cfg.data or "")
-        if model is None:
-            model, tokenizer = load_for_training(cfg.model)
+        # Tokenizer, then corpus, then weights: bad data fails in seconds, before the model loads.
+        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(cfg.model)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
-        if corpus is None:  # a caller with its own rendering (e.g. a mix of formats) passes `corpus`
-            corpus = build_corpus(samples, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.loss_scale, cfg.seed, cfg.overlong)
-        self.corpus: Corpus = corpus
+        # a caller with its own rendering (e.g. a mix of formats) passes `corpus`
+        self.corpus: Corpus = corpus if corpus is not None else prepare_corpus(cfg, tokenizer, samples)
+        if model is None:
+            model = load_training_model(cfg.model)
         import torch
 
         packed = cfg.pack if cfg.pack is not None else torch.cuda.is_available()
@@ -180,9 +174,7 @@ class Trainer:
     def _add_adapter(self, model: Any) -> Any:
         """The trainable LoRA layers: a fresh adapter, or `init_adapter` trained further."""
         if self.cfg.init_adapter:
-            from peft import PeftModel
-
-            return PeftModel.from_pretrained(model, self.cfg.init_adapter, is_trainable=True)
+            return attach_adapter(model, self.cfg.init_adapter, "--init-adapter")
         return apply_lora(model, self.cfg.rank, self.cfg.alpha, self.cfg.targets)
 
     def _loss_module(self) -> Any:
