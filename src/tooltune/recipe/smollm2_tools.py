@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tooltune.errors import TooltuneError
+from tooltune.llm.embedded import is_adapter_dir
 from tooltune.messages import write_jsonl_atomic, write_text_atomic
 from tooltune.recipe.heldout import heldout_items
 from tooltune.recipe.mixed_corpus import format_mix, load_corpus
+from tooltune.toolspec import tool_names
 from tooltune.recipe.state import OPTIONAL_STAGES, STAGES, VERSION, RecipeConfig, is_done, mark_done, read_done, stage_dir
 
 def run(cfg: RecipeConfig, stages: list[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -154,7 +156,7 @@ def _v3_rows(cfg: RecipeConfig, train_tools: list[Any], chat_train: dict[str, An
 
 
 def _bank_names(row: dict[str, Any]) -> set[str]:
-    return {t["function"]["name"] for t in row["tools"]}
+    return set(tool_names(row["tools"]))
 
 
 def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_steps: int) -> Any:
@@ -170,7 +172,7 @@ def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_step
 
 
 def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
-    from tooltune.llm.transformers_backend import load_pretrained
+    from tooltune.llm.loading import load_pretrained
     from tooltune.train.sweep import plot_sweep, write_sweep_csv
     from tooltune.train.trainer import Trainer
 
@@ -194,7 +196,7 @@ def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
 
 
 def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
-    from tooltune.llm.transformers_backend import load_pretrained
+    from tooltune.llm.loading import load_pretrained
     from tooltune.train.trainer import Trainer, checkpoints
 
     out = stage_dir(cfg, "train")
@@ -248,7 +250,7 @@ def stage_eval(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     path, held_tools = heldout_items(cfg)
     items = load_items(path, limit=cfg.eval_limit)
     found = checkpoints(stage_dir(cfg, "train"))
-    if not found or not (stage_dir(cfg, "train") / "adapter_config.json").exists():
+    if not found or not is_adapter_dir(stage_dir(cfg, "train")):
         raise TooltuneError(f"no trained adapter in {stage_dir(cfg, 'train')}: run the train stage first")
     step = found[-1].name  # results are kept per adapter step, so more training means a new eval
     # Both on transformers: llama.cpp's quantised weights would write different text than the

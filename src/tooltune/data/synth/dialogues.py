@@ -23,6 +23,7 @@ from tooltune.data.synth.bank import BankTool, random_name
 from tooltune.data.synth.values import render_value, result_value, sample_value
 from tooltune.lang import detect_lang
 from tooltune.messages import Message, Sample, ToolCall
+from tooltune.toolspec import function_of
 
 CHAT_PATH = Path(__file__).resolve().parent / "chat.jsonl"
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -208,7 +209,7 @@ def mask(sample: Sample, rng: random.Random) -> Sample:
     params: dict[str, dict[str, str]] = {}
     tools = []
     for spec in sample.tools:
-        fn = spec["function"]
+        fn = function_of(spec)
         new = names[fn["name"]] = random_name(rng, rng.choice(["fn_", "f", "tool_", ""]))
         ren = params[fn["name"]] = {p: random_name(rng, "p_") for p in fn["parameters"].get("properties", {})}
         props = {ren[k]: v for k, v in fn["parameters"].get("properties", {}).items()}

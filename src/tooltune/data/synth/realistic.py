@@ -30,6 +30,7 @@ from tooltune.data.synth.bank import BankTool
 from tooltune.data.synth.dialogues import Call, Episode, _first_lower, simulate
 from tooltune.data.synth.values import render_value, sample_value
 from tooltune.messages import Message, Sample, ToolCall
+from tooltune.toolspec import function_of
 
 PYFUNCS_PATH = Path(__file__).resolve().parent / "pyfuncs.jsonl"
 
@@ -115,7 +116,7 @@ def restyle(sample: Sample, rng: random.Random, domains: dict[str, str] | None =
     as_string: set[tuple[str, str]] = set()
     tools = []
     for spec in sample.tools:
-        fn = spec["function"]
+        fn = function_of(spec)
         new = names[fn["name"]] = _style_name(fn["name"], style, domains.get(fn["name"], "api"))
         ren = params[fn["name"]] = {p: _style_name(p, pstyle, "") for p in fn["parameters"].get("properties", {})}
         props = {}
