@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tooltune.data.store import Store
-from tooltune.data.text import Deduper, chat_request, describe_tools, fill_prompt, load_prompt, split_questions
+from tooltune.data.text import Deduper, chat_request, describe_tools, split_questions
 from tooltune.errors import TooltuneError
 from tooltune.llm.base import LLM
+from tooltune.prompts import fill_prompt, load_prompt
 
 DEFAULT_STYLE = {"en": "Vary the wording and the topics.", "zh": "措辞和话题要多样。"}
 

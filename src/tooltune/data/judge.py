@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.data.store import Store, StoredQuestion
-from tooltune.data.text import chat_request, describe_tools, fill_prompt, load_prompt
+from tooltune.data.text import chat_request, describe_tools
 from tooltune.llm.base import LLM
+from tooltune.prompts import fill_prompt, load_prompt
 
 YES, NO, UNCLEAR = "yes", "no", "unclear"
 

@@ -19,7 +19,7 @@ from tooltune.formats.parsing import (
 )
 from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.scan import Block, find_blocks, json_values, partial_marker_at_end, scan
-from tooltune.formats.templates import fill
+from tooltune.prompts import fill
 from tooltune.messages import Message, ToolCall
 
 _OPEN = re.compile(r"(?i:<\s*tool_call\s*>)")

@@ -22,7 +22,7 @@ from tooltune.formats.parsing import (
 )
 from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.scan import Scan, scan
-from tooltune.formats.templates import fill
+from tooltune.prompts import fill
 from tooltune.messages import Message, ToolCall
 
 _CALL_SYNTAX = re.compile(r"^([\w.\-]+)\s*\((.*)\)\s*$", re.S)
