@@ -8,6 +8,7 @@ exactly what it is later asked to continue.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -111,6 +112,14 @@ class PromptFormat(ABC):
     @abstractmethod
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
         """Parse one completion; never raises for model output, returns kind='invalid' instead."""
+
+    def forced_call_prefix(self, name: str | None = None) -> str:
+        """The opening of a tool call in this format's syntax, which a server prefills when
+        tool_choice forces a call; with `name`, up to where the arguments begin. This default is
+        the json format's `<tool_call>` block, also what a native model is steered with."""
+        if name:
+            return "<tool_call>\n" + json.dumps({"name": name}, ensure_ascii=False)[:-1] + ', "arguments": '
+        return '<tool_call>\n{"name": "'
 
     def format_error_feedback(self, error: str) -> str:
         """The message fed back to the model after a completion it could not parse."""

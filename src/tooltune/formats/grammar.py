@@ -30,6 +30,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tooltune.formats import react_layout
 from tooltune.formats.base import PromptFormat
 from tooltune.formats.parsing import tool_names, tool_params
 
@@ -50,7 +51,7 @@ class CallSyntax:
 
 
 JSON_SYNTAX = CallSyntax("json", ("<tool_call>",), json_call=True)
-REACT_SYNTAX = CallSyntax("react", ("Action:", "Action：", "行动:", "行动："), json_call=False)
+REACT_SYNTAX = CallSyntax("react", react_layout.CALL_OPENERS, json_call=False)
 SYNTAXES = {s.name: s for s in (JSON_SYNTAX, REACT_SYNTAX)}
 
 
@@ -154,7 +155,7 @@ def _json_body(spec: tuple[str, dict[str, Any]]) -> str:
 
 def _react_body(spec: tuple[str, dict[str, Any]]) -> str:
     name, schema = spec
-    return f'{_lit(name)} "\\nAction Input: " %json ' + json.dumps({**schema, "x-guidance": JSON_LAYOUT}, ensure_ascii=False)
+    return f'{_lit(name)} {_lit(chr(10) + react_layout.ACTION_INPUT + " ")} %json ' + json.dumps({**schema, "x-guidance": JSON_LAYOUT}, ensure_ascii=False)
 
 
 def _lit(text: str) -> str:

@@ -62,7 +62,7 @@ def describe_tool(spec: dict[str, Any], lang: str) -> str:
 
 class ReActFormat(PromptFormat):
     name = "react"
-    stop = ["Observation:", "Observation："]
+    stop = list(react_layout.STOP_WORDS)
 
     # -- rendering ----------------------------------------------------------------------------
     def system_prompt(self, tools: list[dict[str, Any]]) -> str:
@@ -85,6 +85,9 @@ class ReActFormat(PromptFormat):
         turns.pop()  # the sentinel user turn
         last = messages[-1].role if messages else "user"
         return Rendered(turns, open_last=last == "tool")
+
+    def forced_call_prefix(self, name: str | None = None) -> str:
+        return react_layout.forced_call_prefix(name)
 
     # -- parsing ------------------------------------------------------------------------------
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
