@@ -20,6 +20,7 @@ from tooltune.errors import TooltuneError
 
 LANGS = ("en", "zh")
 LANG_CHOICES = ("auto", *LANGS)  # a `--lang` that may also follow each sample's own language
+LANG_HELP = " | ".join(LANGS)  # for option help: "en | zh"
 CJK_CHAR = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK = re.compile(f"[{CJK_CHAR}]")
 
@@ -29,7 +30,7 @@ def detect_lang(text: str) -> str:
     return "zh" if _CJK.search(text or "") else "en"
 
 
-def prompt_lang(lang: str | None) -> str:
+def lang_or_en(lang: str | None) -> str:
     """`lang` when prompts exist in it, else "en": for items and questions stored with a language
     tooltune has no prompts in (or none at all)."""
     return lang if lang in LANGS else "en"

@@ -37,6 +37,7 @@ from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import MatchOptions, match_calls, score_step
 from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_planned, task_of
 from tooltune.formats import get_format
+from tooltune.lang import lang_or_en
 from tooltune.llm.base import LLM, Completion
 from tooltune.messages import Message, ToolCall
 from tooltune.tools import Tool, ToolRegistry, builtin_registry
@@ -122,7 +123,7 @@ class EvalRunner:
 
     def agent_for(self, item: EvalItem) -> tuple[Agent, list[str]]:
         lang = item.lang if self.settings.prompt_lang == "auto" else self.settings.prompt_lang
-        fmt = get_format(self.settings.format, lang if lang in ("en", "zh") else "en", self.settings.tool_role)
+        fmt = get_format(self.settings.format, lang_or_en(lang), self.settings.tool_role)
         if hasattr(fmt, "use_model") and getattr(self.llm, "tokenizer", None) is not None:
             fmt.use_model(self.llm.tokenizer)  # native: the model family's own tool-call parser
         registry, missing = bind_tools(item.tools, self.implementations)

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
+from tooltune.lang import LANG_HELP
 
 if TYPE_CHECKING:
     from tooltune.train.dpo import DPOConfig
@@ -18,7 +19,7 @@ console = Console()
 DataOpt = Annotated[str, corpus_option("corpus.db (approved samples) or a .jsonl of samples; 'demo' = the bundled demo corpus")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="HF model folder or .gguf file (default: embedded SmolLM2-135M)")]
 FormatOpt = Annotated[str, typer.Option("--format", help="react | json | native (must match what the agent will use)")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Prompt language: auto (each sample's own, as eval does) | en | zh")]
+LangOpt = Annotated[str, typer.Option("--lang", help=f"Prompt language: auto (each sample's own, as eval does) | {LANG_HELP}")]
 
 
 def _data_path(data: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format, react_layout
 from tooltune.formats.chat import ChatRenderer
-from tooltune.lang import dialogue_lang
+from tooltune.lang import LANG_CHOICES, dialogue_lang
 from tooltune.messages import Message, Sample, read_jsonl
 
 IGNORE = -100
@@ -180,7 +180,6 @@ def build_step_example(prompt: list[Message], step: Message, tools: list[dict[st
 
 
 OVERLONG = ("eval", "drop-turns")
-LANG_CHOICES = ("auto", "en", "zh")
 
 
 def drop_trailing_turns(example: Example, max_length: int) -> Example | None:
