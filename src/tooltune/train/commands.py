@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         eval_split: Annotated[float, typer.Option(help="Share of samples held out for the eval loss")] = 0.1,
         eval_steps: Annotated[int, typer.Option(help="Evaluate every N steps (0: at the end)")] = 0,
         save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps (0: at the end)")] = 0,
-        scheduler: Annotated[str, typer.Option(help="cosine | linear | constant (all with warm-up)")] = "cosine",
+        scheduler: Annotated[str, typer.Option(help="cosine | linear | constant, each after a linear warm-up from 0 (constant: the peak rate after the warm-up)")] = "cosine",
         warmup_ratio: Annotated[float, typer.Option(help="Share of steps spent warming up")] = 0.1,
         loss_scale: Annotated[Optional[str], typer.Option(help="Per-span loss weights: react (Action/Action Input x2) | none")] = None,
         gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute activations to save memory")] = False,
