@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.agent.loop import Agent
-from tooltune.agent.steps import Event, Trajectory
+from tooltune.agent.steps import Event, Status, Trajectory
 from tooltune.errors import TooltuneError
 from tooltune.messages import Message
 
@@ -190,7 +190,7 @@ class Planner:
             self.agent.max_steps = saved
         self._steps += sum(m.role == "assistant" for m in traj.messages[len(self._msgs):])
         self._msgs = traj.messages
-        if traj.status != "final":
+        if traj.status != Status.FINAL:
             sub.status = "failed"
             return f"the sub-run ended with status {traj.status}"
         if observed and all(is_error for is_error, _ in observed):
@@ -214,7 +214,7 @@ class Planner:
 
     def _finish(self, subtasks: list[SubTask], replans: int, status: str, message: str, answer: str | None) -> PlanResult:
         tools = [t.to_openai() for t in self.agent.tools]  # sub-tasks may each have been offered a selection
-        traj = Trajectory(self._msgs, tools, "final" if status == "complete" else f"plan_{status}", self._events)
+        traj = Trajectory(self._msgs, tools, Status.FINAL if status == "complete" else Status(f"plan_{status}"), self._events)
         self._emit(Event("stopped", {"status": traj.status, "message": message}))
         return PlanResult(traj, subtasks, status, message, answer, replans, self._steps)
 
