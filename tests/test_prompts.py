@@ -13,7 +13,8 @@ CALC = {"type": "function", "function": {"name": "calculator", "description": "E
 
 def test_every_prompt_but_agentfabric_exists_in_every_language():
     names = {p.stem.rsplit("_", 1)[0] for p in PROMPT_DIR.glob("*.txt")}
-    assert names == {"react", "tool_desc", "json", "generate", "negatives", "judge", "agentfabric", "agentfabric_tool"}
+    assert names == {"react", "tool_desc", "json", "generate", "negatives", "judge", "agentfabric", "agentfabric_tool", "generate_style", "plan",
+                     "plan_subtask", "plan_retry", "plan_replan", "plan_reflect", "repeat_note"}
     for name in names - {"agentfabric", "agentfabric_tool"}:  # AgentFabric's prompt is Chinese only
         assert [(PROMPT_DIR / f"{name}_{lang}.txt").is_file() for lang in LANGS] == [True] * len(LANGS)
 
@@ -50,3 +51,17 @@ def test_bad_language_placeholder_or_name_is_a_one_line_error():
         fill_prompt(load_prompt("judge", "en", "Judge $tool"), tools="x", question="q")
     with pytest.raises(TooltuneError, match=r"^no prompt 'nope' in en: .*nope_en.txt is missing$"):
         fill("nope", "en")
+
+
+def test_the_agents_planner_and_repeat_notes_read_the_prompt_folder():
+    from tooltune.agent.repeats import repeat_note
+    from tooltune.messages import ToolCall
+
+    call = ToolCall("calculator", {"expression": "1+1"}, "c1")
+    assert repeat_note(call, '{"result": 2}', "zh") == (
+        '你已经用完全相同的参数调用过 calculator，结果是：\n{"result": 2}\n不要重复调用：请给出最终答案，或换一个工具或参数。')
+    assert repeat_note(call, "2", "fr") == repeat_note(call, "2", "en") == (
+        "You already called calculator with exactly these arguments. Its result was:\n2\n"
+        "Do not repeat the call: give the final answer, or try a different tool or different arguments.")
+    assert fill("plan_replan", "zh", i=2, text="查天气", reason="超时", done="1. 完成") == (
+        "子任务 2（查天气）失败：超时。请为任务剩下的部分写一个新的编号计划。\n已完成：\n1. 完成")

@@ -7,8 +7,11 @@ that touches no module, and a reader finds every prompt in one listing:
 - react, tool_desc    the ReAct format's system prompt and its per-tool line (formats/react.py)
 - json                the JSON-call format's system prompt (formats/jsoncall.py)
 - agentfabric(_tool)  ModelScope AgentFabric's Chinese tool prompt, for exports (data/convert.py)
-- generate, negatives question writing for the corpus (data/generate.py)
+- generate, negatives question writing for the corpus, generate_style its default $style
+                      (data/generate.py)
 - judge               the question judge (data/judge.py)
+- plan, plan_*        the planner: plan, sub-task, retry, re-plan, reflect (agent/planning.py)
+- repeat_note         the answer to a repeated identical call (agent/repeats.py)
 
 A user may replace a corpus prompt with their own file or text (`override`); the shipped ones
 are read once and cached, since formats fill them on every render.
