@@ -99,6 +99,9 @@ class PromptFormat(ABC):
 
     name: str = ""
     stop: list[str] = []
+    # How this format writes a call, by formats.grammar's name for it ("json", "react"); None
+    # when calls cannot be constrained.
+    call_syntax: str | None = None
 
     def __init__(self, lang: str = "en", tool_role: str = "user") -> None:
         self.lang = lang

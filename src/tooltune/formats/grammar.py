@@ -57,13 +57,7 @@ SYNTAXES = {s.name: s for s in (JSON_SYNTAX, REACT_SYNTAX)}
 
 def syntax_for(fmt: PromptFormat) -> CallSyntax | None:
     """The call syntax of a format, or None where calls are not constrained (see module doc)."""
-    if fmt.name == "json":
-        return JSON_SYNTAX
-    if fmt.name == "react":
-        return REACT_SYNTAX
-    if fmt.name == "native" and getattr(fmt, "tool_parser", None) == "hermes":
-        return JSON_SYNTAX
-    return None
+    return SYNTAXES[fmt.call_syntax] if fmt.call_syntax else None
 
 
 @dataclass

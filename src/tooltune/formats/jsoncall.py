@@ -155,6 +155,7 @@ def _bare_values(body: str, pos: int) -> tuple[list[str], list[str]]:
 class JsonCallFormat(PromptFormat):
     name = "json"
     stop = ["<tool_response>"]
+    call_syntax = "json"
 
     def __init__(self, lang: str = "en", tool_role: str = "user", strict_tags: bool = False) -> None:
         super().__init__(lang, tool_role)

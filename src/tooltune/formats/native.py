@@ -30,6 +30,12 @@ class NativeFormat(PromptFormat):
         self.tool_parser = tool_parser
         self.strict_tags = strict_tags
 
+    @property
+    def call_syntax(self) -> str | None:  # type: ignore[override]
+        """Only the hermes family writes the json format's `<tool_call>` blocks; the others' call
+        syntaxes have no grammar (formats.grammar)."""
+        return "json" if self.tool_parser == "hermes" else None
+
     def use_model(self, tokenizer_or_template: Any) -> str:
         """With `tool_parser="auto"`, fix the family from the model's chat template and special
         tokens (call once the tokenizer is known); returns the family in use."""

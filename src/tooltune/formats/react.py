@@ -63,6 +63,7 @@ def describe_tool(spec: dict[str, Any], lang: str) -> str:
 class ReActFormat(PromptFormat):
     name = "react"
     stop = list(react_layout.STOP_WORDS)
+    call_syntax = "react"
 
     # -- rendering ----------------------------------------------------------------------------
     def system_prompt(self, tools: list[dict[str, Any]]) -> str:
