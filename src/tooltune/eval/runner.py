@@ -36,7 +36,7 @@ from tooltune.eval.answers import AnswerJudge, answer_matches
 from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import MatchOptions, match_calls, score_step
 from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_planned, task_of
-from tooltune.formats import get_format
+from tooltune.formats import FORMATS, get_format
 from tooltune.lang import lang_or_en
 from tooltune.llm.base import LLM, Completion
 from tooltune.messages import BadLine, Message, ToolCall, iter_jsonl
@@ -161,8 +161,7 @@ class EvalRunner:
         """Results of `items`; an item any of whose requests the backend failed gets only
         {"item_id", "backend_error"}."""
         agents = {item.id: self.agent_for(item) for item in items}
-        # ReAct generation stops at "Observation:", so it emits one call per completion.
-        single = self.settings.format == "react"
+        single = FORMATS[self.settings.format].one_call_per_completion
         jobs = [(item, ref) for item in items for ref in item.reference_steps(single)]
         completions = self._generate([agents[it.id][0] for it, _ in jobs], [ref.prefix for _, ref in jobs])
         failed: dict[str, str] = {}

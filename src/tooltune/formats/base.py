@@ -102,6 +102,9 @@ class PromptFormat(ABC):
     # How this format writes a call, by formats.grammar's name for it ("json", "react"); None
     # when calls cannot be constrained.
     call_syntax: str | None = None
+    # Generation stops after each call (ReAct, at `Observation:`), so a parallel step of k calls
+    # takes k completions: evaluation asks for them one at a time, as training rendered them.
+    one_call_per_completion: bool = False
 
     def __init__(self, lang: str = "en", tool_role: str = "user") -> None:
         self.lang = lang

@@ -64,6 +64,7 @@ class ReActFormat(PromptFormat):
     name = "react"
     stop = list(react_layout.STOP_WORDS)
     call_syntax = "react"
+    one_call_per_completion = True  # generation stops at the Observation after each call
 
     # -- rendering ----------------------------------------------------------------------------
     def system_prompt(self, tools: list[dict[str, Any]]) -> str:
