@@ -97,7 +97,7 @@ class Agent:
         specs = self.tool_specs
         return GenerationRequest(
             rendered=self._renderer.render(messages, specs), messages=list(messages), tools=specs,
-            native=self.format.name == "native", stop=list(self.format.stop), max_tokens=self.max_tokens,
+            native=self.format.native, stop=list(self.format.stop), max_tokens=self.max_tokens,
             temperature=self.temperature, cancel=self._cancel,
             constraint=constraint_for(self.format, specs) if self.constrain else None,
         )

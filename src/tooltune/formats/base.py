@@ -105,6 +105,9 @@ class PromptFormat(ABC):
     # Generation stops after each call (ReAct, at `Observation:`), so a parallel step of k calls
     # takes k completions: evaluation asks for them one at a time, as training rendered them.
     one_call_per_completion: bool = False
+    # The model's own chat template renders the tools: a server is sent OpenAI messages + tools
+    # (GenerationRequest.native), not the format's text.
+    native: bool = False
 
     def __init__(self, lang: str = "en", tool_role: str = "user") -> None:
         self.lang = lang

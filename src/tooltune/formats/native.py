@@ -19,6 +19,7 @@ from tooltune.messages import Message
 
 class NativeFormat(PromptFormat):
     name = "native"
+    native = True
     stop: list[str] = []
 
     def __init__(self, lang: str = "en", tool_role: str = "user", tool_parser: str = "auto", strict_tags: bool = False) -> None:

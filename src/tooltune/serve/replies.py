@@ -36,7 +36,7 @@ def generation_request(fmt: PromptFormat, conv: Conversation) -> tuple[Generatio
             rendered.turns.append(Turn("assistant", [Segment(prefix)]))
         rendered.open_last = True
     request = GenerationRequest(
-        rendered=rendered, messages=list(conv.messages), tools=conv.tools, native=fmt.name == "native",
+        rendered=rendered, messages=list(conv.messages), tools=conv.tools, native=fmt.native,
         stop=list(dict.fromkeys([*fmt.stop, *conv.stop])), max_tokens=conv.max_tokens, temperature=conv.temperature,
         constraint=constraint_for(fmt, conv.tools, conv.choice, conv.forced_name, prefix),
     )
