@@ -28,8 +28,8 @@ from typing import Any
 
 from tooltune.formats import get_format
 from tooltune.formats.grammar import constraint_for
-from tooltune.llm.base import GenerationRequest
 from tooltune.lang import lang_or_en
+from tooltune.llm.base import GenerationRequest
 from tooltune.messages import Message, read_jsonl
 from tooltune.tools import builtin_registry
 
