@@ -21,7 +21,6 @@ compares the items both runs hold, and prints every teacher-forced completion th
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -29,8 +28,9 @@ from typing import Any
 
 from tooltune.formats import get_format
 from tooltune.formats.grammar import constraint_for
+from tooltune.lang import lang_or_en
 from tooltune.llm.base import GenerationRequest
-from tooltune.messages import Message
+from tooltune.messages import Message, read_jsonl
 from tooltune.tools import builtin_registry
 
 QUESTIONS = [
@@ -176,7 +176,7 @@ def _per_call(fn: Any, n: int = 200) -> float:
 def compare_results(free: Path, constrained: Path) -> None:
     """Per-item results of two `tooltune eval` runs (`OUT/runs/<model>__<format>.jsonl`), on the
     items both hold: teacher-forced steps (valid, name, name + exact arguments) and end-to-end."""
-    runs = [{r["item_id"]: r for r in map(json.loads, p.read_text(encoding="utf-8").splitlines())} for p in (free, constrained)]
+    runs = [{r["item_id"]: r for _, r in read_jsonl(p)} for p in (free, constrained)]
     ids = [i for i in runs[0] if i in runs[1]]
     print(f"{len(ids)} items in both: {', '.join(ids)}\n")
     print("| metric | free | constrained |")
@@ -210,9 +210,9 @@ def replay(results: Path, fmt_name: str = "json") -> None:
     factory = GuideFactory(tokenizer, {tokenizer.eos_token_id})
     items = {i.id: i for i in load_items(smoke_eval_path())}
     inside, outside = 0, []
-    for row in map(json.loads, results.read_text(encoding="utf-8").splitlines()):
+    for _, row in read_jsonl(results):
         item = items[row["item_id"]]
-        guide = factory.guide(constraint_for(get_format(fmt_name, item.lang if item.lang in ("en", "zh") else "en"), item.tools))
+        guide = factory.guide(constraint_for(get_format(fmt_name, lang_or_en(item.lang)), item.tools))
         for step in row["steps"]:
             tokens = factory.lltok.tokenize_str(step["completion"])
             matcher = guide.matcher.deep_copy() if guide else None

@@ -24,6 +24,7 @@ from tooltune.errors import TooltuneError
 from tooltune.eval.items import load_items
 from tooltune.eval.runner import EvalSettings
 from tooltune.eval.selection_accuracy import recall_at_k, selection_accuracy
+from tooltune.lang import LANGS
 from tooltune.llm import make_llm
 from tooltune.messages import write_text_atomic
 
@@ -76,7 +77,7 @@ def main() -> None:
     parser.add_argument("--format", default="json")
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="only the first N items (negatives included, then left out)")
-    parser.add_argument("--lang", choices=("en", "zh"), default=None, help="only items in this language (Chinese prompts with all "
+    parser.add_argument("--lang", choices=LANGS, default=None, help="only items in this language (Chinese prompts with all "
                         "56 tools are ~8.3k tokens, past SmolLM2's 8192)")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=1)
@@ -93,7 +94,7 @@ def main() -> None:
         if not items:
             raise TooltuneError(f"{path}: no items in language {args.lang!r}")
         held = split_bank(load_bank(), 0.2)[1]
-        pools = {lang: [t.spec(lang) for t in held] for lang in ("en", "zh")}
+        pools = {lang: [t.spec(lang) for t in held] for lang in LANGS}
         if args.recall_only:
             return print_recall(items, pools, len(held))
         llm = make_llm(args.model)

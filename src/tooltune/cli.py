@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
 from tooltune.errors import TooltuneError
+from tooltune.lang import LANG_HELP
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Teach language models to use tools, and run them as agents.")
 console = Console()
@@ -46,7 +47,7 @@ def run(
     question: Annotated[str, typer.Argument(help="The question for the agent")],
     tools: Annotated[str, typer.Option(help="Comma-separated built-in tools")] = "calculator,current_time,web_search",
     format: Annotated[str, typer.Option("--format", help="react | json | native")] = "react",
-    lang: Annotated[str, typer.Option(help="Prompt language: en | zh")] = "en",
+    lang: Annotated[str, typer.Option(help=f"Prompt language: {LANG_HELP}")] = "en",
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,

@@ -123,19 +123,57 @@ class Sample:
         return json.dumps(self.to_openai(), ensure_ascii=False)
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-empty line; a bad line is a one-line error."""
+@dataclass(frozen=True)
+class BadLine:
+    """A JSONL line that is not JSON: where it is (`offset`: its first byte) and why. `torn`: it
+    is the file's last line and has no newline, which is what a crash mid-append leaves."""
+
+    path: Path
+    lineno: int
+    reason: str
+    offset: int
+    torn: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.lineno}: not valid JSON ({self.reason})"
+
+    def error(self, fix: str = "fix or delete that line") -> TooltuneError:
+        return TooltuneError(f"{self}: {fix}")
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """The one JSONL reader: (line number, value) for every non-blank line, where the value of a
+    line that is not UTF-8 JSON is a `BadLine`.
+
+    One policy for a bad line: it is always reported with its path and line, never skipped
+    silently. What happens next is the caller's and follows from what the file is: a file that
+    must be whole (a corpus, eval items, pairs: `read_jsonl`) stops at the first; an import with
+    `--on-error skip` reports each and goes on; an append-only log (eval results) cuts off a torn
+    last line, the one a crash can leave, and stops at any other."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise TooltuneError(f"{path}: no such file")
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+    offset = 0
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            start, offset = offset, offset + len(raw)
+            if not raw.strip():
                 continue
             try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TooltuneError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                yield lineno, json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                yield lineno, BadLine(path, lineno, f"not UTF-8 at byte {exc.start}", start, not raw.endswith(b"\n"))
+            except (json.JSONDecodeError, RecursionError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                yield lineno, BadLine(path, lineno, reason, start, not raw.endswith(b"\n"))
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """`iter_jsonl` for a file that must be whole: a bad line is a one-line error."""
+    for lineno, value in iter_jsonl(path):
+        if isinstance(value, BadLine):
+            raise value.error()
+        yield lineno, value
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

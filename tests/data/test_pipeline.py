@@ -69,6 +69,7 @@ def test_generate_dedupes_and_resumes_without_duplicates(tmp_path):
     texts = [q.text for q in store.questions()]
     assert len(texts) == len(set(texts)) == 5 and "What is 99/3?" not in texts
     assert "calculator" in llm.requests[0].rendered.turns[-1].text and "2" in llm.requests[0].rendered.turns[-1].text
+    assert "Vary the wording and the topics." in llm.requests[0].rendered.turns[-1].text  # the default $style (prompts/generate_style_en.txt)
     # Fully stocked: nothing asked at all.
     assert generate_questions(store, ScriptedLLM([]), TOOLS, count=5, negatives=0.2).rounds == 0
 

@@ -158,3 +158,40 @@ def test_eval_asks_for_each_parallel_call_what_training_renders(smol_tokenizer, 
         continuation = text[len(prompt):].split("Observation:")[0]
         parsed = fmt.parse(continuation, TOOLS)
         assert [(c.name, c.arguments) for c in parsed.calls] == [(c.name, c.arguments) for c in ref.expected]
+
+
+# -- the layout owns keywords, stops and the forced call opening -------------------------------
+CALC = {"type": "function", "function": {"name": "calculator", "parameters": {
+    "type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}}}
+
+
+def test_generation_stops_exactly_where_a_trained_call_segment_ends():
+    fmt = get_format("react")
+    assert fmt.stop == ["Observation:", "Observation："]
+    msgs = [Message("user", "3*4?"), Message("assistant", None, tool_calls=[_call("calculator", "c1", expression="3*4")]),
+            _tool("c1", "calculator", "12"), Message("assistant", "12")]
+    trained = [s.text for t in fmt.render(msgs, [CALC]).turns for s in t.segments if s.train]
+    assert trained[0] == 'Action: calculator\nAction Input: {"expression": "3*4"}\nObservation:'
+    assert trained[0].endswith(fmt.stop[0]) and trained[1] == "Thought: I now know the final answer\nFinal Answer: 12"
+
+
+def test_a_forced_call_opens_in_each_formats_own_syntax_and_parses_back():
+    react, json_fmt, native = get_format("react"), get_format("json"), get_format("native")
+    assert (react.forced_call_prefix(), react.forced_call_prefix("calculator")) == ("Action:", "Action: calculator\nAction Input:")
+    assert json_fmt.forced_call_prefix() == native.forced_call_prefix() == '<tool_call>\n{"name": "'
+    assert json_fmt.forced_call_prefix("calculator") == '<tool_call>\n{"name": "calculator", "arguments": '
+    parsed = react.parse(react.forced_call_prefix("calculator") + ' {"expression": "1+1"}', [CALC])
+    assert (parsed.kind, parsed.calls[0].name, parsed.calls[0].arguments) == ("tool_calls", "calculator", {"expression": "1+1"})
+    parsed = json_fmt.parse(json_fmt.forced_call_prefix("calculator") + '{"expression": "1+1"}}\n</tool_call>', [CALC])
+    assert (parsed.kind, parsed.calls[0].arguments) == ("tool_calls", {"expression": "1+1"})
+
+
+def test_the_react_loss_scale_weighs_the_keywords_the_layout_writes():
+    from tooltune.formats import react_layout
+    from tooltune.train.dataset import LOSS_SCALES
+
+    scale = LOSS_SCALES["react"]
+    assert scale == {"Action:": (2.0, 2.0), "Action Input:": (2.0, 2.0), "Thought:": (1.0, 1.0), "Final Answer:": (1.0, 1.0),
+                     "Observation:": (2.0, 0.0)}
+    text = react_layout.scratchpad_text(samples("en")["multi_step"][1:], "en", react_layout.FORMAT)
+    assert [k for k in scale if k not in text] == []

@@ -261,3 +261,17 @@ def test_queue_batches_waiting_requests_and_refuses_when_full(serve):
             t.join(30)
     assert llm.batches == [1, 3]
     assert sorted(r.json()["choices"][0]["message"]["content"] for r in results.values()) == [f"answer {i}" for i in range(4)]
+
+
+def test_token_counts_travel_from_the_model_through_the_server_into_an_agent_step(serve):
+    """The server reports usage on its last chunk; OpenAILLM reads it, and the agent's step carries it."""
+    from tooltune.agent import Agent, TokenUsage
+    from tooltune.llm import Completion
+    from tooltune.llm.openai_backend import OpenAILLM
+    from tooltune.tools import builtin_registry
+
+    llm = ScriptedLLM([Completion(CALL_TEXT, prompt_tokens=42, completion_tokens=17)])
+    with serve(llm) as (url, _):
+        agent = Agent(OpenAILLM(url), builtin_registry().select(["calculator"]), "json")
+        step = agent.step([Message("user", "What is 23*47?")])
+    assert step.usage == TokenUsage(42, 17) and step.results[0].output == '{"result": 1081}'

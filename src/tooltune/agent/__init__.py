@@ -1,6 +1,7 @@
 """The agent: a step loop over canonical messages that can stream, stop, be edited and resume."""
 
 from tooltune.agent.loop import Agent, pending_calls
-from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatErrorStep, Trajectory
+from tooltune.agent.steps import ActionStep, AgentStep, Event, FinalAnswerStep, FormatErrorStep, Status, TokenUsage, Trajectory
 
-__all__ = ["ActionStep", "Agent", "Event", "FinalAnswerStep", "FormatErrorStep", "Trajectory", "pending_calls"]
+__all__ = ["ActionStep", "Agent", "AgentStep", "Event", "FinalAnswerStep", "FormatErrorStep", "Status", "TokenUsage", "Trajectory",
+           "pending_calls"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tooltune.agent.context import ContextFitter, ContextOverflow, tokenizer_counter
@@ -20,7 +21,7 @@ from tooltune.agent.parallel import run_calls
 from tooltune.agent.render_cache import RenderCache
 from tooltune.agent.selection import select_tools
 from tooltune.agent.repeats import CallIndex, call_key, repeat_note
-from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatErrorStep, Step, Trajectory
+from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatErrorStep, Status, Step, Trajectory, TokenUsage
 from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format
 from tooltune.formats.base import Parsed
@@ -35,6 +36,8 @@ MEMORY_TOOLS = ("memory_search", "memory_save", "memory_update")  # offered what
 
 
 class Agent:
+    clock: Callable[[], float] = staticmethod(time.perf_counter)  # times each step; a test may set a fake
+
     def __init__(
         self, llm: LLM, tools: ToolRegistry, fmt: PromptFormat | str = "react", lang: str = "en",
         max_steps: int = 6, max_format_retries: int = 2, max_tokens: int = 384, temperature: float = 0.0,
@@ -94,7 +97,7 @@ class Agent:
         specs = self.tool_specs
         return GenerationRequest(
             rendered=self._renderer.render(messages, specs), messages=list(messages), tools=specs,
-            native=self.format.name == "native", stop=list(self.format.stop), max_tokens=self.max_tokens,
+            native=self.format.native, stop=list(self.format.stop), max_tokens=self.max_tokens,
             temperature=self.temperature, cancel=self._cancel,
             constraint=constraint_for(self.format, specs) if self.constrain else None,
         )
@@ -116,8 +119,16 @@ class Agent:
         return self.format.parse(completion.text, self.tool_specs)
 
     def step(self, messages: list[Message], on_event: Any = None) -> Step:
-        """Ask the model for one step (retrying format errors) and run its tool calls."""
-        emit = on_event or (lambda e: None)
+        """Ask the model for one step (retrying format errors) and run its tool calls; the step
+        carries its wall time and the tokens of every attempt."""
+        started = self.clock()
+        completions: list[Completion] = []
+        step = self._step(messages, on_event or (lambda e: None), completions)
+        step.seconds = self.clock() - started
+        step.usage = TokenUsage.of(completions)
+        return step
+
+    def _step(self, messages: list[Message], emit: Any, completions: list[Completion]) -> Step:
         attempt_msgs = messages  # the caller's list itself: the render cache's append-only fast path
         if self.context is not None:
             attempt_msgs, info = self.context.fit(attempt_msgs, lambda m: self._renderer.render(m, self.tool_specs))
@@ -127,6 +138,7 @@ class Agent:
                     return ContextOverflow("", f"the prompt needs {info['tokens_after']} tokens even after fitting; the window is {info['window']}")
         for attempt in range(self.max_format_retries + 1):
             completion = self.llm.complete(self.request(attempt_msgs), on_text=lambda t: emit(Event("token", {"text": t})))
+            completions.append(completion)
             if self._cancel.is_set():
                 return FormatErrorStep(completion.text, "cancelled")
             step = self.finish_step(completion, emit, history=messages)
@@ -141,6 +153,11 @@ class Agent:
         becomes a FormatErrorStep. Shared by `step` and batched drivers (corpus rollout).
         `history` (the conversation so far) lets a repeated identical call get a note instead."""
         emit = emit or (lambda e: None)
+        step = self._finish_step(completion, emit, history)
+        step.usage = TokenUsage.of([completion])
+        return step
+
+    def _finish_step(self, completion: Completion, emit: Any, history: list[Message] | None) -> Step:
         parsed = self.parse(completion)
         for cut in parsed.truncated:  # never run; the step says so
             emit(Event("truncated_call", {"call": cut}))
@@ -272,7 +289,7 @@ class Agent:
             for r in self.execute(pending, emit):
                 msgs.append(Message("tool", r.output, tool_call_id=r.call_id, name=r.name))
         elif msgs[-1].role == "assistant" and not msgs[-1].tool_calls:
-            traj.status = "final"
+            traj.status = Status.FINAL
             return traj
         taken = 0
         while taken < self.max_steps:
@@ -281,19 +298,19 @@ class Agent:
             step = self.step(msgs, emit)
             taken += 1
             if isinstance(step, FormatErrorStep):
-                traj.status = "stopped" if self._cancel.is_set() else "context_overflow" if isinstance(step, ContextOverflow) else "format_error"
+                traj.status = Status.STOPPED if self._cancel.is_set() else Status.CONTEXT_OVERFLOW if isinstance(step, ContextOverflow) else Status.FORMAT_ERROR
                 return traj
             msgs.extend(step.to_messages())
             if isinstance(step, FinalAnswerStep):
-                traj.status = "final"
+                traj.status = Status.FINAL
                 if self.memory is not None:
                     self.memory.save(f"Task: {task}\nAnswer: {step.answer}", "task")
                 return traj
             if self.looping(msgs):
                 emit(Event("loop", {"repeats": self._calls.repeats, "limit": self.max_repeats}))
-                traj.status = "loop"
+                traj.status = Status.LOOP
                 return traj
-        traj.status = "stopped" if self._cancel.is_set() else "max_steps"
+        traj.status = Status.STOPPED if self._cancel.is_set() else Status.MAX_STEPS
         return traj
 
 

@@ -16,29 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.agent.loop import Agent
-from tooltune.agent.steps import Event, Trajectory
+from tooltune.agent.steps import Event, Status, Trajectory
 from tooltune.errors import TooltuneError
+from tooltune.lang import lang_or_en
 from tooltune.messages import Message
+from tooltune.prompts import fill
 
-PROMPTS = {
-    "en": {
-        "plan": "Break the task below into at most {n} numbered sub-tasks, each small enough for one tool call "
-        "or one short answer. Reply with the numbered list only.\n\nTask: {task}",
-        "subtask": "Sub-task {i}/{n}: {text}\nDo only this sub-task and give its result as the final answer.",
-        "retry": "Sub-task {i} failed: {reason}. Try it another way (another tool or other arguments).",
-        "replan": "Sub-task {i} ({text}) failed: {reason}. Write a new numbered plan for what remains of the task."
-        "\nDone so far:\n{done}",
-        "reflect": "Is the whole task complete now? Reply 'COMPLETE: ' followed by the final answer to the task, "
-        "or 'INCOMPLETE: ' followed by what is missing.\n\nTask: {task}",
-    },
-    "zh": {
-        "plan": "把下面的任务拆成最多 {n} 个编号的子任务，每个子任务只需一次工具调用或一个简短回答。只回复编号列表。\n\n任务：{task}",
-        "subtask": "子任务 {i}/{n}：{text}\n只完成这个子任务，并把结果作为最终答案给出。",
-        "retry": "子任务 {i} 失败：{reason}。请换一种方式（换工具或换参数）再试。",
-        "replan": "子任务 {i}（{text}）失败：{reason}。请为任务剩下的部分写一个新的编号计划。\n已完成：\n{done}",
-        "reflect": "整个任务现在完成了吗？如果完成，回复“COMPLETE: ”加上任务的最终答案；否则回复“INCOMPLETE: ”加上还缺什么。\n\n任务：{task}",
-    },
-}
 _NUMBERED = re.compile(r"^\s*(?:step\s*)?(\d+)\s*[.)、:：]\s*(.+?)\s*$", re.I | re.M)
 
 
@@ -83,7 +66,7 @@ class Planner:
         self.agent = agent
         self.limits = limits or PlanLimits()
         self.limits.check()
-        self.prompts = PROMPTS.get(agent.format.lang, PROMPTS["en"])
+        self.lang = lang_or_en(agent.format.lang)  # the planner's prompts: tooltune/prompts/plan*_LANG.txt
 
     def run(self, task: str, system: str | None = None, on_event: Callable[[Event], None] | None = None) -> PlanResult:
         self._events: list[Event] = []
@@ -91,7 +74,7 @@ class Planner:
         self._steps = 0
         self._msgs = [Message("system", system)] if system else []
         self._task = task
-        subtasks = self._plan(self.prompts["plan"].format(n=self.limits.max_subtasks, task=task), replan=0)
+        subtasks = self._plan(fill("plan", self.lang, n=self.limits.max_subtasks, task=task), replan=0)
         replans = 0
         i = 0
         while True:
@@ -111,7 +94,7 @@ class Planner:
                                       f"{subtasks[i].attempts} time(s) and the re-plan limit ({self.limits.max_replans}) is reached: {failure}")
                 replans += 1
                 done = "\n".join(f"- {s.text}: {s.result}" for s in subtasks[:i]) or "- nothing yet"
-                request = self.prompts["replan"].format(i=i + 1, text=subtasks[i].text, reason=failure, done=done)
+                request = fill("plan_replan", self.lang, i=i + 1, text=subtasks[i].text, reason=failure, done=done)
                 subtasks = subtasks[:i] + self._plan(request, replan=replans)
             verdict = self._reflect()
             if verdict is None:
@@ -127,7 +110,7 @@ class Planner:
                                     f"({text}) and the step limit ({self.limits.max_steps}) is reached", None)
             replans += 1
             done = "\n".join(f"- {s.text}: {s.result}" for s in subtasks) or "- nothing yet"
-            request = self.prompts["replan"].format(i=len(subtasks), text="reflection", reason=f"not complete: {text}", done=done)
+            request = fill("plan_replan", self.lang, i=len(subtasks), text="reflection", reason=f"not complete: {text}", done=done)
             subtasks = subtasks + self._plan(request, replan=replans)
 
     # -- pieces -----------------------------------------------------------------------------------
@@ -159,7 +142,7 @@ class Planner:
     def _run_subtask(self, subtasks: list[SubTask], i: int) -> str | None:
         """Run sub-task i with retries; None when it is done, else why it failed."""
         sub = subtasks[i]
-        request = self.prompts["subtask"].format(i=i + 1, n=len(subtasks), text=sub.text)
+        request = fill("plan_subtask", self.lang, i=i + 1, n=len(subtasks), text=sub.text)
         failure: str | None = f"no steps left (limit {self.limits.max_steps})"
         while True:
             budget = self.limits.max_steps - self._steps
@@ -171,7 +154,7 @@ class Planner:
             self._emit(Event("subtask", {"index": i + 1, "text": sub.text, "attempt": sub.attempts, "status": sub.status, "error": failure}))
             if failure is None or sub.attempts > self.limits.max_retries:
                 break
-            request = self.prompts["retry"].format(i=i + 1, reason=failure)
+            request = fill("plan_retry", self.lang, i=i + 1, reason=failure)
         return failure
 
     def _attempt(self, sub: SubTask, budget: int) -> str | None:
@@ -190,7 +173,7 @@ class Planner:
             self.agent.max_steps = saved
         self._steps += sum(m.role == "assistant" for m in traj.messages[len(self._msgs):])
         self._msgs = traj.messages
-        if traj.status != "final":
+        if traj.status != Status.FINAL:
             sub.status = "failed"
             return f"the sub-run ended with status {traj.status}"
         if observed and all(is_error for is_error, _ in observed):
@@ -202,7 +185,7 @@ class Planner:
     def _reflect(self) -> tuple[bool, str] | None:
         if self._steps >= self.limits.max_steps:
             return None
-        text = self._ask(self.prompts["reflect"].format(task=self._task)).strip()
+        text = self._ask(fill("plan_reflect", self.lang, task=self._task)).strip()
         verdict = re.match(r"^[\s*_#]*(IN)?COMPLETE[\s*_]*[:：]?[\s*_]*", text, flags=re.I)
         complete = verdict is not None and not verdict.group(1)  # no verdict at all is not "complete"
         answer = text[verdict.end():] if verdict else f"no COMPLETE/INCOMPLETE verdict in {text[:200]!r}"
@@ -214,7 +197,7 @@ class Planner:
 
     def _finish(self, subtasks: list[SubTask], replans: int, status: str, message: str, answer: str | None) -> PlanResult:
         tools = [t.to_openai() for t in self.agent.tools]  # sub-tasks may each have been offered a selection
-        traj = Trajectory(self._msgs, tools, "final" if status == "complete" else f"plan_{status}", self._events)
+        traj = Trajectory(self._msgs, tools, Status.FINAL if status == "complete" else Status(f"plan_{status}"), self._events)
         self._emit(Event("stopped", {"status": traj.status, "message": message}))
         return PlanResult(traj, subtasks, status, message, answer, replans, self._steps)
 

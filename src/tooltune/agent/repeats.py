@@ -11,13 +11,10 @@ costs the same at step 20 as at step 1.
 from __future__ import annotations
 
 import json
-from tooltune.messages import Message, ToolCall
 
-NOTES = {
-    "en": "You already called {name} with exactly these arguments. Its result was:\n{output}\n"
-    "Do not repeat the call: give the final answer, or try a different tool or different arguments.",
-    "zh": "你已经用完全相同的参数调用过 {name}，结果是：\n{output}\n不要重复调用：请给出最终答案，或换一个工具或参数。",
-}
+from tooltune.lang import lang_or_en
+from tooltune.messages import Message, ToolCall
+from tooltune.prompts import fill
 
 
 def call_key(call: ToolCall) -> str:
@@ -25,7 +22,7 @@ def call_key(call: ToolCall) -> str:
 
 
 def repeat_note(call: ToolCall, output: str, lang: str = "en") -> str:
-    return NOTES.get(lang, NOTES["en"]).format(name=call.name, output=output)
+    return fill("repeat_note", lang_or_en(lang), name=call.name, output=output)  # tooltune/prompts/repeat_note_LANG.txt
 
 
 class CallIndex:

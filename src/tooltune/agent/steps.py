@@ -2,14 +2,19 @@
 
 A trajectory *is* its canonical messages: editing a step means editing a message, and resuming
 means handing the agent a prefix of them. Steps and events are the streamed, human-readable view.
+
+Every step shares `AgentStep`: its messages, how long it took and the tokens it cost (as
+smolagents' steps do), so a run's cost can be read step by step without a profiler.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from tooltune.errors import TooltuneError
 from tooltune.messages import Message, Sample, ToolCall, write_text_atomic
 from tooltune.tools.tool import ToolResult
 
@@ -29,8 +34,42 @@ class Event:
     step: int = 0
 
 
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens one step cost, summed over its completions (format retries included)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @classmethod
+    def of(cls, completions: list[Any]) -> TokenUsage | None:
+        """The summed counts of `completions` (llm.base.Completion), or None when the backend
+        reported none (an OpenAI-compatible server that sends no usage reports 0 and 0)."""
+        prompt = sum(c.prompt_tokens for c in completions)
+        completion = sum(c.completion_tokens for c in completions)
+        return cls(prompt, completion) if prompt or completion else None
+
+
+@dataclass(kw_only=True)
+class AgentStep:
+    """What every step has: its canonical messages, its wall time in seconds (generation with
+    every format retry, then its tool calls; None where a batch generated it, as corpus rollout
+    and evaluation do, and one step's share of the batch is unknown) and its token usage (None
+    where the backend reports no counts)."""
+
+    seconds: float | None = None
+    usage: TokenUsage | None = None
+
+    def to_messages(self) -> list[Message]:
+        raise NotImplementedError
+
+
 @dataclass
-class ActionStep:
+class ActionStep(AgentStep):
     """The calls of one step and their results. `truncated` names the calls the completion was
     cut off inside (max_tokens, a broken stream): reported, never run, not in the messages."""
 
@@ -50,7 +89,7 @@ class ActionStep:
 
 
 @dataclass
-class FinalAnswerStep:
+class FinalAnswerStep(AgentStep):
     thought: str | None
     answer: str
     raw: str = ""
@@ -61,7 +100,7 @@ class FinalAnswerStep:
 
 
 @dataclass
-class FormatErrorStep:
+class FormatErrorStep(AgentStep):
     """A completion that could not be parsed even after the bounded retries (`truncated`: the
     calls it was cut off inside, when that is why)."""
 
@@ -76,19 +115,40 @@ class FormatErrorStep:
 Step = ActionStep | FinalAnswerStep | FormatErrorStep
 
 
+class Status(StrEnum):
+    """How a run ended (or that it has not). A str enum: it compares equal to, prints as and
+    serialises to the same strings as before it was an enum."""
+
+    RUNNING = "running"
+    FINAL = "final"  # a final answer
+    MAX_STEPS = "max_steps"
+    FORMAT_ERROR = "format_error"  # no parseable completion after the bounded retries
+    STOPPED = "stopped"  # cancelled
+    LOOP = "loop"  # more identical repeated calls than allowed
+    CONTEXT_OVERFLOW = "context_overflow"  # the prompt does not fit even after fitting
+    PLAN_INCOMPLETE = "plan_incomplete"  # planning: the reflection says the task is not done
+    PLAN_LIMIT = "plan_limit"  # planning: a step, retry or re-plan limit ended it
+
+
 @dataclass
 class Trajectory:
     """Canonical messages + tools, how the run ended, and its events (for display and audit)."""
 
     messages: list[Message]
     tools: list[dict[str, Any]]
-    status: str = "running"  # running | final | max_steps | format_error | stopped | loop
+    status: Status = Status.RUNNING
     events: list[Event] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        try:
+            self.status = Status(self.status)
+        except ValueError:
+            raise TooltuneError(f"unknown trajectory status {self.status!r}: use one of {', '.join(Status)}") from None
 
     @property
     def final_answer(self) -> str | None:
         last = self.messages[-1] if self.messages else None
-        if self.status == "final" and last and last.role == "assistant" and not last.tool_calls:
+        if self.status == Status.FINAL and last and last.role == "assistant" and not last.tool_calls:
             return last.content
         return None
 
@@ -97,7 +157,7 @@ class Trajectory:
 
     def to_json(self) -> dict[str, Any]:
         events = [asdict(e) for e in self.events if e.kind != "token"]
-        return {**self.sample().to_openai(), "status": self.status, "events": events}
+        return {**self.sample().to_openai(), "status": self.status.value, "events": events}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Trajectory:

@@ -23,6 +23,7 @@ from tooltune.agent.edit import assistant_indices, edit_final_answer, edit_obser
 from tooltune.data.store import STATUSES, Store
 from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat
+from tooltune.lang import lang_or_en
 from tooltune.llm.base import LLM
 from tooltune.messages import Message, Sample, ToolCall
 from tooltune.tools import ToolRegistry
@@ -137,7 +138,7 @@ class Annotator:
     def run(self, item: Item, max_steps: int | None = None) -> Iterator[tuple[str, Item | None]]:
         """Run (or resume) the agent, yielding the text generated so far, and finally the item
         with the new steps (pending edited calls run first, as `Agent.run` does)."""
-        lang = item.lang if item.lang in ("en", "zh") else "en"
+        lang = lang_or_en(item.lang)
         agent = Agent(self.llm, self.registry(item), self.fmt, lang, max_steps=max_steps or self.max_steps, max_tokens=self.max_tokens)
         live = ""
         for event in agent.stream(list(item.messages)):

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
+from tooltune.lang import LANG_HELP
 
 console = Console(stderr=True)
 DbOpt = Annotated[str, corpus_option("The corpus database (created if missing)")]
@@ -20,7 +21,7 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", help="HF model folde
 BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")]
 ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")]
 ToolsOpt = Annotated[str, typer.Option("--tools", help="Comma-separated built-in tools")]
-LangOpt = Annotated[str, typer.Option("--lang", help="en | zh")]
+LangOpt = Annotated[str, typer.Option("--lang", help=LANG_HELP)]
 DEFAULT_TOOLS = "calculator,current_time,web_search"
 
 

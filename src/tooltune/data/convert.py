@@ -28,6 +28,7 @@ from tooltune.formats.parsing import loads_lenient
 from tooltune.formats.react import ReActFormat
 from tooltune.lang import dialogue_lang
 from tooltune.messages import Message, Sample, ToolCall
+from tooltune.prompts import fill
 from tooltune.toolspec import function_of, tool_description, tool_name, tool_names, tool_parameters
 
 _USER = {"human", "user"}
@@ -278,17 +279,14 @@ def to_ms_agent(sample: Sample) -> dict[str, Any]:
 
 
 def agentfabric_system(tools: list[dict[str, Any]], user_system: str) -> str:
+    """AgentFabric's Chinese system prompt (tooltune/prompts/agentfabric_zh.txt) around the
+    user's own instructions: AgentFabric writes it in Chinese whatever the dialogue's language."""
     lines = []
     for t in tools:
-        name, params = tool_name(t), json.dumps(tool_parameters(t), ensure_ascii=False)
-        lines.append(f"{name}: {name} API。{tool_description(t)} 输入参数: {params} Format the arguments as a JSON object.")
+        params = json.dumps(tool_parameters(t), ensure_ascii=False)
+        lines.append(fill("agentfabric_tool", "zh", name=tool_name(t), description=tool_description(t), parameters=params))
     names = ",".join(tool_names(tools))
-    return (
-        "# 工具\n\n## 你拥有如下工具：\n\n" + "\n\n".join(lines)
-        + "\n\n## 当你需要调用工具时，请在你的回复中穿插如下的工具调用命令，可以根据需求调用零次或多次：\n\n工具调用\n"
-        f"Action: 工具的名称，必须是[{names}]之一\nAction Input: 工具的输入\nObservation: <result>工具返回的结果</result>\n"
-        "Answer: 根据Observation总结本次工具调用返回的结果\n\n\n# 指令\n\n" + user_system
-    ).rstrip()
+    return fill("agentfabric", "zh", tool_descs="\n\n".join(lines), tool_names=names, instructions=user_system).rstrip()
 
 
 def to_agentfabric(sample: Sample) -> dict[str, Any]:

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tooltune.data.store import Store
-from tooltune.data.text import Deduper, chat_request, describe_tools, fill_prompt, load_prompt, split_questions
+from tooltune.data.text import Deduper, chat_request, describe_tools, split_questions
 from tooltune.errors import TooltuneError
 from tooltune.llm.base import LLM
-
-DEFAULT_STYLE = {"en": "Vary the wording and the topics.", "zh": "措辞和话题要多样。"}
+from tooltune.prompts import fill, fill_prompt, load_prompt
 
 
 @dataclass
@@ -60,7 +59,7 @@ def generate_questions(
             need = target - held
             n_requests = min(batch_size, max(1, math.ceil(need / per_request)))
             text = fill_prompt(templates[kind], tools=describe_tools(tools), count=min(per_request, need),
-                               style=style or DEFAULT_STYLE[lang], question="")
+                               style=style or fill("generate_style", lang), question="")
             requests = [chat_request(text, max_tokens, temperature) for _ in range(n_requests)]
             completions = llm.complete_batch(requests)
             report.rounds += 1

@@ -19,7 +19,7 @@ from tooltune.data.convert import READERS, WRITERS, detect_format
 from tooltune.data.store import Store
 from tooltune.errors import TooltuneError
 from tooltune.lang import dialogue_lang
-from tooltune.messages import Sample, write_jsonl_atomic
+from tooltune.messages import BadLine, Sample, iter_jsonl, write_jsonl_atomic
 
 
 @dataclass
@@ -52,23 +52,20 @@ def read_records(path: str | Path) -> Iterator[tuple[str, Any]]:
     refuse_benchmark_data(path)
     if not path.is_file():
         raise TooltuneError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
-    stripped = text.lstrip()
-    if stripped.startswith("["):
+    with path.open("rb") as fh:
+        is_array = fh.read(4096).lstrip().startswith(b"[")
+    if is_array:
         try:
-            items = json.loads(text)
+            items = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise TooltuneError(f"{path}:{exc.lineno}: the JSON array is not valid JSON ({exc.msg})") from None
+        except UnicodeDecodeError as exc:
+            raise TooltuneError(f"{path}: not UTF-8 at byte {exc.start}") from None
         for i, item in enumerate(items, 1):
             yield f"{path}: item {i}", item
         return
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield f"{path}:{lineno}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield f"{path}:{lineno}", ValueError(f"not valid JSON ({exc.msg})")
+    for lineno, record in iter_jsonl(path):  # a bad line is reported; load_samples skips or fails
+        yield f"{path}:{lineno}", ValueError(f"not valid JSON ({record.reason})") if isinstance(record, BadLine) else record
 
 
 def load_samples(path: str | Path, fmt: str = "auto", on_error: str = "skip") -> Iterator[tuple[str, Sample | str, str]]:

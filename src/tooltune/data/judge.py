@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.data.store import Store, StoredQuestion
-from tooltune.data.text import chat_request, describe_tools, fill_prompt, load_prompt
+from tooltune.data.text import chat_request, describe_tools
+from tooltune.lang import lang_or_en
 from tooltune.llm.base import LLM
+from tooltune.prompts import fill_prompt, load_prompt
 
 YES, NO, UNCLEAR = "yes", "no", "unclear"
 
@@ -102,7 +104,7 @@ def judge_questions(
 
 
 def _judge_prompt(question: StoredQuestion, override: str | None) -> str:
-    lang = question.lang if question.lang in ("en", "zh") else "en"
+    lang = lang_or_en(question.lang)
     tools: list[dict[str, Any]] = question.tools
     return fill_prompt(load_prompt("judge", lang, override), tools=describe_tools(tools), question=question.text,
                        count="", style="")

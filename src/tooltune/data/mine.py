@@ -24,6 +24,7 @@ from tooltune.data.pairs import StepPair
 from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import without_defaults
 from tooltune.eval.runner import EvalRunner, EvalSettings
+from tooltune.formats import FORMATS
 from tooltune.formats.parsing import tool_params
 from tooltune.llm.base import LLM
 from tooltune.messages import Message, ToolCall, new_call_id
@@ -129,7 +130,7 @@ def mine_pairs(llm: LLM, items: list[EvalItem], formats: list[str], held_out: se
 
 
 def _collect(result: MineResult, item: EvalItem, steps: list[dict[str, Any]], fmt: str, seen: set[tuple[Any, ...]]) -> None:
-    refs = {(r.index, r.part): r for r in item.reference_steps(fmt == "react")}
+    refs = {(r.index, r.part): r for r in item.reference_steps(FORMATS[fmt].one_call_per_completion)}
     for step in steps:
         ref = refs[(step["index"], step["part"])]
         result.steps += 1

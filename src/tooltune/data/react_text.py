@@ -36,7 +36,7 @@ class CallCounter:
         return f"call_{self.n}"
 
 
-def render_scratchpad(messages: list[Message], final_keyword: str = "Final Answer", result_tags: bool = False,
+def render_scratchpad(messages: list[Message], final_keyword: str = TEXT.final_keyword, result_tags: bool = False,
                       thought_keyword: bool = True) -> str:
     """The assistant/tool messages of one turn as ReAct text (Observations included), in the
     layout the ReAct prompt format trains on (`react_layout`)."""

@@ -29,6 +29,7 @@ from tooltune.data.store import Store, StoredQuestion
 from tooltune.data.text import chat_request
 from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat
+from tooltune.lang import lang_or_en
 from tooltune.llm.base import LLM
 from tooltune.messages import Message, Sample
 from tooltune.tools import ToolRegistry
@@ -133,7 +134,7 @@ def rollout(store: Store, llm: LLM, registry: ToolRegistry, config: RolloutConfi
 
 
 def _lang(question: StoredQuestion) -> str:
-    return question.lang if question.lang in ("en", "zh") else "en"
+    return lang_or_en(question.lang)
 
 
 def _run_one(llm: LLM, registry: ToolRegistry, q: StoredQuestion, config: RolloutConfig, done: Callable) -> None:

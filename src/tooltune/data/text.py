@@ -1,5 +1,5 @@
-"""Text plumbing shared by generate and judge: prompt templates, plain chat requests, pulling
-questions out of whatever list a model writes, and duplicate detection.
+"""Text plumbing shared by generate and judge: plain chat requests, pulling questions out of
+whatever list a model writes, and duplicate detection. (Their prompts live in tooltune/prompts/.)
 
 Models — the embedded 135M one especially — write lists every which way: `1.`, `1)`, `1、`,
 `(1)`, `Q1:`, bullets, bold, quotes, blank lines, a chatty header line. `split_questions` keeps
@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import Path
-from string import Template
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from tooltune.errors import TooltuneError
 from tooltune.formats.base import Rendered, Segment, Turn
 from tooltune.llm.base import GenerationRequest
 from tooltune.messages import Message
 from tooltune.toolspec import tool_description, tool_name
 
-PROMPT_DIR = Path(__file__).resolve().parent / "prompts"
-LANGS = ("en", "zh")
 
 _LIST_MARK = re.compile(
     r"^\s*(?:[-*•·+>]+\s*|#+\s*"
@@ -36,27 +31,6 @@ _QUOTES = "\"'“”‘’「」『』`"
 _HEADER_END = (":", "：")
 _DIGITS = re.compile(r"\d+")
 _PUNCT = re.compile(r"[\W_]+", re.U)
-
-
-def load_prompt(kind: str, lang: str, override: str | None = None) -> Template:
-    """The seed prompt `kind` (generate, negatives, judge) in `lang`, or the user's override: a
-    path to a text file or the template text itself, with `$tools`, `$count`, `$style`, `$question`."""
-    if lang not in LANGS:
-        raise TooltuneError(f"unknown language {lang!r}: use en or zh")
-    if override:
-        path = Path(override)
-        text = path.read_text(encoding="utf-8") if len(override) < 400 and path.is_file() else override
-    else:
-        text = (PROMPT_DIR / f"{kind}_{lang}.txt").read_text(encoding="utf-8")
-    return Template(text.strip())
-
-
-def fill_prompt(template: Template, **values: Any) -> str:
-    try:
-        return template.substitute(**{k: str(v) for k, v in values.items()})
-    except (KeyError, ValueError) as exc:
-        allowed = ", ".join(f"${k}" for k in values)
-        raise TooltuneError(f"prompt template has an unknown or broken placeholder ({exc}): use only {allowed}") from None
 
 
 def describe_tools(tools: list[dict[str, Any]]) -> str:

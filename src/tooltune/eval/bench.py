@@ -26,6 +26,7 @@ from tooltune.eval.bfcl import BFCL_VERSION, BenchItem, check
 from tooltune.eval.evaluate import ModelSpec, _safe, prepare_run
 from tooltune.eval.runner import append_result, load_results
 from tooltune.formats import FORMATS, get_format
+from tooltune.lang import check_lang
 from tooltune.llm.base import LLM, Completion
 from tooltune.llm.context import ContextLengthError
 from tooltune.tools import Tool, ToolRegistry
@@ -53,8 +54,7 @@ class BenchSettings:
     def validate(self) -> None:
         if self.format not in FORMATS:
             raise TooltuneError(f"unknown format {self.format!r}: use one of {', '.join(FORMATS)}")
-        if self.lang not in ("en", "zh"):
-            raise TooltuneError(f"--lang must be en or zh, got {self.lang!r}")
+        check_lang(self.lang)
         if self.max_tokens < 1:
             raise TooltuneError("--max-tokens must be at least 1")
 

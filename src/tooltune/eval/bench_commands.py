@@ -9,6 +9,7 @@ import typer
 
 from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
 from tooltune.errors import TooltuneError
+from tooltune.lang import LANG_HELP
 
 bench_app = typer.Typer(no_args_is_help=True, help="Standard tool-calling benchmarks (BFCL) on any model or endpoint.")
 
@@ -27,7 +28,7 @@ def bfcl_command(
     limit: Annotated[Optional[int], typer.Option(help="Items per category (after shuffling with --seed); default: all")] = None,
     seed: Annotated[int, typer.Option(help="Shuffle seed of each category's items")] = 0,
     format: Annotated[Optional[str], typer.Option("--format", help="json | react | native (default: json locally, native with --base-url)")] = None,
-    lang: Annotated[str, typer.Option(help="Prompt language of the format: en | zh")] = "en",
+    lang: Annotated[str, typer.Option(help=f"Prompt language of the format: {LANG_HELP}")] = "en",
     max_tokens: Annotated[int, typer.Option(help="Token budget per completion")] = 256,
     batch_size: Annotated[int, typer.Option(help="Completions generated together (local) or sent at once (endpoint)")] = 8,
     out: Annotated[str, typer.Option(help="Report folder; also holds the per-item results a rerun resumes from")] = "bench_report",

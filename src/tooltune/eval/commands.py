@@ -9,6 +9,7 @@ import typer
 
 from tooltune.cli_options import constrain_option, corpus_option, weights_option
 from tooltune.errors import TooltuneError
+from tooltune.lang import LANG_CHOICES, LANG_HELP, check_lang
 
 
 def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str, backend: str = "auto", adapter: str | None = None,
@@ -83,7 +84,7 @@ def register(app: typer.Typer) -> None:
         lam: Annotated[float, typer.Option("--lambda", help="λ in Score = EM(tool) + λ·fuzzy(args)")] = 1.0,
         string_numbers: Annotated[bool, typer.Option(help='Accept "70" for 70 in arguments (type-lenient)')] = False,
         normalize_strings: Annotated[bool, typer.Option(help="Compare string arguments ignoring case and extra spaces")] = False,
-        prompt_lang: Annotated[str, typer.Option(help="Prompt language: auto (each item's) | en | zh")] = "auto",
+        prompt_lang: Annotated[str, typer.Option(help=f"Prompt language: auto (each item's) | {LANG_HELP}")] = "auto",
         tool_role: Annotated[str, typer.Option(help="Role carrying tool results: user | tool")] = "user",
         free_run: Annotated[bool, typer.Option(help="Also run the agent freely (tools executed) for trajectory and end-to-end scores")] = True,
         extra_steps: Annotated[int, typer.Option(help="Free-running may take this many steps beyond the reference")] = 1,
@@ -109,8 +110,7 @@ def register(app: typer.Typer) -> None:
         for f in fmt_list:
             if f not in FORMATS:
                 raise TooltuneError(f"unknown format {f!r}: use one of {', '.join(FORMATS)}")
-        if prompt_lang not in ("auto", "en", "zh"):
-            raise TooltuneError("--prompt-lang must be auto, en or zh")
+        check_lang(prompt_lang, "--prompt-lang", LANG_CHOICES)
         if max_tokens < 1 or extra_steps < 0:
             raise TooltuneError("--max-tokens must be at least 1 and --extra-steps at least 0")
         data_path = Path(data) if data else smoke_eval_path()

@@ -36,9 +36,10 @@ from tooltune.eval.answers import AnswerJudge, answer_matches
 from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import MatchOptions, match_calls, score_step
 from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_planned, task_of
-from tooltune.formats import get_format
+from tooltune.formats import FORMATS, get_format
+from tooltune.lang import lang_or_en
 from tooltune.llm.base import LLM, Completion
-from tooltune.messages import Message, ToolCall
+from tooltune.messages import BadLine, Message, ToolCall, iter_jsonl
 from tooltune.tools import Tool, ToolRegistry, builtin_registry
 from tooltune.toolspec import tool_name
 
@@ -123,7 +124,7 @@ class EvalRunner:
 
     def agent_for(self, item: EvalItem) -> tuple[Agent, list[str]]:
         lang = item.lang if self.settings.prompt_lang == "auto" else self.settings.prompt_lang
-        fmt = get_format(self.settings.format, lang if lang in ("en", "zh") else "en", self.settings.tool_role)
+        fmt = get_format(self.settings.format, lang_or_en(lang), self.settings.tool_role)
         if hasattr(fmt, "use_model") and getattr(self.llm, "tokenizer", None) is not None:
             fmt.use_model(self.llm.tokenizer)  # native: the model family's own tool-call parser
         registry, missing = bind_tools(item.tools, self.implementations)
@@ -161,8 +162,7 @@ class EvalRunner:
         """Results of `items`; an item any of whose requests the backend failed gets only
         {"item_id", "backend_error"}."""
         agents = {item.id: self.agent_for(item) for item in items}
-        # ReAct generation stops at "Observation:", so it emits one call per completion.
-        single = self.settings.format == "react"
+        single = FORMATS[self.settings.format].one_call_per_completion
         jobs = [(item, ref) for item in items for ref in item.reference_steps(single)]
         completions = self._generate([agents[it.id][0] for it, _ in jobs], [ref.prefix for _, ref in jobs])
         failed: dict[str, str] = {}
@@ -307,25 +307,28 @@ def sequence_matches(reference: list[list[ToolCall]], made: list[ToolCall], same
 # -- resumable results file ------------------------------------------------------------------
 def load_results(path: str | Path) -> dict[str, dict[str, Any]]:
     """Finished item results by id. A torn last line (a crash mid-write) is cut off so the next
-    append starts on a clean line."""
+    append starts on a clean line; any other bad line is an error (its item would be re-run
+    silently otherwise, and every line after it lost)."""
     path = Path(path)
     if not path.exists():
         return {}
-    raw = path.read_bytes()
     done: dict[str, dict[str, Any]] = {}
-    good_end = 0
-    for line in raw.splitlines(keepends=True):
-        try:
-            row = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            break
-        if not line.endswith(b"\n"):
-            break
-        done[row["item_id"]] = row
-        good_end += len(line)
-    if good_end < len(raw):
-        with path.open("r+b") as fh:
-            fh.truncate(good_end)
+    torn: BadLine | None = None
+    for _, row in iter_jsonl(path):
+        if isinstance(row, BadLine):
+            if not row.torn:
+                raise row.error("delete that line (its item is then run again) or the whole file")
+            torn = row
+        else:
+            done[row["item_id"]] = row
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        if torn is not None:
+            fh.truncate(torn.offset)
+        elif size:
+            fh.seek(size - 1)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")  # a whole last line whose newline the crash took: keep it, end it
     return done
 
 

@@ -8,6 +8,7 @@ exactly what it is later asked to continue.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -98,6 +99,15 @@ class PromptFormat(ABC):
 
     name: str = ""
     stop: list[str] = []
+    # How this format writes a call, by formats.grammar's name for it ("json", "react"); None
+    # when calls cannot be constrained.
+    call_syntax: str | None = None
+    # Generation stops after each call (ReAct, at `Observation:`), so a parallel step of k calls
+    # takes k completions: evaluation asks for them one at a time, as training rendered them.
+    one_call_per_completion: bool = False
+    # The model's own chat template renders the tools: a server is sent OpenAI messages + tools
+    # (GenerationRequest.native), not the format's text.
+    native: bool = False
 
     def __init__(self, lang: str = "en", tool_role: str = "user") -> None:
         self.lang = lang
@@ -111,6 +121,14 @@ class PromptFormat(ABC):
     @abstractmethod
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:
         """Parse one completion; never raises for model output, returns kind='invalid' instead."""
+
+    def forced_call_prefix(self, name: str | None = None) -> str:
+        """The opening of a tool call in this format's syntax, which a server prefills when
+        tool_choice forces a call; with `name`, up to where the arguments begin. This default is
+        the json format's `<tool_call>` block, also what a native model is steered with."""
+        if name:
+            return "<tool_call>\n" + json.dumps({"name": name}, ensure_ascii=False)[:-1] + ', "arguments": '
+        return '<tool_call>\n{"name": "'
 
     def format_error_feedback(self, error: str) -> str:
         """The message fed back to the model after a completion it could not parse."""

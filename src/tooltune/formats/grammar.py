@@ -30,6 +30,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tooltune.formats import react_layout
 from tooltune.formats.base import PromptFormat
 from tooltune.toolspec import tool_name, tool_names, tool_params
 
@@ -50,19 +51,13 @@ class CallSyntax:
 
 
 JSON_SYNTAX = CallSyntax("json", ("<tool_call>",), json_call=True)
-REACT_SYNTAX = CallSyntax("react", ("Action:", "Action：", "行动:", "行动："), json_call=False)
+REACT_SYNTAX = CallSyntax("react", react_layout.CALL_OPENERS, json_call=False)
 SYNTAXES = {s.name: s for s in (JSON_SYNTAX, REACT_SYNTAX)}
 
 
 def syntax_for(fmt: PromptFormat) -> CallSyntax | None:
     """The call syntax of a format, or None where calls are not constrained (see module doc)."""
-    if fmt.name == "json":
-        return JSON_SYNTAX
-    if fmt.name == "react":
-        return REACT_SYNTAX
-    if fmt.name == "native" and getattr(fmt, "tool_parser", None) == "hermes":
-        return JSON_SYNTAX
-    return None
+    return SYNTAXES[fmt.call_syntax] if fmt.call_syntax else None
 
 
 @dataclass
@@ -154,7 +149,7 @@ def _json_body(spec: tuple[str, dict[str, Any]]) -> str:
 
 def _react_body(spec: tuple[str, dict[str, Any]]) -> str:
     name, schema = spec
-    return f'{_lit(name)} "\\nAction Input: " %json ' + json.dumps({**schema, "x-guidance": JSON_LAYOUT}, ensure_ascii=False)
+    return f'{_lit(name)} {_lit(chr(10) + react_layout.ACTION_INPUT + " ")} %json ' + json.dumps({**schema, "x-guidance": JSON_LAYOUT}, ensure_ascii=False)
 
 
 def _lit(text: str) -> str:

@@ -19,7 +19,7 @@ from tooltune.formats.parsing import (
 )
 from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.scan import Block, find_blocks, json_values, partial_marker_at_end, scan
-from tooltune.formats.templates import fill
+from tooltune.prompts import fill
 from tooltune.messages import Message, ToolCall
 from tooltune.toolspec import function_of
 
@@ -156,6 +156,7 @@ def _bare_values(body: str, pos: int) -> tuple[list[str], list[str]]:
 class JsonCallFormat(PromptFormat):
     name = "json"
     stop = ["<tool_response>"]
+    call_syntax = "json"
 
     def __init__(self, lang: str = "en", tool_role: str = "user", strict_tags: bool = False) -> None:
         super().__init__(lang, tool_role)

@@ -19,6 +19,7 @@ from tooltune.messages import Message
 
 class NativeFormat(PromptFormat):
     name = "native"
+    native = True
     stop: list[str] = []
 
     def __init__(self, lang: str = "en", tool_role: str = "user", tool_parser: str = "auto", strict_tags: bool = False) -> None:
@@ -29,6 +30,12 @@ class NativeFormat(PromptFormat):
             get_tool_parser(tool_parser)  # an unknown name is a one-line error now, not at parse time
         self.tool_parser = tool_parser
         self.strict_tags = strict_tags
+
+    @property
+    def call_syntax(self) -> str | None:  # type: ignore[override]
+        """Only the hermes family writes the json format's `<tool_call>` blocks; the others' call
+        syntaxes have no grammar (formats.grammar)."""
+        return "json" if self.tool_parser == "hermes" else None
 
     def use_model(self, tokenizer_or_template: Any) -> str:
         """With `tool_parser="auto"`, fix the family from the model's chat template and special

@@ -22,7 +22,7 @@ from tooltune.formats.parsing import (
 )
 from tooltune.formats.reasoning import parse_with_reasoning
 from tooltune.formats.scan import Scan, scan
-from tooltune.formats.templates import fill
+from tooltune.prompts import fill
 from tooltune.messages import Message, ToolCall
 from tooltune.toolspec import tool_description, tool_name, tool_parameters
 
@@ -62,7 +62,9 @@ def describe_tool(spec: dict[str, Any], lang: str) -> str:
 
 class ReActFormat(PromptFormat):
     name = "react"
-    stop = ["Observation:", "Observation："]
+    stop = list(react_layout.STOP_WORDS)
+    call_syntax = "react"
+    one_call_per_completion = True  # generation stops at the Observation after each call
 
     # -- rendering ----------------------------------------------------------------------------
     def system_prompt(self, tools: list[dict[str, Any]]) -> str:
@@ -85,6 +87,9 @@ class ReActFormat(PromptFormat):
         turns.pop()  # the sentinel user turn
         last = messages[-1].role if messages else "user"
         return Rendered(turns, open_last=last == "tool")
+
+    def forced_call_prefix(self, name: str | None = None) -> str:
+        return react_layout.forced_call_prefix(name)
 
     # -- parsing ------------------------------------------------------------------------------
     def parse(self, text: str, tools: list[dict[str, Any]]) -> Parsed:

@@ -1,9 +1,11 @@
 """The one owner of the ReAct text layout: how a step is written, and the keywords read back.
 
-Three places write or read ReAct text and must agree byte for byte: the ReAct prompt format (what
-the agent prompts with and what training labels are built from), its completion parser, and the
-text-only dataset exports/imports (ms_agent, AgentFabric, alpaca in `data/react_text.py`). They
-all go through `step_segments` / `keywords` here.
+Several places write or read ReAct text and must agree byte for byte: the ReAct prompt format (what
+the agent prompts with and what training labels are built from), its completion parser, the
+text-only dataset exports/imports (ms_agent, AgentFabric, alpaca in `data/react_text.py`), the
+keyword loss scale (train/dataset.py), the call grammar (formats/grammar.py) and a server's forced
+call (serve/replies.py). They all take the keywords, the stop words and the call opening from
+here, and write steps with `step_segments` / read them with `keywords`.
 
 Layout of one assistant turn (a scratchpad), each call followed by its own observation:
 
@@ -45,7 +47,15 @@ LINE_KEYWORD = re.compile(
 _CANON = {"思考": "thought", "行动输入": "action input", "行动": "action", "最终答案": "final answer", "观察": "observation"}
 DEFAULT_THOUGHT = {"en": "I now know the final answer", "zh": "我现在知道最终答案了"}
 DEFAULT_THOUGHTS = {"i now know the final answer", "我现在知道最终答案了", "i know the final answer"}
+THOUGHT = "Thought:"
+ACTION = "Action:"
+ACTION_INPUT = "Action Input:"
 OBSERVATION = "Observation:"
+FINAL_ANSWER = "Final Answer:"
+# Generation stops where the tool's result goes; some models write the full-width colon.
+STOP_WORDS = (OBSERVATION, OBSERVATION[:-1] + "：")
+# How a call may open (the first is what a forced or constrained call writes).
+CALL_OPENERS = (ACTION, ACTION[:-1] + "：", "行动:", "行动：")
 _JOINED_KINDS = {"actioninput": "action input", "finalanswer": "final answer"}
 _SPACES = re.compile(r"\s+")
 
@@ -77,7 +87,7 @@ def keywords(text: str, line_start: bool = False) -> list[Kw]:
 class Dialect:
     """What differs between the prompt format and a dataset's ReAct text; the layout does not."""
 
-    final_keyword: str = "Final Answer"
+    final_keyword: str = FINAL_ANSWER[:-1]
     thought_keyword: bool = True  # AgentFabric writes its thought as bare text
     result_tags: bool = False  # AgentFabric: `Observation: <result>…</result>`
     default_thought: bool = True  # the format always writes a Thought before the Final Answer
@@ -98,17 +108,17 @@ def step_segments(msg: Message, lang: str, results: list[str | None], dialect: D
     """One assistant step as segments: what the model writes is `train=True`, each observation
     (the tool's result, `results[i]` for call i, None while it is pending) is not."""
     thought = step_thought(msg)
-    head = (f"Thought: {thought}\n" if dialect.thought_keyword else f"{thought}\n") if thought else ""
+    head = (f"{THOUGHT} {thought}\n" if dialect.thought_keyword else f"{thought}\n") if thought else ""
     if not msg.tool_calls:
         if not head and dialect.default_thought:
-            head = f"Thought: {DEFAULT_THOUGHT.get(lang, DEFAULT_THOUGHT['en'])}\n"
+            head = f"{THOUGHT} {DEFAULT_THOUGHT.get(lang, DEFAULT_THOUGHT['en'])}\n"
         end = "\n" if dialect.final_newline else ""
         return [Segment(f"{head}{dialect.final_keyword}: {msg.text}{end}", train=True)]
     segs = []
     for i, call in enumerate(msg.tool_calls):
         args = json.dumps(call.arguments, ensure_ascii=False)
         result = results[i] if i < len(results) else None
-        text = f"{head if i == 0 else ''}Action: {call.name}\nAction Input: {args}\n"
+        text = f"{head if i == 0 else ''}{ACTION} {call.name}\n{ACTION_INPUT} {args}\n"
         if result is None and not dialect.pending_observation:
             segs.append(Segment(text, True))
             continue
@@ -116,6 +126,12 @@ def step_segments(msg: Message, lang: str, results: list[str | None], dialect: D
         if result is not None:
             segs.append(_result_segment(result, dialect))
     return segs
+
+
+def forced_call_prefix(name: str | None = None) -> str:
+    """The opening of a call a server prefills when tool_choice forces one; with `name`, up to
+    where the arguments begin (the model writes the JSON)."""
+    return f"{ACTION} {name}\n{ACTION_INPUT}" if name else ACTION
 
 
 def turn_segments(messages: list[Message], lang: str, dialect: Dialect = FORMAT) -> list[Segment]:

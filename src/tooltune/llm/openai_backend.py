@@ -242,13 +242,14 @@ class OpenAILLM(LLM):
             model=self.model, messages=messages, stream=True, max_tokens=request.max_tokens,
             temperature=request.temperature, stop=stop, **extra,
         )
-        text, finish = "", None
+        text, finish, usage = "", None, None
         calls: dict[int, dict[str, str]] = {}
         for chunk in stream:
             if request.cancel is not None and request.cancel.is_set():
                 stream.close()
                 finish = "cancelled"
                 break
+            usage = getattr(chunk, "usage", None) or usage  # servers that report it put it on the last chunk
             if not chunk.choices:
                 continue
             choice = chunk.choices[0]
@@ -269,7 +270,8 @@ class OpenAILLM(LLM):
             raise _Retryable(f"the stream ended without a finish_reason after {len(text)} characters")
         tool_calls = [_decode_call(c) for _, c in sorted(calls.items())] or None
         text, _ = cut_at_stop(text, request.stop)
-        return Completion(text, tool_calls, finish)
+        counts = (usage.prompt_tokens or 0, usage.completion_tokens or 0) if usage is not None else (0, 0)
+        return Completion(text, tool_calls, finish, *counts)
 
 
 def _server_message(exc: Any) -> str:

@@ -27,4 +27,5 @@ class ScriptedLLM(LLM):
         if on_text:
             for word in text.split(" "):  # stream word by word, like a real backend would
                 on_text(word + " ")
-        return Completion(text, completion.tool_calls, completion.finish_reason or "stop")
+        return Completion(text, completion.tool_calls, completion.finish_reason or "stop", completion.prompt_tokens,
+                          completion.completion_tokens)  # counts as queued (0, 0: "not reported", like a server without usage)

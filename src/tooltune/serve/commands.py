@@ -10,6 +10,7 @@ from rich.console import Console
 
 from tooltune.cli_options import weights_option
 from tooltune.errors import TooltuneError
+from tooltune.lang import LANG_HELP, check_lang
 from tooltune.serve.limits import Limits
 
 console = Console(stderr=True)
@@ -25,7 +26,7 @@ def register(app: typer.Typer) -> None:
         adapter: AdapterOpt = None,
         weights: Annotated[str, weights_option()] = "fp32",
         format: Annotated[str, typer.Option("--format", help="json | react | native: the layout the model was tuned on")] = "json",
-        lang: Annotated[str, typer.Option(help="Prompt language of the format: en | zh")] = "en",
+        lang: Annotated[str, typer.Option(help=f"Prompt language of the format: {LANG_HELP}")] = "en",
         host: Annotated[str, typer.Option(help="Interface to bind (127.0.0.1 = this machine only)")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="TCP port")] = 8000,
         api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="TOOLTUNE_API_KEY", help="Require 'Authorization: Bearer KEY'")] = None,
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
         adapter: AdapterOpt = None,
         gguf: Annotated[Optional[str], typer.Option("--gguf", help="Also write a GGUF: f16 | q8_0")] = None,
         ollama: Annotated[bool, typer.Option("--ollama", help="Also write an ollama Modelfile (with --gguf: FROM the GGUF)")] = False,
-        lang: Annotated[str, typer.Option(help="Language of the json format's tool prompt: en | zh")] = "en",
+        lang: Annotated[str, typer.Option(help=f"Language of the json format's tool prompt: {LANG_HELP}")] = "en",
         dtype: Annotated[str, typer.Option(help="safetensors dtype: float32 | bfloat16 | float16")] = "float32",
     ) -> None:
         """Export merged weights + tokenizer + a chat template in the training layout (json format),
@@ -76,8 +77,7 @@ def register(app: typer.Typer) -> None:
             raise TooltuneError(f"--gguf {gguf}: use one of {', '.join(GGUF_TYPES)}")
         if dtype not in ("float32", "bfloat16", "float16"):
             raise TooltuneError(f"--dtype {dtype}: use float32, bfloat16 or float16")
-        if lang not in ("en", "zh"):
-            raise TooltuneError(f"--lang {lang}: use en or zh")
+        check_lang(lang)
         base, shipped = resolve(model)
         with console.status(f"loading and merging {model}…"):
             merged, tokenizer = load_merged(base, adapter or shipped)

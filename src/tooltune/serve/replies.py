@@ -25,19 +25,10 @@ from tooltune.messages import ToolCall
 from tooltune.serve.protocol import Conversation
 
 
-def forced_prefix(fmt: PromptFormat, name: str | None) -> str:
-    """The opening of a tool call in `fmt`'s syntax; with `name`, up to where arguments begin."""
-    if fmt.name == "react":
-        return f"Action: {name}\nAction Input:" if name else "Action:"
-    if name:
-        return "<tool_call>\n" + json.dumps({"name": name}, ensure_ascii=False)[:-1] + ', "arguments": '
-    return '<tool_call>\n{"name": "'
-
-
 def generation_request(fmt: PromptFormat, conv: Conversation) -> tuple[GenerationRequest, str]:
     """The backend request and the prefilled text the completion continues ("" when none)."""
     rendered = fmt.render(conv.messages, conv.tools)
-    prefix = forced_prefix(fmt, conv.forced_name) if conv.choice in ("required", "function") else ""
+    prefix = fmt.forced_call_prefix(conv.forced_name) if conv.choice in ("required", "function") else ""
     if prefix:
         if rendered.open_last:
             rendered.turns[-1].segments.append(Segment(prefix))
@@ -45,7 +36,7 @@ def generation_request(fmt: PromptFormat, conv: Conversation) -> tuple[Generatio
             rendered.turns.append(Turn("assistant", [Segment(prefix)]))
         rendered.open_last = True
     request = GenerationRequest(
-        rendered=rendered, messages=list(conv.messages), tools=conv.tools, native=fmt.name == "native",
+        rendered=rendered, messages=list(conv.messages), tools=conv.tools, native=fmt.native,
         stop=list(dict.fromkeys([*fmt.stop, *conv.stop])), max_tokens=conv.max_tokens, temperature=conv.temperature,
         constraint=constraint_for(fmt, conv.tools, conv.choice, conv.forced_name, prefix),
     )

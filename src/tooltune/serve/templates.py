@@ -3,7 +3,7 @@
 `jinja_template` is for `tokenizer_config.json` / GGUF `tokenizer.chat_template` (transformers,
 vLLM, llama.cpp); `ollama_template` is the same layout in Go's text/template with ollama's data
 (`.System`, `.Messages` with `.ToolCalls`/`.Thinking`, `.Tools`). Both are built from the very
-prompt text tooltune renders (`formats/templates/json_*.txt`) around ChatML turns, so a served
+prompt text tooltune renders (`tooltune/prompts/json_*.txt`) around ChatML turns, so a served
 model sees the bytes it was trained on: system prompt + `<tools>` block, `<tool_call>` blocks in
 assistant turns, `<tool_response>` blocks in one user turn per run of tool results.
 
@@ -16,7 +16,7 @@ that shows it is taken for a reasoning model, so every plain answer would come b
 from __future__ import annotations
 
 from tooltune.errors import TooltuneError
-from tooltune.formats.templates import fill
+from tooltune.prompts import fill
 
 _MARK = "\x00TOOLS\x00"
 

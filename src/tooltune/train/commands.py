@@ -9,6 +9,7 @@ from rich.console import Console
 
 from tooltune.cli_options import corpus_option
 from tooltune.errors import TooltuneError
+from tooltune.lang import LANG_HELP
 
 if TYPE_CHECKING:
     from tooltune.train.dpo import DPOConfig
@@ -18,7 +19,7 @@ console = Console()
 DataOpt = Annotated[str, corpus_option("corpus.db (approved samples) or a .jsonl of samples; 'demo' = the bundled demo corpus")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="HF model folder or .gguf file (default: embedded SmolLM2-135M)")]
 FormatOpt = Annotated[str, typer.Option("--format", help="react | json | native (must match what the agent will use)")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Prompt language: auto (each sample's own, as eval does) | en | zh")]
+LangOpt = Annotated[str, typer.Option("--lang", help=f"Prompt language: auto (each sample's own, as eval does) | {LANG_HELP}")]
 
 
 def _data_path(data: str) -> str:
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
         eval_split: Annotated[float, typer.Option(help="Share of samples held out for the eval loss")] = 0.1,
         eval_steps: Annotated[int, typer.Option(help="Evaluate every N steps (0: at the end)")] = 0,
         save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps (0: at the end)")] = 0,
-        scheduler: Annotated[str, typer.Option(help="cosine | linear | constant (all with warm-up)")] = "cosine",
+        scheduler: Annotated[str, typer.Option(help="cosine | linear | constant, each after a linear warm-up from 0 (constant: the peak rate after the warm-up)")] = "cosine",
         warmup_ratio: Annotated[float, typer.Option(help="Share of steps spent warming up")] = 0.1,
         loss_scale: Annotated[Optional[str], typer.Option(help="Per-span loss weights: react (Action/Action Input x2) | none")] = None,
         gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute activations to save memory")] = False,

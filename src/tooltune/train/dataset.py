@@ -20,22 +20,23 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tooltune.errors import TooltuneError
-from tooltune.formats import PromptFormat, get_format
+from tooltune.formats import PromptFormat, get_format, react_layout
 from tooltune.formats.chat import ChatRenderer
-from tooltune.lang import dialogue_lang
+from tooltune.lang import LANG_CHOICES, dialogue_lang
 from tooltune.messages import Message, Sample, read_jsonl
 
 IGNORE = -100
 DEMO_CORPUS = Path(__file__).resolve().parent / "data" / "demo_corpus.jsonl"
 
 # ms-swift's `react` loss scale: keyword -> (weight of the keyword, weight of the text after it).
+# The keywords are the ReAct layout's own (formats/react_layout.py); only the weights live here.
 LOSS_SCALES: dict[str, dict[str, tuple[float, float]]] = {
     "react": {
-        "Action:": (2.0, 2.0),
-        "Action Input:": (2.0, 2.0),
-        "Thought:": (1.0, 1.0),
-        "Final Answer:": (1.0, 1.0),
-        "Observation:": (2.0, 0.0),
+        react_layout.ACTION: (2.0, 2.0),
+        react_layout.ACTION_INPUT: (2.0, 2.0),
+        react_layout.THOUGHT: (1.0, 1.0),
+        react_layout.FINAL_ANSWER: (1.0, 1.0),
+        react_layout.OBSERVATION: (2.0, 0.0),
     },
 }
 
@@ -185,7 +186,6 @@ def build_step_example(prompt: list[Message], step: Message, tools: list[dict[st
 
 
 OVERLONG = ("eval", "drop-turns")
-LANG_CHOICES = ("auto", "en", "zh")
 
 
 def check_corpus_options(lang: str = "auto", overlong: str = "eval", eval_split: float = 0.0, loss_scale: str | None = None) -> None:

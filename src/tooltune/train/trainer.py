@@ -30,15 +30,7 @@ from tooltune.train.dataset import Corpus, Example, check_corpus_options, prepar
 from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_training_model, save_trained
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
-
-SCHEDULERS = ("cosine", "linear", "constant")
-
-
-def check_scheduler(name: str) -> None:
-    """A one-line error for a `--scheduler` that is none of SCHEDULERS."""
-    if name not in SCHEDULERS:
-        raise TooltuneError(f"--scheduler {name!r}: use one of {', '.join(SCHEDULERS)}")
-
+from tooltune.train.schedule import check_scheduler, make_scheduler  # recipe/commands.py imports check_scheduler from here
 
 @dataclass
 class TrainConfig:
@@ -194,7 +186,6 @@ class Trainer:
         import torch
         from accelerate import Accelerator
         from accelerate.utils import set_seed
-        from transformers import get_scheduler
 
         cfg = self.cfg
         set_seed(cfg.seed)
@@ -202,8 +193,7 @@ class Trainer:
         total = self.total_steps(acc.num_processes)
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=torch.cuda.is_available())
-        scheduler = get_scheduler(cfg.scheduler if cfg.scheduler != "constant" else "constant_with_warmup", optimizer,
-                                  num_warmup_steps=round(cfg.warmup_ratio * total), num_training_steps=total)
+        scheduler = make_scheduler(optimizer, cfg.scheduler, total, warmup=round(cfg.warmup_ratio * total))
         loss_model: Any = self._loss_module()
         if cfg.compile and torch.cuda.is_available():
             loss_model = torch.compile(loss_model, dynamic=True)
