@@ -23,7 +23,6 @@ import json
 import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 

@@ -29,7 +29,8 @@ from tooltune.data.synth.realistic import (
     RESULT_ANSWER, PyFunc, compose, composed_single, intent, load_pyfuncs, needs_verb, py_call, py_episode, respectively, restyle, words,
 )
 from tooltune.data.synth.dialogues import Call
-from tooltune.messages import Message, Sample
+from tooltune.lang import LANGS
+from tooltune.messages import Message, Sample, read_jsonl
 
 KNOWLEDGE_PATH = Path(__file__).resolve().parent / "knowledge.jsonl"
 QUESTIONS_PATH = Path(__file__).resolve().parent / "knowledge_questions.txt"
@@ -63,9 +64,8 @@ class MixV3:
 
 def load_knowledge(path: Path = KNOWLEDGE_PATH, held_out: bool = False) -> dict[str, list[tuple[str, str]]]:
     """The distilled answers, split by a stable hash of the question: train side or held-out side."""
-    pools: dict[str, list[tuple[str, str]]] = {"en": [], "zh": []}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    pools: dict[str, list[tuple[str, str]]] = {lang: [] for lang in LANGS}
+    for _, row in read_jsonl(path):
         if (stable_fraction(row["q"]) < KNOWLEDGE_HELD_OUT) == held_out:
             pools[row["lang"]].append((row["q"], row["a"]))
     return pools

@@ -21,8 +21,8 @@ from typing import Any
 
 from tooltune.data.synth.bank import BankTool, random_name
 from tooltune.data.synth.values import render_value, result_value, sample_value
-from tooltune.lang import detect_lang
-from tooltune.messages import Message, Sample, ToolCall
+from tooltune.lang import LANGS, detect_lang
+from tooltune.messages import Message, Sample, ToolCall, read_jsonl
 from tooltune.toolspec import function_of
 
 CHAT_PATH = Path(__file__).resolve().parent / "chat.jsonl"
@@ -189,11 +189,9 @@ def no_fit(absent: BankTool, offered: list[BankTool], lang: str, rng: random.Ran
 
 
 def load_chat(path: Path = CHAT_PATH) -> dict[str, list[tuple[str, str]]]:
-    pools: dict[str, list[tuple[str, str]]] = {"en": [], "zh": []}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            obj = json.loads(line)
-            pools[obj["lang"]].append((obj["q"], obj["a"]))
+    pools: dict[str, list[tuple[str, str]]] = {lang: [] for lang in LANGS}
+    for _, obj in read_jsonl(path):
+        pools[obj["lang"]].append((obj["q"], obj["a"]))
     return pools
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tooltune.data.synth.bank import BankTool
-from tooltune.data.synth.dialogues import Call, Episode, _first_lower, simulate
+from tooltune.data.synth.dialogues import Call, Episode, simulate
 from tooltune.data.synth.values import render_value, sample_value
 from tooltune.messages import Message, Sample, ToolCall
 from tooltune.toolspec import function_of
