@@ -11,9 +11,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
+from tooltune.agent.planning import PlanLimits
+from tooltune.cli_options import (
+    DEFAULT_TOOLS, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, format_option, lang_option, tools_option,
+)
 from tooltune.errors import TooltuneError
-from tooltune.lang import LANG_HELP
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Teach language models to use tools, and run them as agents.")
 console = Console()
@@ -42,17 +44,20 @@ def make_tools(names: str | None, search_dir: str | None = None, search_backend:
     return registry.select(names.split(",")) if names else registry
 
 
+P = PlanLimits  # the defaults of the --plan limits
+
+
 @app.command()
 def run(
     question: Annotated[str, typer.Argument(help="The question for the agent")],
-    tools: Annotated[str, typer.Option(help="Comma-separated built-in tools")] = "calculator,current_time,web_search",
-    format: Annotated[str, typer.Option("--format", help="react | json | native")] = "react",
-    lang: Annotated[str, typer.Option(help=f"Prompt language: {LANG_HELP}")] = "en",
+    tools: Annotated[str, tools_option()] = DEFAULT_TOOLS,
+    format: Annotated[str, format_option()] = "react",
+    lang: Annotated[str, lang_option()] = "en",
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     backend: BackendOpt = "auto",
-    weights: Annotated[str, weights_option()] = "fp32",
+    weights: WeightsOpt = "fp32",
     adapter: AdapterOpt = None,
     max_steps: Annotated[int, typer.Option(help="Stop after this many model steps")] = 6,
     max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 256,
@@ -64,27 +69,23 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole trajectory as JSON at the end")] = False,
     save: Annotated[Optional[str], typer.Option(help="Save the trajectory to this JSON file")] = None,
     plan: Annotated[bool, typer.Option("--plan", help="Plan sub-tasks first, run each, retry/re-plan failures, reflect at the end")] = False,
-    plan_steps: Annotated[int, typer.Option(help="With --plan: model steps for the whole run")] = 24,
-    max_subtasks: Annotated[int, typer.Option(help="With --plan: sub-tasks per plan")] = 6,
-    max_retries: Annotated[int, typer.Option(help="With --plan: retries of a failed sub-task")] = 1,
-    max_replans: Annotated[int, typer.Option(help="With --plan: new plans after a failure")] = 1,
+    plan_steps: Annotated[int, typer.Option(help="With --plan: model steps for the whole run")] = P.max_steps,
+    max_subtasks: Annotated[int, typer.Option(help="With --plan: sub-tasks per plan")] = P.max_subtasks,
+    max_retries: Annotated[int, typer.Option(help="With --plan: retries of a failed sub-task")] = P.max_retries,
+    max_replans: Annotated[int, typer.Option(help="With --plan: new plans after a failure")] = P.max_replans,
     max_tools: Annotated[Optional[int], typer.Option(help="Offer the model only the K tools that best match the task (BM25)")] = None,
     memory: Annotated[Optional[str], typer.Option(help="Long-term memory file (SQLite); adds memory_search/save/update")] = None,
     auto_memory: Annotated[bool, typer.Option(help="With --memory: look memory up before the run")] = False,
     context_window: Annotated[Optional[int], typer.Option(help="Fit each prompt into this many tokens (keeps system, task, latest steps)")] = None,
     max_repeats: Annotated[int, typer.Option(help="Identical repeated tool calls tolerated before stopping with status loop")] = 2,
-    constrain: Annotated[bool, constrain_option()] = True,
+    constrain: ConstrainOpt = True,
 ) -> None:
     """Answer QUESTION with an agent that can call tools, streaming every step."""
     from tooltune.agent import Agent
+    from tooltune.agent.loop import check_limits
     from tooltune.llm import make_llm
 
-    if max_steps < 1:
-        raise TooltuneError("--max-steps must be at least 1")
-    from tooltune.agent.planning import PlanLimits
-
-    if context_window is not None and context_window <= max_tokens:
-        raise TooltuneError(f"--context-window ({context_window}) must be larger than --max-tokens ({max_tokens})")
+    check_limits(max_steps, max_tokens, max_repeats, max_tools, context_window)  # before the slow model load
     limits = PlanLimits(max_subtasks, plan_steps, max_retries, max_replans)
     if plan:
         limits.check()
@@ -174,9 +175,9 @@ def list_tools(as_json: Annotated[bool, typer.Option("--json", help="Print OpenA
 
 @app.command()
 def parse(
-    format: Annotated[str, typer.Option("--format", help="react | json | native")] = "react",
+    format: Annotated[str, format_option()] = "react",
     jsonl: Annotated[bool, typer.Option("--jsonl", help='Read lines {"format", "text", "tools"[, "tool_parser"]} from stdin')] = False,
-    tools: Annotated[str, typer.Option(help="Built-in tools to resolve names against (when a line gives none)")] = "calculator,current_time,web_search",
+    tools: Annotated[str, tools_option("Built-in tools to resolve names against (when a line gives none)")] = DEFAULT_TOOLS,
     tool_parser: Annotated[Optional[str], typer.Option("--tool-parser", help="native only: hermes | llama3 | mistral | qwen3-xml | deepseek | glm | kimi | gpt-oss | gemma")] = None,
     strict_tags: Annotated[bool, typer.Option("--strict-tags", help="json/native: a call only inside call tags; bare JSON is the answer's text")] = False,
 ) -> None:
