@@ -150,3 +150,12 @@ def test_run_checks_the_agent_limits_before_loading_a_model(monkeypatch):
     assert isinstance(result.exception, TooltuneError)
     assert str(result.exception) == "--context-window (200) must be larger than --max-tokens (256)"
     assert isinstance(runner.invoke(app, ["run", "hi", "--max-repeats", "-1"]).exception, TooltuneError)
+
+
+def test_rollout_defaults_are_the_configs():
+    from tooltune.data.rollout import RolloutConfig
+
+    got = defaults("rollout")
+    assert (got["format"], got["max_steps"], got["max_tokens"], got["batch_size"], not got["sequential"], got["system"], got["retry_failed"]) == \
+        (RolloutConfig.fmt, RolloutConfig.max_steps, RolloutConfig.max_tokens, RolloutConfig.batch_size, RolloutConfig.batched,
+         RolloutConfig.system, RolloutConfig.retry_failed)
