@@ -159,3 +159,21 @@ def test_rollout_defaults_are_the_configs():
     assert (got["format"], got["max_steps"], got["max_tokens"], got["batch_size"], not got["sequential"], got["system"], got["retry_failed"]) == \
         (RolloutConfig.fmt, RolloutConfig.max_steps, RolloutConfig.max_tokens, RolloutConfig.batch_size, RolloutConfig.batched,
          RolloutConfig.system, RolloutConfig.retry_failed)
+
+
+def test_the_command_table_names_what_each_module_registers():
+    import importlib
+
+    import typer
+
+    from tooltune.cli import COMMAND_MODULES, _modules_for
+
+    for module, names in COMMAND_MODULES.items():
+        sub = typer.Typer()
+        sub.callback()(lambda: None)  # a group even for one command
+        importlib.import_module(module).register(sub)
+        assert sorted(typer.main.get_command(sub).commands) == sorted(names), module
+    assert _modules_for(["/venv/bin/tooltune", "train", "--rank", "4"]) == ["tooltune.train.commands"]
+    assert _modules_for(["/venv/bin/tooltune", "run", "hi"]) == []
+    assert _modules_for(["/venv/bin/tooltune", "--help"]) == _modules_for(["/venv/bin/tooltune", "trian"]) == list(COMMAND_MODULES)
+    assert _modules_for(["-c", "train"]) == list(COMMAND_MODULES)  # not the console script: every command

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from tooltune.agent.planning import PlanLimits
 from tooltune.cli_options import (
     DEFAULT_TOOLS, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, format_option, lang_option, tools_option,
 )
@@ -44,9 +44,6 @@ def make_tools(names: str | None, search_dir: str | None = None, search_backend:
     return registry.select(names.split(",")) if names else registry
 
 
-P = PlanLimits  # the defaults of the --plan limits
-
-
 @app.command()
 def run(
     question: Annotated[str, typer.Argument(help="The question for the agent")],
@@ -69,10 +66,12 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole trajectory as JSON at the end")] = False,
     save: Annotated[Optional[str], typer.Option(help="Save the trajectory to this JSON file")] = None,
     plan: Annotated[bool, typer.Option("--plan", help="Plan sub-tasks first, run each, retry/re-plan failures, reflect at the end")] = False,
-    plan_steps: Annotated[int, typer.Option(help="With --plan: model steps for the whole run")] = P.max_steps,
-    max_subtasks: Annotated[int, typer.Option(help="With --plan: sub-tasks per plan")] = P.max_subtasks,
-    max_retries: Annotated[int, typer.Option(help="With --plan: retries of a failed sub-task")] = P.max_retries,
-    max_replans: Annotated[int, typer.Option(help="With --plan: new plans after a failure")] = P.max_replans,
+    # PlanLimits' defaults, written out: importing tooltune.agent here would slow every command's start
+    # by 0.15 s (tests/test_cli_options.py holds them equal)
+    plan_steps: Annotated[int, typer.Option(help="With --plan: model steps for the whole run")] = 24,
+    max_subtasks: Annotated[int, typer.Option(help="With --plan: sub-tasks per plan")] = 6,
+    max_retries: Annotated[int, typer.Option(help="With --plan: retries of a failed sub-task")] = 1,
+    max_replans: Annotated[int, typer.Option(help="With --plan: new plans after a failure")] = 1,
     max_tools: Annotated[Optional[int], typer.Option(help="Offer the model only the K tools that best match the task (BM25)")] = None,
     memory: Annotated[Optional[str], typer.Option(help="Long-term memory file (SQLite); adds memory_search/save/update")] = None,
     auto_memory: Annotated[bool, typer.Option(help="With --memory: look memory up before the run")] = False,
@@ -83,6 +82,7 @@ def run(
     """Answer QUESTION with an agent that can call tools, streaming every step."""
     from tooltune.agent import Agent
     from tooltune.agent.loop import check_limits
+    from tooltune.agent.planning import PlanLimits
     from tooltune.llm import make_llm
 
     check_limits(max_steps, max_tokens, max_repeats, max_tools, context_window)  # before the slow model load
@@ -201,12 +201,36 @@ def parse(
         print(dumps_line(parse_line(line, lineno, defaults, build)), flush=True)
 
 
-def _register_subcommands() -> None:
-    """Packages that add commands expose `register(app)` in their `commands` module."""
+# Which package module adds which commands (each through `register(app)`). Each module pulls in
+# the configs its options take their defaults from (train's, eval's, ...: 0.1-0.2 s apiece), so
+# the console script imports only the module of the command it runs; help, an unknown name, or
+# `app` imported by a program or a test get them all. tests/test_cli_options.py checks the table.
+COMMAND_MODULES = {
+    "tooltune.data.commands": ("generate", "judge", "rollout", "import", "export", "corpus-stats"),
+    "tooltune.train.commands": ("train", "merge", "sweep", "inspect-sample"),
+    "tooltune.eval.commands": ("eval",),
+    "tooltune.eval.bench_commands": ("bench",),
+    "tooltune.serve.commands": ("serve", "export-model"),
+    "tooltune.annotate.commands": ("annotate",),
+    "tooltune.recipe.commands": ("recipe",),
+    "tooltune.data.mine_commands": ("pairs",),
+}
+
+
+def _modules_for(argv: list[str]) -> list[str]:
+    """The command modules to import for this process (see COMMAND_MODULES)."""
+    if not argv or Path(argv[0]).name != "tooltune":
+        return list(COMMAND_MODULES)
+    name = next((arg for arg in argv[1:] if not arg.startswith("-")), None)
+    if name in _OWN_COMMANDS:
+        return []
+    return [m for m, names in COMMAND_MODULES.items() if name in names] or list(COMMAND_MODULES)
+
+
+def _register_subcommands(modules: list[str]) -> None:
     import importlib
 
-    for module in ("tooltune.data.commands", "tooltune.train.commands", "tooltune.eval.commands", "tooltune.eval.bench_commands", "tooltune.serve.commands",
-                   "tooltune.annotate.commands", "tooltune.recipe.commands", "tooltune.data.mine_commands"):
+    for module in modules:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -216,7 +240,8 @@ def _register_subcommands() -> None:
         mod.register(app)
 
 
-_register_subcommands()
+_OWN_COMMANDS = frozenset(c.name or c.callback.__name__ for c in app.registered_commands if c.callback)  # run, tools, parse
+_register_subcommands(_modules_for(sys.argv))
 
 
 def _usage_error_types() -> tuple[type[BaseException], ...]:
