@@ -219,7 +219,7 @@ COMMAND_MODULES = {
 
 def _modules_for(argv: list[str]) -> list[str]:
     """The command modules to import for this process (see COMMAND_MODULES)."""
-    if not argv or Path(argv[0]).name != "tooltune":
+    if not argv or Path(argv[0]).stem != "tooltune":  # the console script (tooltune, tooltune.exe)
         return list(COMMAND_MODULES)
     name = next((arg for arg in argv[1:] if not arg.startswith("-")), None)
     if name in _OWN_COMMANDS:
