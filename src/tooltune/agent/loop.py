@@ -38,7 +38,8 @@ MEMORY_TOOLS = ("memory_search", "memory_save", "memory_update")  # offered what
 def check_limits(max_steps: int, max_tokens: int, max_repeats: int, max_tools: int | None, context_window: int | None,
                  max_parallel_calls: int = 1) -> None:
     """The one check of an agent's limits: `Agent` runs it, and `tooltune run` before it loads a
-    model, so a bad flag fails in a second rather than after the load."""
+    model, so a bad flag fails in a second rather than after the load (`run` has no
+    --max-parallel-calls: the default 1 always passes)."""
     if max_steps < 1:
         raise TooltuneError("--max-steps must be at least 1")
     if max_repeats < 0 or max_parallel_calls < 1 or (max_tools is not None and max_tools < 1):
