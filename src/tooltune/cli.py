@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
+from tooltune.cli_options import (
+    DEFAULT_TOOLS, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, format_option, lang_option, tools_option,
+)
 from tooltune.errors import TooltuneError
-from tooltune.lang import LANG_HELP
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Teach language models to use tools, and run them as agents.")
 console = Console()
@@ -45,14 +47,14 @@ def make_tools(names: str | None, search_dir: str | None = None, search_backend:
 @app.command()
 def run(
     question: Annotated[str, typer.Argument(help="The question for the agent")],
-    tools: Annotated[str, typer.Option(help="Comma-separated built-in tools")] = "calculator,current_time,web_search",
-    format: Annotated[str, typer.Option("--format", help="react | json | native")] = "react",
-    lang: Annotated[str, typer.Option(help=f"Prompt language: {LANG_HELP}")] = "en",
+    tools: Annotated[str, tools_option()] = DEFAULT_TOOLS,
+    format: Annotated[str, format_option()] = "react",
+    lang: Annotated[str, lang_option()] = "en",
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     backend: BackendOpt = "auto",
-    weights: Annotated[str, weights_option()] = "fp32",
+    weights: WeightsOpt = "fp32",
     adapter: AdapterOpt = None,
     max_steps: Annotated[int, typer.Option(help="Stop after this many model steps")] = 6,
     max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 256,
@@ -64,6 +66,8 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole trajectory as JSON at the end")] = False,
     save: Annotated[Optional[str], typer.Option(help="Save the trajectory to this JSON file")] = None,
     plan: Annotated[bool, typer.Option("--plan", help="Plan sub-tasks first, run each, retry/re-plan failures, reflect at the end")] = False,
+    # PlanLimits' defaults, written out: importing tooltune.agent here would slow every command's start
+    # by 0.15 s (tests/test_cli_options.py holds them equal)
     plan_steps: Annotated[int, typer.Option(help="With --plan: model steps for the whole run")] = 24,
     max_subtasks: Annotated[int, typer.Option(help="With --plan: sub-tasks per plan")] = 6,
     max_retries: Annotated[int, typer.Option(help="With --plan: retries of a failed sub-task")] = 1,
@@ -73,18 +77,15 @@ def run(
     auto_memory: Annotated[bool, typer.Option(help="With --memory: look memory up before the run")] = False,
     context_window: Annotated[Optional[int], typer.Option(help="Fit each prompt into this many tokens (keeps system, task, latest steps)")] = None,
     max_repeats: Annotated[int, typer.Option(help="Identical repeated tool calls tolerated before stopping with status loop")] = 2,
-    constrain: Annotated[bool, constrain_option()] = True,
+    constrain: ConstrainOpt = True,
 ) -> None:
     """Answer QUESTION with an agent that can call tools, streaming every step."""
     from tooltune.agent import Agent
+    from tooltune.agent.loop import check_limits
+    from tooltune.agent.planning import PlanLimits
     from tooltune.llm import make_llm
 
-    if max_steps < 1:
-        raise TooltuneError("--max-steps must be at least 1")
-    from tooltune.agent.planning import PlanLimits
-
-    if context_window is not None and context_window <= max_tokens:
-        raise TooltuneError(f"--context-window ({context_window}) must be larger than --max-tokens ({max_tokens})")
+    check_limits(max_steps, max_tokens, max_repeats, max_tools, context_window)  # before the slow model load
     limits = PlanLimits(max_subtasks, plan_steps, max_retries, max_replans)
     if plan:
         limits.check()
@@ -174,9 +175,9 @@ def list_tools(as_json: Annotated[bool, typer.Option("--json", help="Print OpenA
 
 @app.command()
 def parse(
-    format: Annotated[str, typer.Option("--format", help="react | json | native")] = "react",
+    format: Annotated[str, format_option()] = "react",
     jsonl: Annotated[bool, typer.Option("--jsonl", help='Read lines {"format", "text", "tools"[, "tool_parser"]} from stdin')] = False,
-    tools: Annotated[str, typer.Option(help="Built-in tools to resolve names against (when a line gives none)")] = "calculator,current_time,web_search",
+    tools: Annotated[str, tools_option("Built-in tools to resolve names against (when a line gives none)")] = DEFAULT_TOOLS,
     tool_parser: Annotated[Optional[str], typer.Option("--tool-parser", help="native only: hermes | llama3 | mistral | qwen3-xml | deepseek | glm | kimi | gpt-oss | gemma")] = None,
     strict_tags: Annotated[bool, typer.Option("--strict-tags", help="json/native: a call only inside call tags; bare JSON is the answer's text")] = False,
 ) -> None:
@@ -200,12 +201,36 @@ def parse(
         print(dumps_line(parse_line(line, lineno, defaults, build)), flush=True)
 
 
-def _register_subcommands() -> None:
-    """Packages that add commands expose `register(app)` in their `commands` module."""
+# Which package module adds which commands (each through `register(app)`). Each module pulls in
+# the configs its options take their defaults from (train's, eval's, ...: 0.1-0.2 s apiece), so
+# the console script imports only the module of the command it runs; help, an unknown name, or
+# `app` imported by a program or a test get them all. tests/test_cli_options.py checks the table.
+COMMAND_MODULES = {
+    "tooltune.data.commands": ("generate", "judge", "rollout", "import", "export", "corpus-stats"),
+    "tooltune.train.commands": ("train", "merge", "sweep", "inspect-sample"),
+    "tooltune.eval.commands": ("eval",),
+    "tooltune.eval.bench_commands": ("bench",),
+    "tooltune.serve.commands": ("serve", "export-model"),
+    "tooltune.annotate.commands": ("annotate",),
+    "tooltune.recipe.commands": ("recipe",),
+    "tooltune.data.mine_commands": ("pairs",),
+}
+
+
+def _modules_for(argv: list[str]) -> list[str]:
+    """The command modules to import for this process (see COMMAND_MODULES)."""
+    if not argv or Path(argv[0]).stem != "tooltune":  # the console script (tooltune, tooltune.exe)
+        return list(COMMAND_MODULES)
+    name = next((arg for arg in argv[1:] if not arg.startswith("-")), None)
+    if name in _OWN_COMMANDS:
+        return []
+    return [m for m, names in COMMAND_MODULES.items() if name in names] or list(COMMAND_MODULES)
+
+
+def _register_subcommands(modules: list[str]) -> None:
     import importlib
 
-    for module in ("tooltune.data.commands", "tooltune.train.commands", "tooltune.eval.commands", "tooltune.eval.bench_commands", "tooltune.serve.commands",
-                   "tooltune.annotate.commands", "tooltune.recipe.commands", "tooltune.data.mine_commands"):
+    for module in modules:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -215,7 +240,8 @@ def _register_subcommands() -> None:
         mod.register(app)
 
 
-_register_subcommands()
+_OWN_COMMANDS = frozenset(c.name or c.callback.__name__ for c in app.registered_commands if c.callback)  # run, tools, parse
+_register_subcommands(_modules_for(sys.argv))
 
 
 def _usage_error_types() -> tuple[type[BaseException], ...]:

@@ -93,7 +93,7 @@ def test_negatives_split_by_kind_and_invalid_text_is_not_a_plain_answer(tmp_path
     assert negatives_no_call(path, kinds, "parallel") is None
 
 
-def test_train_segments_record_steps_and_corpus_hash_and_skip_a_torn_line(tmp_path):
+def test_train_segments_record_steps_and_corpus_hash_and_cut_a_torn_line(tmp_path):
     from tooltune.recipe.segments import log_segment, read_segments
 
     corpus, train_dir = tmp_path / "corpus", tmp_path / "train"
@@ -110,6 +110,12 @@ def test_train_segments_record_steps_and_corpus_hash_and_skip_a_torn_line(tmp_pa
     assert [g["steps"] for g in got] == [[1, 10], [11, 25]]
     assert got[0]["corpus_sha256"] != got[1]["corpus_sha256"] and len(got[0]["corpus_sha256"]) == 12
     assert got[0]["episode_weights"] == {"no_fit": 0.22} and got[0]["recipe_version"] == 2 and got[1]["minutes"] is None
+    log_segment(corpus, train_dir, 25, 30, 2, None)  # the torn line was cut: the next one starts clean
+    assert [g["steps"] for g in read_segments(train_dir)] == [[1, 10], [11, 25], [26, 30]]
+    lines = (train_dir / "segments.jsonl").read_text(encoding="utf-8").splitlines()
+    (train_dir / "segments.jsonl").write_text("\n".join([lines[0], "{oops", *lines[1:]]) + "\n", encoding="utf-8")
+    with pytest.raises(TooltuneError, match=r"segments.jsonl:2: not valid JSON .*delete that line"):
+        read_segments(train_dir)  # a bad line inside the log is reported, not skipped
 
 
 def test_lr_sweep_trains_at_the_rate_the_sweep_picked(tmp_path):

@@ -35,6 +35,19 @@ _DONE = object()
 MEMORY_TOOLS = ("memory_search", "memory_save", "memory_update")  # offered whatever the selection
 
 
+def check_limits(max_steps: int, max_tokens: int, max_repeats: int, max_tools: int | None, context_window: int | None,
+                 max_parallel_calls: int = 1) -> None:
+    """The one check of an agent's limits: `Agent` runs it, and `tooltune run` before it loads a
+    model, so a bad flag fails in a second rather than after the load (`run` has no
+    --max-parallel-calls: the default 1 always passes)."""
+    if max_steps < 1:
+        raise TooltuneError("--max-steps must be at least 1")
+    if max_repeats < 0 or max_parallel_calls < 1 or (max_tools is not None and max_tools < 1):
+        raise TooltuneError("max_repeats must be >= 0, max_parallel_calls >= 1 and max_tools >= 1")
+    if context_window is not None and context_window <= max_tokens:
+        raise TooltuneError(f"--context-window ({context_window}) must be larger than --max-tokens ({max_tokens})")
+
+
 class Agent:
     clock: Callable[[], float] = staticmethod(time.perf_counter)  # times each step; a test may set a fake
 
@@ -54,8 +67,7 @@ class Agent:
         prompt into this many tokens (agent.context states the policy); `constrain`: hold tool
         calls to the offered tools and their schemas while decoding (formats.grammar; local
         backends enforce it, servers ignore it)."""
-        if max_repeats < 0 or max_parallel_calls < 1 or (max_tools is not None and max_tools < 1):
-            raise TooltuneError("max_repeats must be >= 0, max_parallel_calls >= 1 and max_tools >= 1")
+        check_limits(max_steps, max_tokens, max_repeats, max_tools, context_window, max_parallel_calls)
         self.llm = llm
         self.memory = memory
         self.auto_memory = auto_memory
@@ -72,8 +84,6 @@ class Agent:
         self.offered: ToolRegistry | None = None  # the tools shown this run, when selected
         self._calls = CallIndex()
         self.context = ContextFitter(context_window, max_tokens, count=tokenizer_counter(llm)) if context_window else None
-        if context_window is not None and context_window <= max_tokens:
-            raise TooltuneError(f"context_window ({context_window}) must be larger than max_tokens ({max_tokens})")
         self._cancel = threading.Event()
         self._renderer = RenderCache(self.format)
         self._specs: tuple[tuple[Any, ...], list[dict[str, Any]]] = ((), [])

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import corpus_option
+from tooltune.cli_options import DEFAULT_TOOLS, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, model_option, tools_option
 from tooltune.errors import TooltuneError
 
 
@@ -26,11 +26,11 @@ def register(app: typer.Typer) -> None:
         db: Annotated[str, corpus_option("The corpus database to annotate")] = "corpus.db",
         host: Annotated[str, typer.Option(help="Address to bind; 127.0.0.1 keeps the page on this machine")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port of the page")] = 7860,
-        model: Annotated[Optional[str], typer.Option("--model", help="embedded (default), a HF folder or .gguf; with --base-url, the served model name")] = None,
-        base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")] = None,
-        api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY", help="API key for --base-url")] = None,
-        format: Annotated[str, typer.Option("--format", help="react | json | native")] = "react",
-        tools: Annotated[str, typer.Option(help="Built-in tools for questions that list none")] = "calculator,current_time,web_search",
+        model: Annotated[Optional[str], model_option("embedded (default), a HF folder or .gguf; with --base-url, the served model name")] = None,
+        base_url: BaseUrlOpt = None,
+        api_key: ApiKeyOpt = None,
+        format: Annotated[str, format_option()] = "react",
+        tools: Annotated[str, tools_option("Built-in tools for questions that list none")] = DEFAULT_TOOLS,
         max_steps: Annotated[int, typer.Option(help="Model steps for 'Run to end'")] = 6,
         max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 384,
         auth: Annotated[Optional[str], typer.Option(help="user:password login for the page")] = None,

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from tooltune.cli_options import constrain_option, corpus_option, weights_option
+from tooltune.cli_options import (
+    FORMAT_HELP, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, config_from, corpus_option, format_option,
+    lang_option,
+)
 from tooltune.errors import TooltuneError
-from tooltune.lang import LANG_CHOICES, LANG_HELP, check_lang
+from tooltune.eval.runner import EvalSettings
+from tooltune.lang import LANG_HELP
+
+E = EvalSettings  # the defaults of every scoring option
 
 
 def _model_specs(model: str | None, compare: str | None, base_url: str | None, api_key: str | None, tool_role: str, backend: str = "auto", adapter: str | None = None,
@@ -65,89 +72,88 @@ def _common_backend(names: list[str], adapter: str | None) -> str:
     return "llamacpp" if all(fits) else "transformers"
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("eval")
-    def eval_command(
-        data: Annotated[Optional[str], corpus_option("Eval .jsonl (canonical samples) or corpus.db (approved samples); default: the shipped smoke set")] = None,
-        model: Annotated[Optional[str], typer.Option(help="embedded (default: SmolLM2 + shipped adapter) | embedded-base | HF model folder | .gguf; with --base-url, the served model name")] = None,
-        backend: Annotated[str, typer.Option(help="Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp")] = "auto",
-        adapter: Annotated[Optional[str], typer.Option(help="LoRA adapter on top of --model (PEFT folder, or GGUF LoRA for llama.cpp)")] = None,
-        weights: Annotated[str, weights_option()] = "fp32",
-        compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' (base,tuned) side by side in one report")] = None,
-        format: Annotated[Optional[str], typer.Option("--format", help="One prompt format: react | json | native")] = None,
-        formats: Annotated[Optional[str], typer.Option(help="Several formats, e.g. react,json,native: reports the spread between them")] = None,
-        base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1")] = None,
-        api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", help="API key for --base-url")] = None,
-        out: Annotated[str, typer.Option(help="Report folder (also holds the per-item results that make a rerun resume)")] = "eval_report",
-        max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 256,
-        batch_size: Annotated[int, typer.Option(help="Completions generated together")] = 4,
-        lam: Annotated[float, typer.Option("--lambda", help="λ in Score = EM(tool) + λ·fuzzy(args)")] = 1.0,
-        string_numbers: Annotated[bool, typer.Option(help='Accept "70" for 70 in arguments (type-lenient)')] = False,
-        normalize_strings: Annotated[bool, typer.Option(help="Compare string arguments ignoring case and extra spaces")] = False,
-        prompt_lang: Annotated[str, typer.Option(help=f"Prompt language: auto (each item's) | {LANG_HELP}")] = "auto",
-        tool_role: Annotated[str, typer.Option(help="Role carrying tool results: user | tool")] = "user",
-        free_run: Annotated[bool, typer.Option(help="Also run the agent freely (tools executed) for trajectory and end-to-end scores")] = True,
-        extra_steps: Annotated[int, typer.Option(help="Free-running may take this many steps beyond the reference")] = 1,
-        plan: Annotated[bool, typer.Option("--plan", help="Also run each item through the Planner: plan-level success, plan_incomplete / plan_limit shares, sub-tasks and steps per item")] = False,
-        limit: Annotated[Optional[int], typer.Option(help="Only the first N items")] = None,
-        status: Annotated[str, typer.Option(help="With a corpus.db: which samples (approved | draft | rejected)")] = "approved",
-        judge_model: Annotated[Optional[str], typer.Option(help="Model for answer_match 'judge' items")] = None,
-        judge_base_url: Annotated[Optional[str], typer.Option(help="Server of the judge model")] = None,
-        restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming")] = False,
-        constrain: Annotated[bool, constrain_option()] = True,
-    ) -> None:
-        """Evaluate tool use: call accuracy (AST + fuzzy), no-call accuracy, end-to-end success, per tool/language/format."""
-        from rich.console import Console
+def eval_command(
+    data: Annotated[Optional[str], corpus_option("Eval .jsonl (canonical samples) or corpus.db (approved samples); default: the shipped smoke set")] = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = "auto",
+    adapter: AdapterOpt = None,
+    weights: WeightsOpt = "fp32",
+    compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' (base,tuned) side by side in one report")] = None,
+    format: Annotated[Optional[str], format_option(f"One prompt format: {FORMAT_HELP} [default: {E.format}]")] = None,
+    formats: Annotated[Optional[str], typer.Option(help="Several formats, e.g. react,json,native: reports the spread between them")] = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    out: Annotated[str, typer.Option(help="Report folder (also holds the per-item results that make a rerun resume)")] = "eval_report",
+    max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = E.max_tokens,
+    batch_size: Annotated[int, typer.Option(help="Completions generated together")] = 4,
+    lam: Annotated[float, typer.Option("--lambda", help="λ in Score = EM(tool) + λ·fuzzy(args)")] = E.lam,
+    string_numbers: Annotated[bool, typer.Option(help='Accept "70" for 70 in arguments (type-lenient)')] = E.string_numbers,
+    normalize_strings: Annotated[bool, typer.Option(help="Compare string arguments ignoring case and extra spaces")] = E.normalize_strings,
+    prompt_lang: Annotated[str, lang_option(f"Prompt language: auto (each item's) | {LANG_HELP}", "--prompt-lang")] = E.prompt_lang,
+    tool_role: Annotated[str, typer.Option(help="Role carrying tool results: user | tool")] = E.tool_role,
+    free_run: Annotated[bool, typer.Option(help="Also run the agent freely (tools executed) for trajectory and end-to-end scores")] = E.free_run,
+    extra_steps: Annotated[int, typer.Option(help="Free-running may take this many steps beyond the reference")] = E.extra_steps,
+    plan: Annotated[bool, typer.Option("--plan", help="Also run each item through the Planner: plan-level success, plan_incomplete / plan_limit shares, sub-tasks and steps per item")] = E.plan,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N items")] = None,
+    status: Annotated[str, typer.Option(help="With a corpus.db: which samples (approved | draft | rejected)")] = "approved",
+    judge_model: Annotated[Optional[str], typer.Option(help="Model for answer_match 'judge' items")] = None,
+    judge_base_url: Annotated[Optional[str], typer.Option(help="Server of the judge model")] = None,
+    restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming")] = False,
+    constrain: ConstrainOpt = True,  # on where the backend enforces it (EvalSettings' own default is off, for library callers)
+) -> None:
+    """Evaluate tool use: call accuracy (AST + fuzzy), no-call accuracy, end-to-end success, per tool/language/format."""
+    params = dict(locals())
+    from rich.console import Console
 
-        from tooltune.eval.evaluate import run_eval
-        from tooltune.eval.items import load_items, smoke_eval_path
-        from tooltune.eval.runner import EvalSettings
-        from tooltune.formats import FORMATS
+    from tooltune.eval.evaluate import run_eval
+    from tooltune.eval.items import load_items, smoke_eval_path
 
-        if format and formats:
-            raise TooltuneError("use either --format or --formats, not both")
-        fmt_list = [f.strip() for f in (formats or format or "react").split(",") if f.strip()]
-        for f in fmt_list:
-            if f not in FORMATS:
-                raise TooltuneError(f"unknown format {f!r}: use one of {', '.join(FORMATS)}")
-        check_lang(prompt_lang, "--prompt-lang", LANG_CHOICES)
-        if max_tokens < 1 or extra_steps < 0:
-            raise TooltuneError("--max-tokens must be at least 1 and --extra-steps at least 0")
-        data_path = Path(data) if data else smoke_eval_path()
-        items = load_items(data_path, status=status, limit=limit)
-        from tooltune.llm import BACKENDS
+    if format and formats:
+        raise TooltuneError("use either --format or --formats, not both")
+    fmt_list = [f.strip() for f in (formats or format or E.format).split(",") if f.strip()]
+    settings = config_from(EvalSettings, params, format=fmt_list[0])
+    for f in fmt_list:
+        replace(settings, format=f).validate()
+    data_path = Path(data) if data else smoke_eval_path()
+    items = load_items(data_path, status=status, limit=limit)
+    from tooltune.llm import BACKENDS
 
-        if backend not in BACKENDS:
-            raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
-        specs = _model_specs(model, compare, base_url, api_key, tool_role, backend, adapter, weights)
-        judge = None
-        if judge_model or judge_base_url:
-            from tooltune.eval.answers import AnswerJudge
-            from tooltune.llm import make_llm
+    if backend not in BACKENDS:
+        raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    specs = _model_specs(model, compare, base_url, api_key, tool_role, backend, adapter, weights)
+    judge = None
+    if judge_model or judge_base_url:
+        from tooltune.eval.answers import AnswerJudge
+        from tooltune.llm import make_llm
 
-            judge = AnswerJudge(make_llm(judge_model, judge_base_url, api_key))
-        constrain = enforced_constraint(constrain, model, compare, base_url, adapter, backend, weights)
-        settings = EvalSettings(
-            constrain=constrain, max_tokens=max_tokens, lam=lam, string_numbers=string_numbers, normalize_strings=normalize_strings,
-            prompt_lang=prompt_lang, tool_role=tool_role, free_run=free_run, extra_steps=extra_steps, plan=plan,
+        judge = AnswerJudge(make_llm(judge_model, judge_base_url, api_key))
+    settings = replace(settings, constrain=enforced_constraint(constrain, model, compare, base_url, adapter, backend, weights))
+    report = run_eval(items, specs, fmt_list, settings, out, str(data_path), batch_size=batch_size, judge=judge, restart=restart)
+    console = Console()
+    _print_runs(report, console)
+    console.print(f"report: {Path(out) / 'report.md'}")
+
+
+def _print_runs(report: dict, console: Any) -> None:
+    """One line of scores per model x format (or why it was not evaluated)."""
+    for run in report["runs"]:
+        if run["status"] != "ok":
+            console.print(f"[yellow]{run['model']} · {run['format']}: not evaluated — {run['error']}[/]", highlight=False)
+            continue
+        if run["backend_errors"]:
+            console.print(f"[yellow]{run['model']} · {run['format']}: {run['backend_errors']} items hit backend errors and are not scored "
+                          f"(rerun to retry them)[/]", highlight=False)
+        s = run["summary"]
+        console.print(
+            f"[bold]{run['model']} · {run['format']}[/]: valid {_pct(s['format_validity'])}, name EM {_pct(s['tool_name_em'])}, "
+            f"args EM {_pct(s['args_em'])}, ROUGE-L {_pct(s['rouge_l'])}, no-call acc {_pct(s['no_call_accuracy'])}, "
+            f"e2e {_pct(s['e2e_success'])}, score {s['score']:.3f}"
+            + (f", plan-level success {_pct(s['plan_success'])} of {s['plan_items']}" if "plan_items" in s else ""), highlight=False,
         )
-        report = run_eval(items, specs, fmt_list, settings, out, str(data_path), batch_size=batch_size, judge=judge, restart=restart)
-        console = Console()
-        for run in report["runs"]:
-            if run["status"] != "ok":
-                console.print(f"[yellow]{run['model']} · {run['format']}: not evaluated — {run['error']}[/]", highlight=False)
-                continue
-            if run["backend_errors"]:
-                console.print(f"[yellow]{run['model']} · {run['format']}: {run['backend_errors']} items hit backend errors and are not scored "
-                              f"(rerun to retry them)[/]", highlight=False)
-            s = run["summary"]
-            console.print(
-                f"[bold]{run['model']} · {run['format']}[/]: valid {_pct(s['format_validity'])}, name EM {_pct(s['tool_name_em'])}, "
-                f"args EM {_pct(s['args_em'])}, ROUGE-L {_pct(s['rouge_l'])}, no-call acc {_pct(s['no_call_accuracy'])}, "
-                f"e2e {_pct(s['e2e_success'])}, score {s['score']:.3f}"
-                + (f", plan-level success {_pct(s['plan_success'])} of {s['plan_items']}" if "plan_items" in s else ""), highlight=False,
-            )
-        console.print(f"report: {Path(out) / 'report.md'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
 
 
 def _pct(value: float | None) -> str:

@@ -37,7 +37,7 @@ from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import MatchOptions, match_calls, score_step
 from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_planned, task_of
 from tooltune.formats import FORMATS, get_format
-from tooltune.lang import lang_or_en
+from tooltune.lang import LANG_CHOICES, check_lang, lang_or_en
 from tooltune.llm.base import LLM, Completion
 from tooltune.messages import BadLine, Message, ToolCall, iter_jsonl
 from tooltune.tools import Tool, ToolRegistry, builtin_registry
@@ -65,6 +65,16 @@ class EvalSettings:
     @property
     def match(self) -> MatchOptions:
         return MatchOptions(self.string_numbers, self.normalize_strings)
+
+    def validate(self) -> None:
+        """One-line errors (naming `tooltune eval`'s options) before any model is loaded."""
+        if self.format not in FORMATS:
+            raise TooltuneError(f"unknown format {self.format!r}: use one of {', '.join(FORMATS)}")
+        check_lang(self.prompt_lang, "--prompt-lang", LANG_CHOICES)
+        if self.max_tokens < 1 or self.extra_steps < 0:
+            raise TooltuneError("--max-tokens must be at least 1 and --extra-steps at least 0")
+        if self.plan:
+            self.plan_limits.check()
 
     def to_json(self) -> dict[str, Any]:
         """Without planning or constraints, exactly the settings of before either existed, so old

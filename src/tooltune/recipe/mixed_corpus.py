@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 from typing import Any, Callable
 
+from tooltune.lang import LANGS
 from tooltune.messages import Sample, read_jsonl
 from tooltune.recipe.state import RecipeConfig
 
@@ -36,7 +37,7 @@ def build_mixed_corpus(rows: list[dict[str, Any]], tokenizer: Any, cfg: RecipeCo
 
     renderer = ChatRenderer(tokenizer)
     mix = format_mix(cfg.formats)
-    fmts = {(f, lang): get_format(f, lang) for f, _ in mix for lang in ("en", "zh")}
+    fmts = {(f, lang): get_format(f, lang) for f, _ in mix for lang in LANGS}
     rng = random.Random(cfg.seed)
     reviewed = reviewed or {}
     train, held, overlong = [], [], 0

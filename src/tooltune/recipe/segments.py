@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tooltune.messages import BadLine, iter_jsonl
 from tooltune.recipe.state import read_done_file
 
 
@@ -19,18 +20,32 @@ def log_segment(corpus_dir: Path, train_dir: Path, first: int, last: int, versio
     info = read_done_file(corpus_dir)
     line = {"steps": [first + 1, last], "corpus_sha256": digest, "recipe_version": version,
             "episode_weights": info.get("episode_weights"), "minutes": minutes, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    with open(train_dir / "segments.jsonl", "a", encoding="utf-8") as fh:  # append-only: a torn last line is skipped on read
+    read_segments(train_dir)  # cuts a torn last line, so this one is not glued onto it
+    with open(train_dir / "segments.jsonl", "a", encoding="utf-8") as fh:  # append-only
         fh.write(json.dumps(line) + "\n")
 
 
 def read_segments(train_dir: Path) -> list[dict[str, Any]]:
+    """The logged segments. The log is append-only, so the one bad line a crash can leave is a
+    torn last line: it is cut off (the next append then starts on a clean line). Any other bad line
+    is a one-line error: skipping it would drop a range of steps from the adapter's record."""
     path = train_dir / "segments.jsonl"
     if not path.exists():
         return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+    out, torn = [], None
+    for _, row in iter_jsonl(path):
+        if isinstance(row, BadLine):
+            if not row.torn:
+                raise row.error("delete that line (its steps then go unrecorded) or fix it")
+            torn = row
+        else:
+            out.append(row)
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        if torn is not None:
+            fh.truncate(torn.offset)
+        elif size:
+            fh.seek(size - 1)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")  # a whole last line whose newline the crash took: keep it, end it
     return out

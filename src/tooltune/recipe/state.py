@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooltune.errors import TooltuneError
 from tooltune.messages import write_text_atomic
 
 RECIPE = "smollm2-tools"
@@ -73,6 +74,40 @@ class RecipeConfig:
     prefer_steps: int = 60  # prefer stage: DPO steps
     prefer_lr: float = 1e-4
     prefer_beta: float = 0.1
+
+    def validate(self) -> None:
+        """The one check of the settings, before any stage starts (one-line errors naming the
+        `tooltune recipe` option; the learning-rate texts are parsed by the command)."""
+        from tooltune.formats import FORMATS
+        from tooltune.llm.int8 import check_weights
+        from tooltune.llm.transformers_backend import check_device
+        from tooltune.train.schedule import check_scheduler
+
+        for f in self.eval_formats.split(","):
+            if f.strip() not in FORMATS:
+                raise TooltuneError(f"--eval-formats: unknown format {f.strip()!r}; use {', '.join(FORMATS)}")
+        self._validate_teacher(FORMATS)
+        check_weights(self.eval_weights, "--eval-weights")
+        if self.bench_limit < 0:
+            raise TooltuneError(f"--bench-limit {self.bench_limit}: give 0 (skip BFCL) or a number of items per category")
+        counts = (self.n_synth, self.steps, self.batch_size, self.grad_accum, self.max_length, self.rank, self.sweep_steps, self.save_steps)
+        if min(counts) < 1 or self.lr <= 0 or (self.minutes is not None and self.minutes <= 0):
+            raise TooltuneError("--n-synth, --steps, --batch-size, --grad-accum, --max-length, --rank, --sweep-steps and --save-steps must be at least 1, --lr and --minutes positive")
+        if not 0.0 <= self.text_results <= 1.0:
+            raise TooltuneError(f"--text-results {self.text_results:g}: give a share between 0 and 1, e.g. 0.2")
+        check_scheduler(self.scheduler)
+        check_device(self.device)
+        if self.corpus_version not in (2, 3) or not 0.0 <= self.replay <= 1.0:
+            raise TooltuneError(f"--corpus-version {self.corpus_version} / --replay {self.replay:g}: give version 2 or 3 and a replay share between 0 and 1")
+
+    def _validate_teacher(self, formats: dict[str, Any]) -> None:
+        url = self.teacher_base_url
+        if url is None and (self.teacher_model or self.mix_synth):
+            raise TooltuneError("--model and --mix-synth are for a teacher: pass its server as --base-url too")
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise TooltuneError(f"--base-url {url!r} is not an http(s) URL: pass e.g. http://localhost:8000/v1")
+        if self.teacher_count < 1 or self.teacher_format not in formats:
+            raise TooltuneError(f"--teacher-count must be at least 1 and --teacher-format one of {', '.join(formats)}")
 
 
 def stage_dir(cfg: RecipeConfig, stage: str) -> Path:

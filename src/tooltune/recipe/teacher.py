@@ -23,8 +23,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from tooltune.errors import TooltuneError
-
-LANGS = ("en", "zh")
+from tooltune.lang import LANGS
 
 
 @dataclass

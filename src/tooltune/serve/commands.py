@@ -8,80 +8,83 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from tooltune.cli_options import weights_option
+from tooltune.cli_options import format_option, lang_option, model_option, weights_option
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP, check_lang
 from tooltune.serve.limits import Limits
 
 console = Console(stderr=True)
 
-ModelOpt = Annotated[str, typer.Option("--model", help="embedded | embedded-base | HF model folder | .gguf file")]
+ModelOpt = Annotated[str, model_option("embedded | embedded-base | HF model folder | .gguf file")]
 AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="PEFT LoRA folder applied on top of --model")]
 
 
+def serve(
+    model: ModelOpt = "embedded",
+    adapter: AdapterOpt = None,
+    weights: Annotated[str, weights_option()] = "fp32",
+    format: Annotated[str, format_option("json | react | native: the layout the model was tuned on")] = "json",
+    lang: Annotated[str, lang_option(f"Prompt language of the format: {LANG_HELP}")] = "en",
+    host: Annotated[str, typer.Option(help="Interface to bind (127.0.0.1 = this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="TOOLTUNE_API_KEY", help="Require 'Authorization: Bearer KEY'")] = None,
+    served_name: Annotated[Optional[str], typer.Option(help="Model id clients must send (default: the --model value)")] = None,
+    max_batch: Annotated[int, typer.Option(help="Most requests generated together")] = 8,
+    max_queue: Annotated[int, typer.Option(help="Waiting requests beyond this get 429")] = 64,
+    max_tokens: Annotated[int, typer.Option(help="Default max_tokens when a request sets none")] = 512,
+    max_request_bytes: Annotated[int, typer.Option(help="Larger request bodies get 413")] = Limits.max_request_bytes,
+    max_messages: Annotated[int, typer.Option(help="More messages in one request get 400")] = Limits.max_messages,
+    max_tools: Annotated[int, typer.Option(help="More tools in one request get 400")] = Limits.max_tools,
+    request_timeout: Annotated[float, typer.Option(help="Seconds a request may take, queue included; then 504 and its generation stops")] = Limits.request_timeout,
+) -> None:
+    """Serve a model behind the OpenAI chat-completions API, with tool calls and streaming."""
+    from tooltune.formats import get_format
+    from tooltune.serve.app import create_app, serve_forever
+    from tooltune.serve.model import load_llm
+
+    fmt = get_format(format, lang)
+    if not (0 < port < 65536) or min(max_batch, max_queue, max_tokens, max_request_bytes, max_messages, max_tools) < 1:
+        raise TooltuneError("--port must be 1-65535 and --max-batch/--max-queue/--max-tokens/--max-request-bytes/"
+                            "--max-messages/--max-tools at least 1")
+    if request_timeout <= 0:
+        raise TooltuneError(f"--request-timeout {request_timeout:g}: give a positive number of seconds")
+    limits = Limits(max_request_bytes, max_messages, max_tools, request_timeout)
+    with console.status(f"loading {model}…"):
+        llm = load_llm(model, adapter, weights)
+    app = create_app(llm, fmt, served_name or model, api_key, max_batch, max_queue, max_tokens, limits)
+    console.print(f"serving {served_name or model} ({format} format) on http://{host}:{port}/v1 — Ctrl-C stops")
+    serve_forever(app, host, port)
+
+
+def export_model_cmd(
+    out: Annotated[str, typer.Option("--out", help="New folder to write (must not exist or be empty)")],
+    model: ModelOpt = "embedded",
+    adapter: AdapterOpt = None,
+    gguf: Annotated[Optional[str], typer.Option("--gguf", help="Also write a GGUF: f16 | q8_0")] = None,
+    ollama: Annotated[bool, typer.Option("--ollama", help="Also write an ollama Modelfile (with --gguf: FROM the GGUF)")] = False,
+    lang: Annotated[str, typer.Option(help=f"Language of the json format's tool prompt: {LANG_HELP}")] = "en",
+    dtype: Annotated[str, typer.Option(help="safetensors dtype: float32 | bfloat16 | float16")] = "float32",
+) -> None:
+    """Export merged weights + tokenizer + a chat template in the training layout (json format),
+    optionally GGUF and an ollama Modelfile; a vLLM tool-parser plugin is included."""
+    from tooltune.serve.export import export_model
+    from tooltune.serve.gguf_export import GGUF_TYPES
+    from tooltune.serve.model import load_merged, resolve, source_gguf
+
+    if gguf is not None and gguf not in GGUF_TYPES:
+        raise TooltuneError(f"--gguf {gguf}: use one of {', '.join(GGUF_TYPES)}")
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise TooltuneError(f"--dtype {dtype}: use float32, bfloat16 or float16")
+    check_lang(lang)
+    base, shipped = resolve(model)
+    with console.status(f"loading and merging {model}…"):
+        merged, tokenizer = load_merged(base, adapter or shipped)
+    with console.status(f"writing {out}…"):
+        result = export_model(merged, tokenizer, out, gguf=gguf, gguf_source=source_gguf(base), ollama=ollama,
+                              lang=lang, dtype=dtype)
+    console.print(f"wrote {result.out}: {', '.join(result.files)}")
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def serve(
-        model: ModelOpt = "embedded",
-        adapter: AdapterOpt = None,
-        weights: Annotated[str, weights_option()] = "fp32",
-        format: Annotated[str, typer.Option("--format", help="json | react | native: the layout the model was tuned on")] = "json",
-        lang: Annotated[str, typer.Option(help=f"Prompt language of the format: {LANG_HELP}")] = "en",
-        host: Annotated[str, typer.Option(help="Interface to bind (127.0.0.1 = this machine only)")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-        api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="TOOLTUNE_API_KEY", help="Require 'Authorization: Bearer KEY'")] = None,
-        served_name: Annotated[Optional[str], typer.Option(help="Model id clients must send (default: the --model value)")] = None,
-        max_batch: Annotated[int, typer.Option(help="Most requests generated together")] = 8,
-        max_queue: Annotated[int, typer.Option(help="Waiting requests beyond this get 429")] = 64,
-        max_tokens: Annotated[int, typer.Option(help="Default max_tokens when a request sets none")] = 512,
-        max_request_bytes: Annotated[int, typer.Option(help="Larger request bodies get 413")] = Limits.max_request_bytes,
-        max_messages: Annotated[int, typer.Option(help="More messages in one request get 400")] = Limits.max_messages,
-        max_tools: Annotated[int, typer.Option(help="More tools in one request get 400")] = Limits.max_tools,
-        request_timeout: Annotated[float, typer.Option(help="Seconds a request may take, queue included; then 504 and its generation stops")] = Limits.request_timeout,
-    ) -> None:
-        """Serve a model behind the OpenAI chat-completions API, with tool calls and streaming."""
-        from tooltune.formats import get_format
-        from tooltune.serve.app import create_app, serve_forever
-        from tooltune.serve.model import load_llm
-
-        fmt = get_format(format, lang)
-        if not (0 < port < 65536) or min(max_batch, max_queue, max_tokens, max_request_bytes, max_messages, max_tools) < 1:
-            raise TooltuneError("--port must be 1-65535 and --max-batch/--max-queue/--max-tokens/--max-request-bytes/"
-                                "--max-messages/--max-tools at least 1")
-        if request_timeout <= 0:
-            raise TooltuneError(f"--request-timeout {request_timeout:g}: give a positive number of seconds")
-        limits = Limits(max_request_bytes, max_messages, max_tools, request_timeout)
-        with console.status(f"loading {model}…"):
-            llm = load_llm(model, adapter, weights)
-        app = create_app(llm, fmt, served_name or model, api_key, max_batch, max_queue, max_tokens, limits)
-        console.print(f"serving {served_name or model} ({format} format) on http://{host}:{port}/v1 — Ctrl-C stops")
-        serve_forever(app, host, port)
-
-    @app.command("export-model")
-    def export_model_cmd(
-        out: Annotated[str, typer.Option("--out", help="New folder to write (must not exist or be empty)")],
-        model: ModelOpt = "embedded",
-        adapter: AdapterOpt = None,
-        gguf: Annotated[Optional[str], typer.Option("--gguf", help="Also write a GGUF: f16 | q8_0")] = None,
-        ollama: Annotated[bool, typer.Option("--ollama", help="Also write an ollama Modelfile (with --gguf: FROM the GGUF)")] = False,
-        lang: Annotated[str, typer.Option(help=f"Language of the json format's tool prompt: {LANG_HELP}")] = "en",
-        dtype: Annotated[str, typer.Option(help="safetensors dtype: float32 | bfloat16 | float16")] = "float32",
-    ) -> None:
-        """Export merged weights + tokenizer + a chat template in the training layout (json format),
-        optionally GGUF and an ollama Modelfile; a vLLM tool-parser plugin is included."""
-        from tooltune.serve.export import export_model
-        from tooltune.serve.gguf_export import GGUF_TYPES
-        from tooltune.serve.model import load_merged, resolve, source_gguf
-
-        if gguf is not None and gguf not in GGUF_TYPES:
-            raise TooltuneError(f"--gguf {gguf}: use one of {', '.join(GGUF_TYPES)}")
-        if dtype not in ("float32", "bfloat16", "float16"):
-            raise TooltuneError(f"--dtype {dtype}: use float32, bfloat16 or float16")
-        check_lang(lang)
-        base, shipped = resolve(model)
-        with console.status(f"loading and merging {model}…"):
-            merged, tokenizer = load_merged(base, adapter or shipped)
-        with console.status(f"writing {out}…"):
-            result = export_model(merged, tokenizer, out, gguf=gguf, gguf_source=source_gguf(base), ollama=ollama,
-                                  lang=lang, dtype=dtype)
-        console.print(f"wrote {result.out}: {', '.join(result.files)}")
+    app.command()(serve)
+    app.command("export-model")(export_model_cmd)

@@ -30,27 +30,13 @@ from tooltune.errors import TooltuneError
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.lang import dialogue_lang
-from tooltune.llm.loading import apply_adapter, attach_adapter, load_tokenizer, require_adapter
+from tooltune.llm.loading import apply_adapter, attach_adapter, load_tokenizer
 from tooltune.train.dataset import IGNORE, Example, build_step_example, split_eval
 from tooltune.train.loss import LossModel
 from tooltune.train.model import RUN_INFO, cuda_bf16, load_training_model
 from tooltune.train.packing import collate
-from tooltune.train.trainer import TrainConfig, Trainer
-
-
-@dataclass
-class DPOConfig(TrainConfig):
-    ref: str = "base"  # "base" or the folder of an SFT adapter (`tooltune train --out`)
-    beta: float = 0.1
-
-    def validate(self) -> None:
-        super().validate()
-        if self.beta <= 0:
-            raise TooltuneError(f"--beta {self.beta:g}: must be positive (0.1 is the usual value; larger keeps closer to the reference)")
-        if self.ref != "base":
-            require_adapter(self.ref, "--ref", " or 'base'")
-        if self.loss_scale:
-            raise TooltuneError("--loss-scale applies to SFT; DPO weighs every step token the same")
+from tooltune.train.dpo_config import DPOConfig
+from tooltune.train.trainer import Trainer
 
 
 @dataclass
