@@ -285,7 +285,10 @@ class Trainer:
 
         tensors = [collate(mb, self.tokenizer.pad_token_id) for mb in micro_batches]
         n_local = sum(int((t["labels"][:, 1:] != -100).sum()) for t in tensors)
-        n_global = int(acc.reduce(torch.tensor(n_local, device=acc.device), "sum").item())
+        # Ranks hold different token counts: every rank divides by the global count (one all-reduce
+        # for both numbers), so a token weighs the same on whichever rank it lands.
+        counts = torch.tensor([n_local, sum(t["real_tokens"] for t in tensors)], device=acc.device)
+        n_global, real_global = (int(x) for x in acc.reduce(counts, "sum").tolist())
         loss_sum = torch.zeros((), device=acc.device)
         for i, t in enumerate(tensors):
             sync = nullcontext() if i == len(tensors) - 1 else acc.no_sync(loss_model)
@@ -294,7 +297,7 @@ class Trainer:
                 acc.backward(part * acc.num_processes / max(n_global, 1))
             loss_sum += part.detach()
         loss = float(acc.reduce(loss_sum, "sum").item()) / max(n_global, 1)
-        return loss, sum(t["real_tokens"] for t in tensors) * acc.num_processes, {}
+        return loss, real_global, {}
 
     def evaluate(self, loss_model: Any, acc: Any) -> float | None:
         """Held-out loss: trained-token-weighted mean over the eval split (None without one)."""
@@ -306,7 +309,8 @@ class Trainer:
         total = torch.zeros((), device=acc.device)
         count = torch.zeros((), device=acc.device)
         with torch.no_grad(), acc.autocast():
-            for i in range(acc.process_index, len(self.eval_rows), acc.num_processes * self.cfg.batch_size):
+            # Rank r takes batches r, r + world, ...: disjoint, and together every eval row once.
+            for i in range(acc.process_index * self.cfg.batch_size, len(self.eval_rows), acc.num_processes * self.cfg.batch_size):
                 rows = self.eval_rows[i:i + self.cfg.batch_size]
                 t = collate(rows, self.tokenizer.pad_token_id)
                 part, n = loss_model(**{k: v.to(acc.device) for k, v in t.items() if k != "real_tokens"})
