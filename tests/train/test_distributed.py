@@ -46,7 +46,8 @@ def _skewed_samples(long: list[Sample]) -> list[Sample]:
 
 
 def _launch(config: Path, probe: Path, *args: str, world: int = 2) -> list[dict[str, Any]]:
-    """`accelerate launch --config_file CONFIG ddp_probe.py PROBE train ARGS`; the per-rank records."""
+    """`accelerate launch --config_file CONFIG ddp_probe.py PROBE train ARGS`; the per-rank records
+    (with the launch's stderr under "stderr")."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -56,7 +57,7 @@ def _launch(config: Path, probe: Path, *args: str, world: int = 2) -> list[dict[
            str(PROBE), str(probe), "train", *args, "--report-to", "none"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    return [json.loads((probe / f"rank-{r}.json").read_text(encoding="utf-8")) for r in range(world)]
+    return [{**json.loads((probe / f"rank-{r}.json").read_text(encoding="utf-8")), "stderr": proc.stderr} for r in range(world)]
 
 
 def _cli_args(data: Path, base: Path, out: Path, **kw: Any) -> list[str]:
@@ -143,3 +144,30 @@ def test_rank0_alone_writes_checkpoints_and_both_ranks_resume_from_them(setup, d
             assert got["loss"] == pytest.approx(want["loss"], rel=1e-6)
         assert rank["param_sum"] == pytest.approx(straight["param_sum"], rel=1e-9)
         assert rank["param_abs"] == pytest.approx(straight["param_abs"], rel=1e-9)
+
+
+def test_the_fsdp_config_on_cpu_runs_as_ddp_and_says_so(setup, single, tmp_path):
+    """accelerate 1.15 builds FSDP only on accelerators (torch's own FSDP2 does run on gloo): with
+    configs/accelerate_fsdp.yaml moved to the CPU it silently sets up DDP. Pinned here so the
+    README's "FSDP has not run on CPU" is re-checked when accelerate changes; the trainer warns."""
+    root, base, data = setup
+    config = tmp_path / "fsdp_cpu.yaml"
+    text = (ROOT / "configs" / "accelerate_fsdp.yaml").read_text(encoding="utf-8")
+    text = text.replace("mixed_precision: bf16", "mixed_precision: 'no'").replace("num_processes: 8", "num_processes: 2")
+    config.write_text(text.replace("use_cpu: false", "use_cpu: true"), encoding="utf-8")
+    ranks = _launch(config, tmp_path / "probe", *_cli_args(data, base, tmp_path / "out", grad_accum=2))
+    assert "warning: the launch config asks for FSDP, but accelerate set up MULTI_CPU" in ranks[0]["stderr"]
+    for rank in ranks:
+        assert [s["rounds"] for s in rank["steps"]] == [1] * STEPS  # a DDP module took the comm hook
+        for got, want in zip(rank["history"], single.history):
+            assert got["loss"] == pytest.approx(want["loss"], rel=1e-5, abs=1e-6)
+
+
+def test_engine_mismatch_names_what_was_asked_and_what_runs():
+    from tooltune.train.trainer import engine_mismatch
+
+    assert engine_mismatch({"ACCELERATE_USE_FSDP": "true"}, "MULTI_CPU").startswith("the launch config asks for FSDP, but accelerate set up MULTI_CPU")
+    assert engine_mismatch({"ACCELERATE_USE_DEEPSPEED": "True"}, "MULTI_CPU").startswith("the launch config asks for DEEPSPEED")
+    assert engine_mismatch({"ACCELERATE_USE_FSDP": "true"}, "FSDP") is None
+    assert engine_mismatch({"ACCELERATE_USE_FSDP": "false"}, "MULTI_CPU") is None
+    assert engine_mismatch({}, "NO") is None

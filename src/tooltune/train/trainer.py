@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -124,6 +125,17 @@ def _micro_batches(rows: list[list[Example]], cfg: TrainConfig, rank: int, world
         epoch += 1
 
 
+def engine_mismatch(env: dict[str, str], distributed_type: str) -> str | None:
+    """A one-line warning when the launch config asked for FSDP or DeepSpeed and accelerate set up
+    something else. accelerate (1.15) builds FSDP only on accelerators: on CPU it runs plain DDP
+    without a word, which a user would otherwise take for a sharded run."""
+    for engine, flag in (("FSDP", "ACCELERATE_USE_FSDP"), ("DEEPSPEED", "ACCELERATE_USE_DEEPSPEED")):
+        if env.get(flag, "false").lower() == "true" and distributed_type != engine:
+            return (f"the launch config asks for {engine}, but accelerate set up {distributed_type} (on CPU it only does data "
+                    "parallelism): weights and optimizer state are replicated on every process, not sharded")
+    return None
+
+
 def _checkpoints(out: Path) -> list[Path]:
     return sorted((out / "checkpoints").glob("step-*"))
 
@@ -198,6 +210,9 @@ class Trainer:
         cfg = self.cfg
         set_seed(cfg.seed)
         acc = Accelerator(mixed_precision="bf16" if cuda_bf16() else "no", cpu=not torch.cuda.is_available())
+        mismatch = engine_mismatch(dict(os.environ), acc.distributed_type.name)
+        if mismatch and acc.is_main_process:
+            print(f"warning: {mismatch}", file=sys.stderr, flush=True)
         total = self.total_steps(acc.num_processes)
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=torch.cuda.is_available())
