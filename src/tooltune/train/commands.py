@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
         loss_scale: Annotated[Optional[str], typer.Option(help="Per-span loss weights: react (Action/Action Input x2) | none")] = None,
         gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute activations to save memory")] = False,
         compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (CUDA only)")] = False,
+        precision: Annotated[str, typer.Option(help="auto (bf16 autocast on a GPU with bf16, else fp32) | fp32 | bf16 (autocast, also on CPU: faster only where the CPU has AMX)")] = "auto",
         seed: Annotated[int, typer.Option(help="Random seed")] = 0,
         report_to: Annotated[str, typer.Option(help="auto | tensorboard | wandb | none (CSV is always written)")] = "auto",
         out: Annotated[str, typer.Option("--out", help="Output folder")] = "runs/train",
@@ -80,14 +81,14 @@ def register(app: typer.Typer) -> None:
                              epochs=epochs, max_steps=max_steps, batch_size=batch_size, grad_accum=grad_accum, max_length=max_length,
                              eval_split=eval_split, eval_steps=eval_steps, save_steps=save_steps, scheduler=scheduler, warmup_ratio=warmup_ratio,
                              loss_scale=None if loss_scale in (None, "none") else loss_scale, gradient_checkpointing=gradient_checkpointing,
-                             compile=compile, seed=seed, report_to=report_to, out=out, resume=resume, ref=ref or "base", beta=beta)
+                             compile=compile, precision=precision, seed=seed, report_to=report_to, out=out, resume=resume, ref=ref or "base", beta=beta)
             _train_dpo(dcfg)
             return
         cfg = TrainConfig(data=_data_path(data), model=model, format=format, lang=lang, lora=not full,
                       rank=rank, alpha=alpha, targets=targets, lr=lr, epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                       grad_accum=grad_accum, max_length=max_length, overlong=overlong, pack=pack, eval_split=eval_split, eval_steps=eval_steps,
                       save_steps=save_steps, scheduler=scheduler, warmup_ratio=warmup_ratio, loss_scale=None if loss_scale in (None, "none") else loss_scale,
-                      gradient_checkpointing=gradient_checkpointing, compile=compile, seed=seed, report_to=report_to,
+                      gradient_checkpointing=gradient_checkpointing, compile=compile, precision=precision, seed=seed, report_to=report_to,
                       out=out, resume=resume)
         with console.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'} and tokenizing…"):
             trainer = Trainer(cfg)

@@ -31,6 +31,10 @@ from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_fo
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
 
 SCHEDULERS = ("cosine", "linear", "constant")
+# auto: bf16 autocast (fp32 master weights) on a GPU that runs bf16, fp32 elsewhere. On this
+# project's CPU (AVX-512 BF16 but no AMX) bf16 made a LoRA step 1.5-2.2x slower, so CPU stays fp32;
+# `--precision bf16` is there for CPUs with AMX (benchmarks/train_throughput.py measures both).
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def check_scheduler(name: str) -> None:
@@ -71,6 +75,7 @@ class TrainConfig:
     loss_scale: str | None = None
     gradient_checkpointing: bool = False
     compile: bool = False  # torch.compile, CUDA only
+    precision: str = "auto"  # one of PRECISIONS
     seed: int = 0
     log_steps: int = 1
     report_to: str = "auto"
@@ -96,8 +101,17 @@ class TrainConfig:
             raise TooltuneError(f"--lang {self.lang!r}: use one of {', '.join(LANG_CHOICES)}")
         if self.overlong not in OVERLONG:
             raise TooltuneError(f"--overlong {self.overlong!r}: use one of {', '.join(OVERLONG)}")
+        if self.precision not in PRECISIONS:
+            raise TooltuneError(f"--precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
         for name in self.format.split(","):  # unknown format: fail before any weight is loaded
             get_format(name)
+
+
+    def mixed_precision(self) -> str:
+        """accelerate's `mixed_precision` for `precision`: "bf16" (autocast) or "no" (fp32)."""
+        if self.precision == "auto":
+            return "bf16" if cuda_bf16() else "no"
+        return "bf16" if self.precision == "bf16" else "no"
 
 
 @dataclass
@@ -134,6 +148,20 @@ def engine_mismatch(env: dict[str, str], distributed_type: str) -> str | None:
             return (f"the launch config asks for {engine}, but accelerate set up {distributed_type} (on CPU it only does data "
                     "parallelism): weights and optimizer state are replicated on every process, not sharded")
     return None
+
+
+def _accelerator(mixed_precision: str, cpu: bool) -> Any:
+    """accelerate keeps one AcceleratorState per process and refuses a second Accelerator with
+    another mixed precision. A single process may train twice with different precisions (the
+    benchmark compares fp32 and bf16 in one run), so its state is reset first; never under a
+    distributed launch, whose process group lives in that state."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, PartialState
+
+    shared = AcceleratorState._shared_state
+    if shared and shared.get("_mixed_precision") != mixed_precision and PartialState().num_processes == 1:
+        AcceleratorState._reset_state()
+    return Accelerator(mixed_precision=mixed_precision, cpu=cpu)
 
 
 def _checkpoints(out: Path) -> list[Path]:
@@ -203,13 +231,12 @@ class Trainer:
 
     def run(self) -> TrainResult:
         import torch
-        from accelerate import Accelerator
         from accelerate.utils import set_seed
         from transformers import get_scheduler
 
         cfg = self.cfg
         set_seed(cfg.seed)
-        acc = Accelerator(mixed_precision="bf16" if cuda_bf16() else "no", cpu=not torch.cuda.is_available())
+        acc = _accelerator(cfg.mixed_precision(), cpu=not torch.cuda.is_available())
         mismatch = engine_mismatch(dict(os.environ), acc.distributed_type.name)
         if mismatch and acc.is_main_process:
             print(f"warning: {mismatch}", file=sys.stderr, flush=True)
