@@ -60,8 +60,8 @@ def _launch(config: Path, probe: Path, *args: str, world: int = 2) -> list[dict[
     return [{**json.loads((probe / f"rank-{r}.json").read_text(encoding="utf-8")), "stderr": proc.stderr} for r in range(world)]
 
 
-def _cli_args(data: Path, base: Path, out: Path, **kw: Any) -> list[str]:
-    args = ["--data", str(data), "--model", str(base), "--full", "--out", str(out)]
+def _cli_args(data: Path, base: Path, out: Path, mode: str = "--full", **kw: Any) -> list[str]:
+    args = ["--data", str(data), "--model", str(base), mode, "--out", str(out)]
     for key, value in {**TRAIN_ARGS, **kw}.items():
         args += [f"--{key.replace('_', '-')}", str(value)]
     return args
@@ -79,13 +79,17 @@ def setup(tmp_path_factory, tiny_llama, smol_tokenizer, short_samples):
     return root, base, data
 
 
-@pytest.fixture(scope="module")
-def single(setup):
+def _single(setup: tuple[Path, Path, Path], lora: bool) -> Any:
     """One process, the same global batch: 2 rows x 4 micro-batches per optimizer step."""
     root, base, data = setup
-    cfg = TrainConfig(data=str(data), model=str(base), lora=False, grad_accum=4, out=str(root / "single"), progress=False,
+    cfg = TrainConfig(data=str(data), model=str(base), lora=lora, grad_accum=4, out=str(root / f"single-{lora}"), progress=False,
                       report_to="none", save_model=False, **TRAIN_ARGS)
     return train(cfg)
+
+
+@pytest.fixture(scope="module")
+def single(setup):
+    return _single(setup, lora=False)
 
 
 @pytest.fixture(scope="module")
@@ -146,21 +150,25 @@ def test_rank0_alone_writes_checkpoints_and_both_ranks_resume_from_them(setup, d
         assert rank["param_abs"] == pytest.approx(straight["param_abs"], rel=1e-9)
 
 
-def test_the_fsdp_config_on_cpu_runs_as_ddp_and_says_so(setup, single, tmp_path):
+def test_the_fsdp_config_on_cpu_runs_as_ddp_and_says_so(setup, tmp_path):
     """accelerate 1.15 builds FSDP only on accelerators (torch's own FSDP2 does run on gloo): with
     configs/accelerate_fsdp.yaml moved to the CPU it silently sets up DDP. Pinned here so the
-    README's "FSDP has not run on CPU" is re-checked when accelerate changes; the trainer warns."""
+    README's "FSDP has not run on CPU" is re-checked when accelerate changes; the trainer warns.
+    Run with --lora (what the DDP configs' comments suggest), so LoRA under DDP is checked too."""
     root, base, data = setup
     config = tmp_path / "fsdp_cpu.yaml"
     text = (ROOT / "configs" / "accelerate_fsdp.yaml").read_text(encoding="utf-8")
     text = text.replace("mixed_precision: bf16", "mixed_precision: 'no'").replace("num_processes: 8", "num_processes: 2")
     config.write_text(text.replace("use_cpu: false", "use_cpu: true"), encoding="utf-8")
-    ranks = _launch(config, tmp_path / "probe", *_cli_args(data, base, tmp_path / "out", grad_accum=2))
+    ranks = _launch(config, tmp_path / "probe", *_cli_args(data, base, tmp_path / "out", "--lora", grad_accum=2))
+    single = _single(setup, lora=True)
     assert "warning: the launch config asks for FSDP, but accelerate set up MULTI_CPU" in ranks[0]["stderr"]
     for rank in ranks:
         assert [s["rounds"] for s in rank["steps"]] == [1] * STEPS  # a DDP module took the comm hook
         for got, want in zip(rank["history"], single.history):
             assert got["loss"] == pytest.approx(want["loss"], rel=1e-5, abs=1e-6)
+            assert got["grad_norm"] == pytest.approx(want["grad_norm"], rel=1e-4)
+        assert rank["param_sum"] == pytest.approx(ranks[0]["param_sum"], rel=1e-12)
 
 
 def test_engine_mismatch_names_what_was_asked_and_what_runs():
