@@ -172,7 +172,7 @@ def test_the_fsdp_config_on_cpu_runs_as_ddp_and_says_so(setup, tmp_path):
 
 
 def test_engine_mismatch_names_what_was_asked_and_what_runs():
-    from tooltune.train.trainer import engine_mismatch
+    from tooltune.train.engine import engine_mismatch
 
     assert engine_mismatch({"ACCELERATE_USE_FSDP": "true"}, "MULTI_CPU").startswith("the launch config asks for FSDP, but accelerate set up MULTI_CPU")
     assert engine_mismatch({"ACCELERATE_USE_DEEPSPEED": "True"}, "MULTI_CPU").startswith("the launch config asks for DEEPSPEED")

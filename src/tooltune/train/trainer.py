@@ -26,13 +26,15 @@ from tooltune.messages import Sample
 from tooltune.formats import get_format
 from tooltune.train.interrupt import graceful_stop
 from tooltune.train.dataset import LANG_CHOICES, LOSS_SCALES, OVERLONG, Corpus, Example, build_corpus, load_samples
+from tooltune.train.engine import accelerator, engine_mismatch
 from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_for_training, save_trained
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
 
 SCHEDULERS = ("cosine", "linear", "constant")
 # auto: bf16 autocast (fp32 master weights) on a GPU that runs bf16, fp32 elsewhere. On this
-# project's CPU (AVX-512 BF16 but no AMX) bf16 made a LoRA step 1.5-2.2x slower, so CPU stays fp32;
+# project's CPU (AVX-512 BF16 but no AMX) bf16 ran a LoRA step at 0.44-0.65x and a whole training
+# call at 0.74x the speed of fp32 (docs/training.md#speed), so CPU stays fp32;
 # `--precision bf16` is there for CPUs with AMX (benchmarks/train_throughput.py measures both).
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -106,7 +108,6 @@ class TrainConfig:
         for name in self.format.split(","):  # unknown format: fail before any weight is loaded
             get_format(name)
 
-
     def mixed_precision(self) -> str:
         """accelerate's `mixed_precision` for `precision`: "bf16" (autocast) or "no" (fp32)."""
         if self.precision == "auto":
@@ -137,31 +138,6 @@ def _micro_batches(rows: list[list[Example]], cfg: TrainConfig, rank: int, world
         for i, mb in enumerate(mine):
             yield epoch + (i + 1) / len(mine), mb
         epoch += 1
-
-
-def engine_mismatch(env: dict[str, str], distributed_type: str) -> str | None:
-    """A one-line warning when the launch config asked for FSDP or DeepSpeed and accelerate set up
-    something else. accelerate (1.15) builds FSDP only on accelerators: on CPU it runs plain DDP
-    without a word, which a user would otherwise take for a sharded run."""
-    for engine, flag in (("FSDP", "ACCELERATE_USE_FSDP"), ("DEEPSPEED", "ACCELERATE_USE_DEEPSPEED")):
-        if env.get(flag, "false").lower() == "true" and distributed_type != engine:
-            return (f"the launch config asks for {engine}, but accelerate set up {distributed_type} (on CPU it only does data "
-                    "parallelism): weights and optimizer state are replicated on every process, not sharded")
-    return None
-
-
-def _accelerator(mixed_precision: str, cpu: bool) -> Any:
-    """accelerate keeps one AcceleratorState per process and refuses a second Accelerator with
-    another mixed precision. A single process may train twice with different precisions (the
-    benchmark compares fp32 and bf16 in one run), so its state is reset first; never under a
-    distributed launch, whose process group lives in that state."""
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState, PartialState
-
-    shared = AcceleratorState._shared_state
-    if shared and shared.get("_mixed_precision") != mixed_precision and PartialState().num_processes == 1:
-        AcceleratorState._reset_state()
-    return Accelerator(mixed_precision=mixed_precision, cpu=cpu)
 
 
 def _checkpoints(out: Path) -> list[Path]:
@@ -236,7 +212,7 @@ class Trainer:
 
         cfg = self.cfg
         set_seed(cfg.seed)
-        acc = _accelerator(cfg.mixed_precision(), cpu=not torch.cuda.is_available())
+        acc = accelerator(cfg.mixed_precision(), cpu=not torch.cuda.is_available())
         mismatch = engine_mismatch(dict(os.environ), acc.distributed_type.name)
         if mismatch and acc.is_main_process:
             print(f"warning: {mismatch}", file=sys.stderr, flush=True)
