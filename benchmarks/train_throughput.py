@@ -16,7 +16,7 @@ TRL keeps its defaults
 (no packing, padding to the longest row, full logits, gradient checkpointing on); on CPU it is
 told use_cpu/bf16=False because its bf16 default refuses to start there.
 
-Run: .venv/bin/python benchmarks/train_throughput.py [--samples 64] [--repeats 1] [--systems fp32,bf16,packed,trl]
+Run: .venv/bin/python benchmarks/train_throughput.py [--samples 64] [--repeats 1] [--systems fp32,bf16,packed,trl,trl-nockpt]
      (TRL: pip install 'tooltune[bench]')
 """
 
@@ -78,8 +78,11 @@ def run_tooltune(model: Any, tok: Any, samples: list[Sample], pack: bool = True,
     return result.real_tokens / wall, result.real_tokens, wall
 
 
-def run_trl(model: Any, tok: Any, samples: list[Sample]) -> tuple[float, int, float] | None:
-    """Same measure for TRL: the clock covers SFTTrainer construction (dataset prep, PEFT wrap) and train()."""
+def run_trl(model: Any, tok: Any, samples: list[Sample], checkpointing: bool = True) -> tuple[float, int, float] | None:
+    """Same measure for TRL: the clock covers SFTTrainer construction (dataset prep, PEFT wrap) and train().
+    `checkpointing=False` turns off TRL's one default that recomputes activations (tooltune's
+    default is off): the rest of the gap is the loop, not configuration. TRL's padding-free and
+    packing modes need flash-attention, so on CPU this is TRL at its best."""
     if importlib.util.find_spec("trl") is None or importlib.util.find_spec("datasets") is None:
         return None
     from datasets import Dataset
@@ -93,7 +96,7 @@ def run_trl(model: Any, tok: Any, samples: list[Sample]) -> tuple[float, int, fl
     with tempfile.TemporaryDirectory() as out:
         args = SFTConfig(output_dir=out, per_device_train_batch_size=BATCH, num_train_epochs=1, learning_rate=1e-4,
                          max_length=MAX_LENGTH, report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
-                         **({} if CUDA else {"use_cpu": True, "bf16": False}))
+                         gradient_checkpointing=checkpointing, **({} if CUDA else {"use_cpu": True, "bf16": False}))
         peft = None if CUDA else LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
         started = time.perf_counter()
         SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=peft).train()
@@ -115,6 +118,7 @@ SYSTEMS: dict[str, tuple[str, Run]] = {
     "bf16": ("tooltune bf16 autocast, one sample per row, selective CE", lambda m, t, s: run_tooltune(m, t, s, pack=False, precision="bf16")),
     "packed": (f"tooltune {DEFAULT_PRECISION}, packed, selective CE", lambda m, t, s: run_tooltune(m, t, s, pack=True)),
     "trl": ("TRL SFTTrainer defaults", run_trl),
+    "trl-nockpt": ("TRL SFTTrainer defaults, gradient checkpointing off", lambda m, t, s: run_trl(m, t, s, checkpointing=False)),
 }
 
 
@@ -163,7 +167,7 @@ def result_table(got: dict[str, list[tuple[float, int, float]]]) -> Table:
             table.add_row(SYSTEMS[name][0], "trl/datasets not installed: pip install 'tooltune[bench]'", "", "", "", "", "")
             continue
         speed, tokens, wall = med[name]
-        vs = [f"{speed / med[ref][0]:.2f}x" if ref in med else "-" for ref in ("fp32", "trl")]
+        vs = [f"{speed / med[ref][0]:.2f}x" if ref in med else "-" for ref in ("fp32", "trl")]  # TRL = its defaults
         table.add_row(SYSTEMS[name][0], str(len(runs)), str(tokens), f"{wall:.1f}", f"{speed:.1f}", *vs)
     return table
 
