@@ -1,5 +1,6 @@
-"""Training throughput: tooltune's trainer vs TRL's SFTTrainer (its defaults), same model, data,
-labels and hardware; plus the tokens one-pass masking saves over per-turn splitting.
+"""Training throughput: tooltune's trainer in fp32 and in bf16 autocast, packed and not, vs TRL's
+SFTTrainer (its defaults), same model, data, labels and hardware, from one run; plus the tokens
+one-pass masking saves over per-turn splitting.
 
 CPU: the embedded SmolLM2-135M (GGUF -> fp32), LoRA r=8. GPU (when CUDA is present): a randomly
 initialised Qwen2-0.5B-shaped model, full fine-tuning in bf16. Both trainers see the same
@@ -8,19 +9,26 @@ truncates or drops anything) with the same assistant-only labels, one epoch, sam
 
 Timing is the same for both: wall clock of the whole training call — tooltune's `train(...)`,
 and TRL's `SFTTrainer(...)` construction plus `.train()` — after one warm-up run of each, on
-N_SAMPLES (>= 64) samples. Speed = real (non-pad) tokens / that wall time. TRL keeps its defaults
+N_SAMPLES (64 by default) samples. Speed = real (non-pad) tokens / that wall time. With
+`--repeats R` every system runs R times, in alternating order (forward, then backward, ...), and
+the table shows the median — on a shared machine, compare the ratios, not the absolute speeds.
+TRL keeps its defaults
 (no packing, padding to the longest row, full logits, gradient checkpointing on); on CPU it is
 told use_cpu/bf16=False because its bf16 default refuses to start there.
 
-Run: .venv/bin/python benchmarks/train_throughput.py   (TRL: pip install 'tooltune[bench]')
+Run: .venv/bin/python benchmarks/train_throughput.py [--samples 64] [--repeats 1] [--systems fp32,bf16,packed,trl,trl-nockpt]
+     (TRL: pip install 'tooltune[bench]')
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import importlib.util
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -59,19 +67,22 @@ def load_model() -> tuple[Any, Any, str]:
     return Qwen2ForCausalLM(cfg), tok, "random Qwen2-0.5B-shaped, full fine-tuning, bf16"
 
 
-def run_tooltune(model: Any, tok: Any, samples: list[Sample], pack: bool = True) -> tuple[float, int, float]:
+def run_tooltune(model: Any, tok: Any, samples: list[Sample], pack: bool = True, precision: str = "auto") -> tuple[float, int, float]:
     """(real tokens/s of the whole call, real tokens, wall seconds of the whole `train` call)."""
     with tempfile.TemporaryDirectory() as out:
         cfg = TrainConfig(out=out, lora=not CUDA, lr=1e-4, epochs=1, batch_size=BATCH, max_length=MAX_LENGTH, eval_split=0.0,
-                          progress=False, report_to="none", save_model=False, compile=CUDA, seed=0, pack=pack)
+                          progress=False, report_to="none", save_model=False, compile=CUDA, seed=0, pack=pack, precision=precision)
         started = time.perf_counter()
         result = train(cfg, model, tok, samples)
         wall = time.perf_counter() - started
     return result.real_tokens / wall, result.real_tokens, wall
 
 
-def run_trl(model: Any, tok: Any, samples: list[Sample]) -> tuple[float, int, float] | None:
-    """Same measure for TRL: the clock covers SFTTrainer construction (dataset prep, PEFT wrap) and train()."""
+def run_trl(model: Any, tok: Any, samples: list[Sample], checkpointing: bool = True) -> tuple[float, int, float] | None:
+    """Same measure for TRL: the clock covers SFTTrainer construction (dataset prep, PEFT wrap) and train().
+    `checkpointing=False` turns off TRL's one default that recomputes activations (tooltune's
+    default is off): the rest of the gap is the loop, not configuration. TRL's padding-free and
+    packing modes need flash-attention, so on CPU this is TRL at its best."""
     if importlib.util.find_spec("trl") is None or importlib.util.find_spec("datasets") is None:
         return None
     from datasets import Dataset
@@ -85,7 +96,7 @@ def run_trl(model: Any, tok: Any, samples: list[Sample]) -> tuple[float, int, fl
     with tempfile.TemporaryDirectory() as out:
         args = SFTConfig(output_dir=out, per_device_train_batch_size=BATCH, num_train_epochs=1, learning_rate=1e-4,
                          max_length=MAX_LENGTH, report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
-                         **({} if CUDA else {"use_cpu": True, "bf16": False}))
+                         gradient_checkpointing=checkpointing, **({} if CUDA else {"use_cpu": True, "bf16": False}))
         peft = None if CUDA else LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
         started = time.perf_counter()
         SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=peft).train()
@@ -93,38 +104,72 @@ def run_trl(model: Any, tok: Any, samples: list[Sample]) -> tuple[float, int, fl
     return real / wall, real, wall
 
 
-def fitting_samples(tok: Any, demo: list[Sample]) -> list[Sample]:
-    """N_SAMPLES samples (cycling the demo corpus) that fit MAX_LENGTH, so both trainers see the same tokens."""
+def fitting_samples(tok: Any, demo: list[Sample], n: int = N_SAMPLES) -> list[Sample]:
+    """n samples (cycling the demo corpus) that fit MAX_LENGTH, so both trainers see the same tokens."""
     trimmed_demo = [trimmed(s) for s in demo]
     fit = [trimmed_demo[e.source] for e in build_corpus(trimmed_demo, tok, "react", max_length=MAX_LENGTH).train]
-    return [fit[i % len(fit)] for i in range(N_SAMPLES)]
+    return [fit[i % len(fit)] for i in range(n)]
+
+
+Run = Callable[[Any, Any, list[Sample]], "tuple[float, int, float] | None"]
+DEFAULT_PRECISION = "bf16" if CUDA else "fp32"  # what `--precision auto` picks here
+SYSTEMS: dict[str, tuple[str, Run]] = {
+    "fp32": ("tooltune fp32, one sample per row, selective CE", lambda m, t, s: run_tooltune(m, t, s, pack=False, precision="fp32")),
+    "bf16": ("tooltune bf16 autocast, one sample per row, selective CE", lambda m, t, s: run_tooltune(m, t, s, pack=False, precision="bf16")),
+    "packed": (f"tooltune {DEFAULT_PRECISION}, packed, selective CE", lambda m, t, s: run_tooltune(m, t, s, pack=True)),
+    "trl": ("TRL SFTTrainer defaults", run_trl),
+    "trl-nockpt": ("TRL SFTTrainer defaults, gradient checkpointing off", lambda m, t, s: run_trl(m, t, s, checkpointing=False)),
+}
+
+
+def measure(model: Any, tok: Any, samples: list[Sample], names: list[str], repeats: int) -> dict[str, list[tuple[float, int, float]]]:
+    """Each system once on one batch (warm-up, discarded), then `repeats` rounds in alternating
+    order, so a change in the machine's load falls on all systems alike."""
+    for name in names:
+        SYSTEMS[name][1](copy.deepcopy(model), tok, samples[:BATCH])
+    got: dict[str, list[tuple[float, int, float]]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else names[::-1]:
+            result = SYSTEMS[name][1](copy.deepcopy(model), tok, samples)
+            if result is not None:
+                got[name].append(result)
+    return got
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=N_SAMPLES, help="training samples per run (64 for the published table)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per system, alternating order; the table shows medians")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
+    args = parser.parse_args()
+    names = [n.strip() for n in args.systems.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SYSTEMS]
+    if unknown or not names or args.samples < BATCH or args.repeats < 1:
+        parser.error(f"--systems from {', '.join(SYSTEMS)} (got {unknown or names}); --samples >= {BATCH}; --repeats >= 1")
     demo = [Sample.from_openai(o) for _, o in read_jsonl(DEMO_CORPUS)]
     model, tok, label = load_model()
-    samples = fitting_samples(tok, demo)
+    samples = fitting_samples(tok, demo, args.samples)
     console.print(f"model: {label}; {len(samples)} samples, batch {BATCH}, max_length {MAX_LENGTH}, {torch.get_num_threads()} CPU threads, "
-                  f"{'CUDA ' + torch.cuda.get_device_name() if CUDA else 'CPU'}")
-
-    # Warm-up: the first training run in a process pays one-off costs (kernel selection, allocator
-    # growth) that would otherwise be charged to whichever trainer happens to run first.
-    run_tooltune(copy.deepcopy(model), tok, samples[:BATCH])
-    run_trl(copy.deepcopy(model), tok, samples[:BATCH])
-    ours = run_tooltune(copy.deepcopy(model), tok, samples)
-    ours_unpacked = run_tooltune(copy.deepcopy(model), tok, samples, pack=False)
-    theirs = run_trl(copy.deepcopy(model), tok, samples)
-    table = Table(title="training throughput: wall clock of the whole training call after a warm-up (real = non-pad tokens, same samples and labels, 1 epoch)")
-    for col in ("trainer", "real tokens", "wall s", "real tokens/s", "vs TRL"):
-        table.add_column(col, justify="right")
-    for name, got in (("tooltune (packed, selective CE)", ours), ("tooltune (one sample per row, selective CE)", ours_unpacked)):
-        table.add_row(name, str(got[1]), f"{got[2]:.1f}", f"{got[0]:.1f}", f"{got[0] / theirs[0]:.2f}x" if theirs else "-")
-    if theirs:
-        table.add_row("TRL SFTTrainer defaults", str(theirs[1]), f"{theirs[2]:.1f}", f"{theirs[0]:.1f}", "1.00x")
-    else:
-        table.add_row("TRL SFTTrainer", "trl/datasets not installed: pip install 'tooltune[bench]'", "", "", "")
-    console.print(table)
+                  f"{'CUDA ' + torch.cuda.get_device_name() if CUDA else 'CPU'}; {args.repeats} run(s) per system, alternating")
+    console.print(result_table(measure(model, tok, samples, names, args.repeats)))
     console.print(token_table(tok, demo))
+
+
+def result_table(got: dict[str, list[tuple[float, int, float]]]) -> Table:
+    """Median wall time per system, real tokens/s, and speed relative to fp32 and to TRL."""
+    med = {name: (runs[0][1] / statistics.median(r[2] for r in runs), runs[0][1], statistics.median(r[2] for r in runs))
+           for name, runs in got.items() if runs}
+    table = Table(title="training throughput: wall clock of the whole training call after a warm-up (real = non-pad tokens, same samples and labels, 1 epoch)")
+    for col in ("trainer", "runs", "real tokens", "median wall s", "real tokens/s", "vs fp32", "vs TRL"):
+        table.add_column(col, justify="right")
+    for name, runs in got.items():
+        if name not in med:
+            table.add_row(SYSTEMS[name][0], "trl/datasets not installed: pip install 'tooltune[bench]'", "", "", "", "", "")
+            continue
+        speed, tokens, wall = med[name]
+        vs = [f"{speed / med[ref][0]:.2f}x" if ref in med else "-" for ref in ("fp32", "trl")]  # TRL = its defaults
+        table.add_row(SYSTEMS[name][0], str(len(runs)), str(tokens), f"{wall:.1f}", f"{speed:.1f}", *vs)
+    return table
 
 
 def token_table(tok: Any, demo: list[Sample]) -> Table:

@@ -65,6 +65,8 @@ def train(
     loss_scale: LossScaleOpt = T.loss_scale,
     gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute activations to save memory")] = T.gradient_checkpointing,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (CUDA only)")] = T.compile,
+    precision: Annotated[str, typer.Option(help="auto (bf16 autocast on a GPU with bf16, else fp32) | fp32 | bf16 (autocast, also on CPU: faster only where the CPU has AMX)")] = T.precision,
+    init_adapter: Annotated[Optional[str], typer.Option(help="Continue training this LoRA adapter folder instead of a fresh one (recipe v3 grows the shipped adapter)")] = T.init_adapter,
     seed: Annotated[int, typer.Option(help="Random seed")] = T.seed,
     report_to: Annotated[str, typer.Option(help="auto | tensorboard | wandb | none (CSV is always written)")] = T.report_to,
     out: Annotated[str, typer.Option("--out", help="Output folder")] = T.out,

@@ -33,7 +33,7 @@ from tooltune.lang import dialogue_lang
 from tooltune.llm.loading import apply_adapter, attach_adapter, load_tokenizer
 from tooltune.train.dataset import IGNORE, Example, build_step_example, split_eval
 from tooltune.train.loss import LossModel
-from tooltune.train.model import RUN_INFO, cuda_bf16, load_training_model
+from tooltune.train.model import RUN_INFO, load_training_model
 from tooltune.train.packing import collate
 from tooltune.train.dpo_config import DPOConfig
 from tooltune.train.trainer import Trainer
@@ -180,7 +180,7 @@ class DPOTrainer(Trainer):
         model = self.model.to(device)
         scorer = LogpModel(model)
         everything = self.corpus.train + self.corpus.eval
-        autocast = torch.autocast("cuda", torch.bfloat16) if cuda_bf16() else torch.autocast("cpu", enabled=False)
+        autocast = torch.autocast(device.type, torch.bfloat16, enabled=self.cfg.mixed_precision() == "bf16")  # as the policy trains
         model.eval()
         with torch.no_grad(), autocast:
             for start in range(0, len(everything), self.cfg.batch_size):

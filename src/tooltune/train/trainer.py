@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -27,10 +28,18 @@ from tooltune.train.interrupt import graceful_stop
 from tooltune.llm.embedded import is_adapter_dir
 from tooltune.llm.loading import attach_adapter, load_tokenizer
 from tooltune.train.dataset import Corpus, Example, check_corpus_options, prepare_corpus
+from tooltune.train.engine import accelerator, engine_mismatch
 from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_training_model, save_trained
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
-from tooltune.train.schedule import check_scheduler, make_scheduler  # recipe/commands.py imports check_scheduler from here
+from tooltune.train.schedule import check_scheduler, make_scheduler  # re-exported: older callers import check_scheduler from here
+
+# auto: bf16 autocast (fp32 master weights) on a GPU that runs bf16, fp32 elsewhere. On this
+# project's CPU (AVX-512 BF16 but no AMX) bf16 ran a LoRA step at 0.44-0.65x and a whole training
+# call at 0.74x the speed of fp32 (docs/training.md#speed), so CPU stays fp32;
+# `--precision bf16` is there for CPUs with AMX (benchmarks/train_throughput.py measures both).
+PRECISIONS = ("auto", "fp32", "bf16")
+
 
 @dataclass
 class TrainConfig:
@@ -64,6 +73,7 @@ class TrainConfig:
     loss_scale: str | None = None
     gradient_checkpointing: bool = False
     compile: bool = False  # torch.compile, CUDA only
+    precision: str = "auto"  # one of PRECISIONS
     seed: int = 0
     log_steps: int = 1
     report_to: str = "auto"
@@ -87,8 +97,16 @@ class TrainConfig:
         check_corpus_options(self.lang, self.overlong, self.eval_split, self.loss_scale)
         if self.init_adapter is not None and not is_adapter_dir(self.init_adapter):
             raise TooltuneError(f"--init-adapter {self.init_adapter}: no LoRA adapter there (adapter_config.json); pass the --out folder of a LoRA run")
+        if self.precision not in PRECISIONS:
+            raise TooltuneError(f"--precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
         for name in self.format.split(","):  # unknown format: fail before any weight is loaded
             get_format(name)
+
+    def mixed_precision(self) -> str:
+        """accelerate's `mixed_precision` for `precision`: "bf16" (autocast) or "no" (fp32)."""
+        if self.precision == "auto":
+            return "bf16" if cuda_bf16() else "no"
+        return "bf16" if self.precision == "bf16" else "no"
 
 
 @dataclass
@@ -184,12 +202,14 @@ class Trainer:
 
     def run(self) -> TrainResult:
         import torch
-        from accelerate import Accelerator
         from accelerate.utils import set_seed
 
         cfg = self.cfg
         set_seed(cfg.seed)
-        acc = Accelerator(mixed_precision="bf16" if cuda_bf16() else "no", cpu=not torch.cuda.is_available())
+        acc = accelerator(cfg.mixed_precision(), cpu=not torch.cuda.is_available())
+        mismatch = engine_mismatch(dict(os.environ), acc.distributed_type.name)
+        if mismatch and acc.is_main_process:
+            print(f"warning: {mismatch}", file=sys.stderr, flush=True)
         total = self.total_steps(acc.num_processes)
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=torch.cuda.is_available())
@@ -276,7 +296,10 @@ class Trainer:
 
         tensors = [collate(mb, self.tokenizer.pad_token_id) for mb in micro_batches]
         n_local = sum(int((t["labels"][:, 1:] != -100).sum()) for t in tensors)
-        n_global = int(acc.reduce(torch.tensor(n_local, device=acc.device), "sum").item())
+        # Ranks hold different token counts: every rank divides by the global count (one all-reduce
+        # for both numbers), so a token weighs the same on whichever rank it lands.
+        counts = torch.tensor([n_local, sum(t["real_tokens"] for t in tensors)], device=acc.device)
+        n_global, real_global = (int(x) for x in acc.reduce(counts, "sum").tolist())
         loss_sum = torch.zeros((), device=acc.device)
         for i, t in enumerate(tensors):
             sync = nullcontext() if i == len(tensors) - 1 else acc.no_sync(loss_model)
@@ -285,7 +308,7 @@ class Trainer:
                 acc.backward(part * acc.num_processes / max(n_global, 1))
             loss_sum += part.detach()
         loss = float(acc.reduce(loss_sum, "sum").item()) / max(n_global, 1)
-        return loss, sum(t["real_tokens"] for t in tensors) * acc.num_processes, {}
+        return loss, real_global, {}
 
     def evaluate(self, loss_model: Any, acc: Any) -> float | None:
         """Held-out loss: trained-token-weighted mean over the eval split (None without one)."""
@@ -297,7 +320,8 @@ class Trainer:
         total = torch.zeros((), device=acc.device)
         count = torch.zeros((), device=acc.device)
         with torch.no_grad(), acc.autocast():
-            for i in range(acc.process_index, len(self.eval_rows), acc.num_processes * self.cfg.batch_size):
+            # Rank r takes batches r, r + world, ...: disjoint, and together every eval row once.
+            for i in range(acc.process_index * self.cfg.batch_size, len(self.eval_rows), acc.num_processes * self.cfg.batch_size):
                 rows = self.eval_rows[i:i + self.cfg.batch_size]
                 t = collate(rows, self.tokenizer.pad_token_id)
                 part, n = loss_model(**{k: v.to(acc.device) for k, v in t.items() if k != "real_tokens"})
