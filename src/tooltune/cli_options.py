@@ -86,6 +86,7 @@ BaseUrlOpt = Annotated[Optional[str], base_url_option()]
 ApiKeyOpt = Annotated[Optional[str], api_key_option()]
 BackendOpt = Annotated[str, typer.Option("--backend", help=BACKEND_HELP)]
 AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help=ADAPTER_HELP)]
+CompareOpt = Annotated[Optional[str], typer.Option(help="Two models 'A,B' side by side, e.g. embedded-base,embedded")]
 WeightsOpt = Annotated[str, weights_option()]
 ConstrainOpt = Annotated[bool, constrain_option()]
 

@@ -168,6 +168,33 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 yield lineno, BadLine(path, lineno, reason, start, not raw.endswith(b"\n"))
 
 
+def read_append_log(path: str | Path, fix: str) -> list[Any]:
+    """The rows of an append-only log (eval results, training segments), ready for the next
+    append: a torn last line (a crash mid-write) is cut off, a whole last line missing only its
+    newline is kept and ended; any other bad line is a one-line error naming `fix`, since skipping
+    it would silently lose what it recorded."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows, torn = [], None
+    for _, row in iter_jsonl(path):
+        if isinstance(row, BadLine):
+            if not row.torn:
+                raise row.error(fix)
+            torn = row
+        else:
+            rows.append(row)
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        if torn is not None:
+            fh.truncate(torn.offset)
+        elif size:
+            fh.seek(size - 1)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+    return rows
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """`iter_jsonl` for a file that must be whole: a bad line is a one-line error."""
     for lineno, value in iter_jsonl(path):

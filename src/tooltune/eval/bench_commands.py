@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
+from tooltune.cli_options import AdapterOpt, CompareOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
 
@@ -18,7 +18,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Standard tool-calling benchm
 def bfcl_command(
     model: ModelOpt = None,
     adapter: AdapterOpt = None,
-    compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' side by side, e.g. embedded-base,embedded")] = None,
+    compare: CompareOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     backend: BackendOpt = "auto",
@@ -70,7 +70,7 @@ def bfcl_command(
 def chat_command(
     model: ModelOpt = None,
     adapter: AdapterOpt = None,
-    compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' side by side, e.g. embedded-base,embedded")] = None,
+    compare: CompareOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
     backend: BackendOpt = "auto",

@@ -39,7 +39,7 @@ from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_planned, task_of
 from tooltune.formats import FORMATS, get_format
 from tooltune.lang import LANG_CHOICES, check_lang, lang_or_en
 from tooltune.llm.base import LLM, Completion
-from tooltune.messages import BadLine, Message, ToolCall, iter_jsonl
+from tooltune.messages import Message, ToolCall, read_append_log
 from tooltune.tools import Tool, ToolRegistry, builtin_registry
 from tooltune.toolspec import tool_name
 
@@ -319,27 +319,8 @@ def load_results(path: str | Path) -> dict[str, dict[str, Any]]:
     """Finished item results by id. A torn last line (a crash mid-write) is cut off so the next
     append starts on a clean line; any other bad line is an error (its item would be re-run
     silently otherwise, and every line after it lost)."""
-    path = Path(path)
-    if not path.exists():
-        return {}
-    done: dict[str, dict[str, Any]] = {}
-    torn: BadLine | None = None
-    for _, row in iter_jsonl(path):
-        if isinstance(row, BadLine):
-            if not row.torn:
-                raise row.error("delete that line (its item is then run again) or the whole file")
-            torn = row
-        else:
-            done[row["item_id"]] = row
-    size = path.stat().st_size
-    with path.open("r+b") as fh:
-        if torn is not None:
-            fh.truncate(torn.offset)
-        elif size:
-            fh.seek(size - 1)
-            if fh.read(1) != b"\n":
-                fh.write(b"\n")  # a whole last line whose newline the crash took: keep it, end it
-    return done
+    rows = read_append_log(path, "delete that line (its item is then run again) or the whole file")
+    return {row["item_id"]: row for row in rows}
 
 
 def append_result(path: str | Path, result: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tooltune.messages import BadLine, iter_jsonl
+from tooltune.messages import read_append_log
 from tooltune.recipe.state import read_done_file
 
 
@@ -29,23 +29,4 @@ def read_segments(train_dir: Path) -> list[dict[str, Any]]:
     """The logged segments. The log is append-only, so the one bad line a crash can leave is a
     torn last line: it is cut off (the next append then starts on a clean line). Any other bad line
     is a one-line error: skipping it would drop a range of steps from the adapter's record."""
-    path = train_dir / "segments.jsonl"
-    if not path.exists():
-        return []
-    out, torn = [], None
-    for _, row in iter_jsonl(path):
-        if isinstance(row, BadLine):
-            if not row.torn:
-                raise row.error("delete that line (its steps then go unrecorded) or fix it")
-            torn = row
-        else:
-            out.append(row)
-    size = path.stat().st_size
-    with path.open("r+b") as fh:
-        if torn is not None:
-            fh.truncate(torn.offset)
-        elif size:
-            fh.seek(size - 1)
-            if fh.read(1) != b"\n":
-                fh.write(b"\n")  # a whole last line whose newline the crash took: keep it, end it
-    return out
+    return read_append_log(train_dir / "segments.jsonl", "delete that line (its steps then go unrecorded) or fix it")
