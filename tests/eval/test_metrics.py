@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from tooltune.eval.aggregate import human_rubric, summarize
+from tooltune.data.rubric import human_rubric
+from tooltune.eval.aggregate import summarize
 from tooltune.eval.answers import answer_matches, verdict_is_yes
 from tooltune.eval.metrics import (
     MatchOptions, argument_text, fuzzy_calls, match_calls, score_step, text_similarity, values_equal,

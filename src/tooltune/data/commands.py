@@ -182,7 +182,7 @@ def export(
 
 def corpus_stats(db: DbOpt = "corpus.db") -> None:
     """Counts of questions and samples by kind and status, and the human rubric (per status)."""
-    from tooltune.eval.aggregate import human_rubric
+    from tooltune.data.rubric import human_rubric
 
     store = _existing_store(db)
     stats: dict = store.counts()

@@ -116,26 +116,6 @@ def per_lang(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {lang: summarize([r for r in results if r["lang"] == lang]) for lang in langs}
 
 
-def human_rubric(scores: Iterable[tuple[str, int | None]]) -> dict[str, Any]:
-    """Aggregate people's 1–5 scores of the reference samples (0 = a violation; 4 or 5 = usable).
-    `scores` are (lang, score) pairs; unscored samples are counted but not averaged."""
-    pairs = list(scores)
-    scored = [(lang, s) for lang, s in pairs if s is not None]
-
-    def block(values: list[int]) -> dict[str, Any]:
-        return {
-            "scored": len(values),
-            "mean": sum(values) / len(values) if values else None,
-            "usable_rate": _rate(v >= 4 for v in values),
-            "violations": sum(v == 0 for v in values),
-            "histogram": {str(k): sum(v == k for v in values) for k in range(6)},
-        }
-
-    out = {"samples": len(pairs), **block([s for _, s in scored])}
-    out["per_lang"] = {lang: block([s for l2, s in scored if l2 == lang]) for lang in sorted({l for l, _ in scored})}
-    return out
-
-
 def spread(summaries: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
     """Format robustness: for each headline metric, min / max / spread (max - min) over formats."""
     out = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tooltune.errors import TooltuneError
-from tooltune.eval.aggregate import human_rubric
+from tooltune.data.rubric import human_rubric
 from tooltune.eval.answers import AnswerJudge
 from tooltune.eval.items import EvalItem
 from tooltune.eval.report import RunOutcome, write_report
