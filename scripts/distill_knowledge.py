@@ -46,12 +46,10 @@ def main() -> None:
     from tooltune.llm.transformers_backend import load_pretrained
 
     torch.manual_seed(0)
-    from tooltune.data.synth.bank import stable_fraction
-    from tooltune.data.synth.corpus_v3 import KNOWLEDGE_HELD_OUT
+    from tooltune.data.synth.corpus_v3 import knowledge_questions
 
-    lines = [ln.split("|", 1) for ln in (HERE / "knowledge_questions.txt").read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
     # Only the train side needs answers: the held-out questions are asked of each model at check time.
-    lines = [(lang, q) for lang, q in lines if stable_fraction(q) >= KNOWLEDGE_HELD_OUT]
+    lines = knowledge_questions(held_out=False)
     model, tok = load_pretrained(None)
     tok.padding_side = "left"
     rows, dropped = [], []

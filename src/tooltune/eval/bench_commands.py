@@ -89,7 +89,7 @@ def chat_command(
     from tooltune.messages import write_text_atomic
 
     items = knowledge_check_items()
-    pool = [t.spec(lang) for t in split_bank(load_bank(), 0.2)[1] for lang in ("en",)]
+    pool = [t.spec("en") for t in split_bank(load_bank(), 0.2)[1]]
     specs = _model_specs(model, compare, base_url, api_key, "user", backend, adapter, "fp32", {})
     console, results = Console(), {}
     for spec in specs:

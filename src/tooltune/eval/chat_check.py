@@ -19,6 +19,7 @@ from typing import Any
 from tooltune.agent import Agent
 from tooltune.formats import get_format
 from tooltune.llm.base import LLM
+from tooltune.messages import Message
 from tooltune.tools import Tool, ToolRegistry
 
 # What a refusal looks like, en and zh. One owner: the distillation script filters with it too.
@@ -49,8 +50,6 @@ def chat_check(llm: LLM, items: list[dict[str, str]], pool: list[dict[str, Any]]
         for it in chunk:
             registry = ToolRegistry([Tool.from_openai(s) for s in offered_tools(it["q"], pool)])
             agents.append(Agent(llm, registry, get_format(fmt, it["lang"]), it["lang"], max_tokens=max_tokens))
-        from tooltune.messages import Message
-
         outcomes = llm.complete_each([a.request([Message("user", it["q"])]) for a, it in zip(agents, chunk)])
         for agent, it, out in zip(agents, chunk, outcomes):
             if isinstance(out, Exception):

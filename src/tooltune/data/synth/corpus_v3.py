@@ -71,14 +71,20 @@ def load_knowledge(path: Path = KNOWLEDGE_PATH, held_out: bool = False) -> dict[
     return pools
 
 
+def knowledge_questions(held_out: bool, path: Path = QUESTIONS_PATH) -> list[tuple[str, str]]:
+    """(lang, question) from knowledge_questions.txt, one side of the stable split: the train side
+    is what scripts/distill_knowledge.py answers, the held-out side what the chat check asks."""
+    rows = [ln.split("|", 1) for ln in path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+    return [(lang, q) for lang, q in rows if (stable_fraction(q) < KNOWLEDGE_HELD_OUT) == held_out]
+
+
 def knowledge_check_items(path: Path = QUESTIONS_PATH) -> list[dict[str, str]]:
     """The held-out knowledge questions for the general-chat check, never trained on: no answer of
     theirs is distilled, and those that v2's chat pool (chat.jsonl) also asks are left out."""
     from tooltune.data.synth.dialogues import load_chat
 
     chat = {q for pool in load_chat().values() for q, _ in pool}
-    rows = [ln.split("|", 1) for ln in path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
-    return [{"lang": lang, "q": q} for lang, q in rows if stable_fraction(q) < KNOWLEDGE_HELD_OUT and q not in chat]
+    return [{"lang": lang, "q": q} for lang, q in knowledge_questions(True, path) if q not in chat]
 
 
 class SynthV3:
@@ -194,9 +200,10 @@ class SynthV3:
         while True:
             kind = rng.choices(names, weights)[0]
             if kind.startswith("python"):
-                found = self._python_sample(kind, "en" if rng.random() < 0.85 else lang)
+                plang = "en" if rng.random() < 0.85 else lang
+                found = self._python_sample(kind, plang)
                 if found:
-                    return found[0], found[1], "en" if all(ord(c) < 0x3000 for m in found[0].messages for c in (m.content or "")) else lang
+                    return found[0], found[1], plang
                 continue
             if kind == "chain" and self.links:
                 a, b, link = rng.choice(self.links)

@@ -29,6 +29,7 @@ from typing import Any
 from tooltune.data.synth.bank import BankTool
 from tooltune.data.synth.dialogues import Call, Episode, simulate
 from tooltune.data.synth.values import render_value, sample_value
+from tooltune.lang import detect_lang
 from tooltune.messages import Message, Sample, ToolCall
 from tooltune.toolspec import function_of
 
@@ -122,7 +123,7 @@ def restyle(sample: Sample, rng: random.Random, domains: dict[str, str] | None =
         props = {}
         for k, schema in fn["parameters"].get("properties", {}).items():
             schema = dict(schema)
-            lang = "zh" if re.search(r"[\u4e00-\u9fff]", schema.get("description", "") + fn.get("description", "")) else "en"
+            lang = detect_lang(schema.get("description", "") + fn.get("description", ""))
             if "enum" in schema and rng.random() < 0.5:
                 vals = schema.pop("enum")
                 schema["description"] = schema.get("description", "") + rng.choice(PROSE_VALUES[lang]).format(vals=", ".join(map(str, vals)))
@@ -142,7 +143,7 @@ def restyle(sample: Sample, rng: random.Random, domains: dict[str, str] | None =
         elif roll < 0.35:
             desc = re.split(r"[,.，。(（]", desc)[0]
         elif roll < 0.5:
-            desc += rng.choice(LONG_TAIL["zh" if re.search(r"[\u4e00-\u9fff]", desc) else "en"])
+            desc += rng.choice(LONG_TAIL[detect_lang(desc)])
         tools.append({"type": "function", "function": {"name": new, "description": desc, "parameters": p2}})
 
     def args_of(call: ToolCall) -> dict[str, Any]:
