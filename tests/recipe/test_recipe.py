@@ -148,3 +148,10 @@ def test_training_options_are_checked_with_one_line_errors(tmp_path):
         result = CliRunner().invoke(app, ["recipe", "smollm2-tools", "--out", str(tmp_path), *args])
         assert isinstance(result.exception, TooltuneError) and message in str(result.exception), (args, result.output)
     assert not list(tmp_path.iterdir())  # nothing started
+
+
+@pytest.mark.parametrize("bad", [{"corpus_version": 4}, {"replay": 1.5}, {"replay": -0.1}])
+def test_v3_corpus_options_are_checked(bad):
+    with pytest.raises(TooltuneError, match=r"give version 2 or 3 and a replay share between 0 and 1"):
+        RecipeConfig(**bad).validate()
+    RecipeConfig(corpus_version=2, replay=0.0).validate()
