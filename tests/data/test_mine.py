@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from tooltune.cli import app
@@ -87,6 +88,22 @@ def test_each_mistake_kind_becomes_one_pair_with_the_gold_prefix(smol_tokenizer)
         assert start == next(i for i, lab in enumerate(rejected.labels) if lab != IGNORE)
         assert chosen.input_ids[:start] == rejected.input_ids[:start]  # the same prefix, token for token
         assert chosen.input_ids[start:] != rejected.input_ids[start:]  # differing only in the step
+
+
+def test_an_interrupted_mine_goes_on_where_it_stopped(tmp_path):
+    """Each item's scored steps are logged as it finishes: a rerun asks the model only for the rest
+    and ends with exactly the pairs of an uninterrupted run."""
+    items = [item(i, steps) for i, (steps, _, _) in enumerate(CASES)]
+    texts = [said for _, said, _ in CASES]
+    whole = mine_pairs(ScriptedLLM(texts), items, ["json"], batch_size=1)
+    first = ScriptedLLM(texts[:4])  # runs out at the fifth item, as a crash or Ctrl-C would stop it
+    with pytest.raises(RuntimeError):
+        mine_pairs(first, items, ["json"], batch_size=1, log_dir=tmp_path)
+    rest = ScriptedLLM(texts[4:])
+    resumed = mine_pairs(rest, items, ["json"], batch_size=1, log_dir=tmp_path)
+    assert len(rest.requests) == len(CASES) - 4 and not rest.queue
+    assert resumed.summary() == whole.summary() and resumed.records == whole.records
+    assert [p.key() for p in resumed.pairs] == [p.key() for p in whole.pairs]  # the same steps, call ids aside
 
 
 def test_the_same_mistake_in_two_formats_is_one_pair():

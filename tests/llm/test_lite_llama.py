@@ -10,6 +10,7 @@ from transformers import DynamicCache
 from tooltune.agent import Agent
 from tooltune.llm import lite_llama
 from tooltune.llm.lite_llama import LiteLlama, load_folder
+from tooltune.llm.prefix_cache import cache_kw
 from tooltune.llm.transformers_backend import TransformersLLM
 from tooltune.messages import Message
 from tooltune.tools import builtin_registry
@@ -30,10 +31,10 @@ def forward(model, ids, split):
     cache = DynamicCache(config=model.config)
     with torch.inference_mode():
         if split:
-            model(input_ids=torch.tensor([ids[:split]]), past_key_values=cache, use_cache=True, logits_to_keep=1)
-        first = model(input_ids=torch.tensor([ids[split:]]), past_key_values=cache, use_cache=True, logits_to_keep=1).logits
+            model(input_ids=torch.tensor([ids[:split]]), **cache_kw(model, cache), use_cache=True, logits_to_keep=1)
+        first = model(input_ids=torch.tensor([ids[split:]]), **cache_kw(model, cache), use_cache=True, logits_to_keep=1).logits
         token = int(first[0, -1].argmax())
-        second = model(input_ids=torch.tensor([[token]]), past_key_values=cache, use_cache=True, logits_to_keep=1).logits
+        second = model(input_ids=torch.tensor([[token]]), **cache_kw(model, cache), use_cache=True, logits_to_keep=1).logits
     return first, second, cache
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tooltune.agent import Agent
-from tooltune.llm.prefix_cache import common_prefix
+from tooltune.llm.prefix_cache import common_prefix, returned_cache
 from tooltune.llm.transformers_backend import TransformersLLM
 from tooltune.messages import Message
 from tooltune.tools import builtin_registry
@@ -68,7 +68,7 @@ def test_batched_rows_match_one_by_one_with_and_without_reuse(pair):
         cache, n = on.prefix_cache.lookup(ids)
         assert n == len(ids) - 1
         with torch.inference_mode():
-            fresh = on.model(input_ids=torch.tensor([ids[:n]]), use_cache=True).past_key_values
+            fresh = returned_cache(on.model(input_ids=torch.tensor([ids[:n]]), use_cache=True))
         for mine, theirs in zip(cache.layers, fresh.layers):
             assert torch.allclose(mine.keys, theirs.keys, atol=1e-4) and torch.allclose(mine.values, theirs.values, atol=1e-4)
 

@@ -16,8 +16,11 @@ nothing; items offering a held-out tool are skipped, so mining never touches eva
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tooltune.data.pairs import StepPair
@@ -109,23 +112,24 @@ def offers(item: EvalItem, names: set[str]) -> bool:
 
 
 def mine_pairs(llm: LLM, items: list[EvalItem], formats: list[str], held_out: set[str] | None = None, batch_size: int = 4,
-               max_tokens: int = 256, on_item: Any = None) -> MineResult:
-    """Run `llm` teacher-forced over `items` in each format and pair every wrong step."""
+               max_tokens: int = 256, on_item: Any = None, log_dir: str | Path | None = None) -> MineResult:
+    """Run `llm` teacher-forced over `items` in each format and pair every wrong step.
+
+    Each item's scored steps are appended to `log_dir/<format>.jsonl` as it finishes (the eval's
+    own resumable log), so an interrupted run goes on where it stopped: only the caller knows
+    which model made those steps, so it names a `log_dir` per model and settings."""
     result = MineResult()
     usable = [i for i in items if not offers(i, held_out or set())]
     result.held_out_skipped = len(items) - len(usable)
+    by_id = {i.id: i for i in usable}
     seen: set[tuple[Any, ...]] = set()
-    for fmt in formats:
-        runner = EvalRunner(llm, EvalSettings(format=fmt, max_tokens=max_tokens, free_run=False), batch_size=batch_size)
-        for start in range(0, len(usable), batch_size):
-            chunk = usable[start:start + batch_size]
-            for item, scored in zip(chunk, runner.evaluate_batch(chunk)):
-                if "backend_error" in scored:
-                    result.backend_errors += 1
-                else:
-                    _collect(result, item, scored["steps"], fmt, seen)
-                if on_item:
-                    on_item(item)
+    with contextlib.ExitStack() as stack:
+        logs = Path(log_dir) if log_dir is not None else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tooltune-mine-")))
+        for fmt in formats:
+            runner = EvalRunner(llm, EvalSettings(format=fmt, max_tokens=max_tokens, free_run=False), batch_size=batch_size)
+            for scored in runner.run(usable, logs / f"{fmt}.jsonl", on_item=on_item):
+                _collect(result, by_id[scored["item_id"]], scored["steps"], fmt, seen)
+            result.backend_errors += len(runner.backend_errors)
     return result
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -22,8 +23,16 @@ def held_out_names(path: str | None) -> set[str]:
     if path is None:
         return set()
     from tooltune.eval.items import load_items
+    from tooltune.eval.runner import load_results
 
     return {name for item in load_items(path) for name in tool_names(item.tools)}
+
+
+def mine_log_dir(out: str, *settings: Any) -> Path:
+    """Where `pairs mine` keeps each item's scored steps as it goes (a rerun with the same model and
+    settings resumes from it): beside `out`, one folder per model and settings."""
+    key = hashlib.sha256(json.dumps([str(s) for s in settings]).encode()).hexdigest()[:12]
+    return Path(out).with_suffix(".mine") / key
 
 
 @pairs_app.command("mine")
@@ -60,8 +69,10 @@ def mine(
         llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, weights=weights)
     from tqdm import tqdm
 
-    with tqdm(total=len(items) * len(formats), desc="mining", unit="item", file=None) as bar:
-        result = mine_pairs(llm, items, formats, excluded, batch_size, max_tokens, on_item=lambda _: bar.update(1))
+    log_dir = mine_log_dir(out, model, base_url, adapter, weights, max_tokens)
+    done = sum(len(load_results(p)) for p in log_dir.glob("*.jsonl"))
+    with tqdm(total=len(items) * len(formats), initial=done, desc="mining", unit="item", file=None) as bar:
+        result = mine_pairs(llm, items, formats, excluded, batch_size, max_tokens, on_item=lambda _: bar.update(1), log_dir=log_dir)
     if result.held_out_skipped == len(items):
         raise TooltuneError(f"every item of {data} offers a tool of --held-out {held_out}: mine on the train side")
     write_jsonl_atomic(out, [p.to_trl() for p in result.pairs])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tooltune.llm.base import Completion, GenerationRequest, cut_at_stop
-from tooltune.llm.prefix_cache import common_prefix, fork
+from tooltune.llm.prefix_cache import cache_kw, common_prefix, fork, returned_cache
 
 
 def generate_group(llm: Any, requests: list[GenerationRequest]) -> list[Completion]:
@@ -41,7 +41,7 @@ def generate_group(llm: Any, requests: list[GenerationRequest]) -> list[Completi
 
         kwargs["logits_processor"] = LogitsProcessorList([BatchGuides(guides, input_ids.shape[1], requests[0].temperature <= 0)])
     if llm.prefix_cache.enabled:
-        kwargs.update(return_dict_in_generate=True, past_key_values=cache if cache is not None else llm._empty_cache())
+        kwargs.update(return_dict_in_generate=True, **cache_kw(llm.model, cache if cache is not None else llm._empty_cache()))
     with torch.inference_mode():
         out = llm.model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
     sequences = out.sequences if llm.prefix_cache.enabled else out
@@ -54,7 +54,7 @@ def generate_group(llm: Any, requests: list[GenerationRequest]) -> list[Completi
         finish = "stop" if stopped or n_new < req.max_tokens else "length"
         completions.append(Completion(text, None, finish, len(rows[i]), n_new))
         if llm.prefix_cache.enabled:
-            _store_row(llm, out.past_key_values, i, attention_mask[i], rows[i] + new[:n_new].tolist())
+            _store_row(llm, returned_cache(out), i, attention_mask[i], rows[i] + new[:n_new].tolist())
     return completions
 
 
@@ -76,7 +76,7 @@ def _prefix_kv(llm: Any, prefix: list[int]) -> Any:
     if cached < len(prefix):
         todo = torch.tensor([prefix[cached:]], device=llm.model.device)
         with torch.inference_mode():
-            llm.model(input_ids=todo, past_key_values=cache, use_cache=True)
+            llm.model(input_ids=todo, **cache_kw(llm.model, cache), use_cache=True, logits_to_keep=1)
     llm.prefix_cache.store(prefix, cache)
     return cache
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from tooltune.llm.base import OnText, cut_at_stop
 from tooltune.llm.constrain import Guide
+from tooltune.llm.prefix_cache import cache_kw
 
 
 @dataclass
@@ -79,9 +80,10 @@ def decode(
 
     todo = torch.tensor([ids[cache.get_seq_length():]], device=model.device)
     new: list[int] = []
+    kw = cache_kw(model, cache)
     with torch.inference_mode():
         while len(new) < max_new and not (cancel is not None and cancel.is_set()):
-            logits = model(input_ids=todo, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
+            logits = model(input_ids=todo, **kw, use_cache=True, logits_to_keep=1).logits[0, -1]
             if guide is not None:
                 token = guide.pick(logits, temperature)
                 guide.accept(token)

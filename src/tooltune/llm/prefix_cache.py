@@ -22,6 +22,21 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return i
 
 
+def cache_kw(model: Any, cache: Any) -> dict[str, Any]:
+    """The keyword that hands `cache` to `model` and `generate`: transformers 5.24 renamed
+    `past_key_values` to `cache` (the old name warns on every call, then goes in 5.40)."""
+    import inspect
+
+    forward = getattr(model, "forward", model)
+    return {"cache" if "cache" in inspect.signature(forward).parameters else "past_key_values": cache}
+
+
+def returned_cache(out: Any) -> Any:
+    """The cache a `generate(return_dict_in_generate=True)` output holds, under either name."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
+
+
 def reusable(model: Any) -> bool:
     """Only plain full-attention caches can be cut at any position (sliding windows cannot)."""
     from transformers import DynamicCache

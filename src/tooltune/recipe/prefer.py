@@ -63,7 +63,8 @@ def _mine(cfg: RecipeConfig, base: str | None, adapter: Path, device: str, log: 
     held = {t.name for t in split_bank(load_bank(), cfg.held_out)[1]}
     llm = make_llm(base or "embedded-base", adapter=str(adapter), backend="transformers", device=device)
     formats = [f for f, _ in format_mix(cfg.formats)]
-    result = mine_pairs(llm, items, formats, held, batch_size=4 if device == "cpu" else 32, max_tokens=cfg.eval_max_tokens)
+    result = mine_pairs(llm, items, formats, held, batch_size=4 if device == "cpu" else 32, max_tokens=cfg.eval_max_tokens,
+                        log_dir=d / "mine")
     write_jsonl_atomic(pairs_path, [p.to_trl() for p in result.pairs])
     summary = {**result.summary(), "items": len(items), "formats": formats}
     write_text_atomic(report, json.dumps({**summary, "pairs_detail": result.records}, indent=1, ensure_ascii=False))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tooltune.llm.prefix_cache import cache_kw
+
 
 def prefill_step(llm: Any, job: Any, chunk: int) -> bool:
     """Prefill the next `chunk` tokens of `job.ids` into `job.kv`; False when nothing is left
@@ -34,6 +36,6 @@ def prefill_step(llm: Any, job: Any, chunk: int) -> bool:
         return False
     todo = torch.tensor([ids[job.prefilled:end]], device=llm.model.device)
     with torch.inference_mode():
-        llm.model(input_ids=todo, past_key_values=job.kv, use_cache=True, logits_to_keep=1)
+        llm.model(input_ids=todo, **cache_kw(llm.model, job.kv), use_cache=True, logits_to_keep=1)
     job.prefilled = end
     return True
