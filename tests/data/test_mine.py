@@ -61,6 +61,8 @@ CASES = [  # (reference steps, what the model writes for the first step, expecte
      "too_many_calls"),
     ([weather()], said(Message("assistant", None, [call("get_weather", city="Paris", unit="c")])), None),  # the default: right
     ([weather()], '<tool_call>{"name": "no_such_tool", "arguments": {}}</tool_call>', "unparsable"),
+    ([Message("assistant", "Leonardo da Vinci painted it.")], "I don't have a tool for that request.", "refused_answer"),
+    ([Message("assistant", "I can't do that with these tools.")], "Sorry, I cannot do that: none of the tools fits.", None),
 ]
 
 
@@ -74,9 +76,10 @@ def test_each_mistake_kind_becomes_one_pair_with_the_gold_prefix(smol_tokenizer)
     result = mine_pairs(llm, [*items, two, held], ["json"], held_out={"secret_tool"}, batch_size=1)
     kinds = [k for _, _, k in CASES if k not in (None, "unparsable")] + ["call_where_none_fits"]
     assert [r["kind"] for r in result.records] == kinds
-    assert result.summary() == {"pairs": 9, "kinds": {"wrong_tool": 1, "missing_argument": 1, "extra_argument": 1, "wrong_value": 1,
-                                                     "call_where_none_fits": 2, "no_call": 1, "too_few_calls": 1, "too_many_calls": 1},
-                                "steps": 12, "right": 2, "unparsable": 1, "duplicates": 0, "held_out_skipped": 1, "backend_errors": 0}
+    assert result.summary() == {"pairs": 10, "kinds": {"wrong_tool": 1, "missing_argument": 1, "extra_argument": 1, "wrong_value": 1,
+                                                      "call_where_none_fits": 2, "no_call": 1, "too_few_calls": 1, "too_many_calls": 1,
+                                                      "refused_answer": 1},
+                                "steps": 14, "right": 3, "unparsable": 1, "duplicates": 0, "held_out_skipped": 1, "backend_errors": 0}
     last = result.pairs[-1]
     assert last.prompt == two.messages[:3] and last.chosen == two.messages[3]
     assert last.rejected.tool_calls[0].arguments == {"city": "Rome"}

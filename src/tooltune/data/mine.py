@@ -9,7 +9,9 @@ message, `chosen` = the reference step. The rows are `StepPair.to_trl()`, the sh
 Mistake kinds (what DPO is known to help with: when not to call, and which of similar tools):
 wrong_tool, missing_argument, extra_argument, wrong_value, call_where_none_fits (a call on a
 step that should answer), no_call (an answer or refusal where a call was expected),
-too_few_calls (one call where several were asked), too_many_calls. A completion that does not
+too_few_calls (one call where several were asked), too_many_calls, refused_answer (a refusal —
+chat_check.REFUSAL — where the reference answers, e.g. a knowledge question: the step scorer
+counts any text as right where no call is due, so this one is read from the text). A completion that does not
 parse has no canonical form to prefer against, so it is counted (`unparsable`) but paired with
 nothing; items offering a held-out tool are skipped, so mining never touches evaluation tools.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tooltune.data.pairs import StepPair
+from tooltune.eval.chat_check import REFUSAL
 from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import without_defaults
 from tooltune.eval.runner import EvalRunner, EvalSettings
@@ -34,7 +37,7 @@ from tooltune.messages import Message, ToolCall, new_call_id
 from tooltune.toolspec import tool_names
 
 KINDS = ("wrong_tool", "missing_argument", "extra_argument", "wrong_value", "call_where_none_fits", "no_call",
-         "too_few_calls", "too_many_calls")
+         "too_few_calls", "too_many_calls", "refused_answer")
 
 
 @dataclass
@@ -59,11 +62,15 @@ def _calls(parsed: dict[str, Any]) -> list[ToolCall]:
     return [ToolCall(c["name"], c["arguments"], new_call_id()) for c in parsed.get("calls") or []]
 
 
-def mistake_kind(expected: list[ToolCall], step: dict[str, Any], tools: list[dict[str, Any]]) -> str | None:
-    """What is wrong with a scored step (a row of `EvalRunner`'s "steps"), or None when it is right."""
+def mistake_kind(expected: list[ToolCall], step: dict[str, Any], tools: list[dict[str, Any]], reference_text: str | None = None) -> str | None:
+    """What is wrong with a scored step (a row of `EvalRunner`'s "steps"), or None when it is right.
+    `reference_text`: the reference step's text, to tell a refusal of an answerable question."""
+    parsed = step["parsed"]
+    if (not expected and parsed["kind"] == "final" and reference_text and REFUSAL.search(parsed.get("content") or "")
+            and not REFUSAL.search(reference_text)):
+        return "refused_answer"
     if step["args_match"]:
         return None
-    parsed = step["parsed"]
     if parsed["kind"] == "invalid":
         return "unparsable"
     made = _calls(parsed) if parsed["kind"] == "tool_calls" else []
@@ -138,7 +145,7 @@ def _collect(result: MineResult, item: EvalItem, steps: list[dict[str, Any]], fm
     for step in steps:
         ref = refs[(step["index"], step["part"])]
         result.steps += 1
-        kind = mistake_kind(ref.expected, step, item.tools)
+        kind = mistake_kind(ref.expected, step, item.tools, reference_step(item, ref).content)
         if kind is None:
             result.right += 1
             continue
