@@ -36,7 +36,7 @@ from tooltune.train.loss import LossModel
 from tooltune.train.model import RUN_INFO, load_training_model
 from tooltune.train.packing import collate
 from tooltune.train.dpo_config import DPOConfig
-from tooltune.train.trainer import Trainer
+from tooltune.train.trainer import Trainer, progress_bar
 
 
 @dataclass
@@ -182,6 +182,7 @@ class DPOTrainer(Trainer):
         everything = self.corpus.train + self.corpus.eval
         autocast = torch.autocast(device.type, torch.bfloat16, enabled=self.cfg.mixed_precision() == "bf16")  # as the policy trains
         model.eval()
+        bar = progress_bar(len(everything), 0, self.cfg.progress, "reference log-probs", "pair")  # minutes on a CPU: show them
         with torch.no_grad(), autocast:
             for start in range(0, len(everything), self.cfg.batch_size):
                 chunk = everything[start:start + self.cfg.batch_size]
@@ -189,6 +190,10 @@ class DPOTrainer(Trainer):
                 logps = scorer(**{k: v.to(device) for k, v in batch.items() if k != "real_tokens"}).tolist()
                 for p, c, r in zip(chunk, logps[:len(chunk)], logps[len(chunk):]):
                     p.ref_chosen, p.ref_rejected = c, r
+                if bar is not None:
+                    bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
         model.train()
 
     def _accumulate(self, acc: Any, loss_model: Any, micro_batches: list[list[list[Any]]]) -> tuple[float, int, dict[str, float]]:

@@ -224,7 +224,7 @@ class Trainer:
         for _ in range(step * cfg.grad_accum):  # replay the data order up to the checkpoint
             next(stream)
         pack = stats(batches(self.rows, cfg.batch_size, cfg.seed, 0))
-        bar = _progress(total, step, cfg.progress and acc.is_main_process)
+        bar = progress_bar(total, step, cfg.progress and acc.is_main_process)
         deadline = time.monotonic() + 60 * cfg.max_minutes if cfg.max_minutes else None
         with graceful_stop() as interrupted:
             step, history, real_tokens, train_seconds, eval_loss = self._loop(
@@ -374,12 +374,12 @@ class Trainer:
         save_trained(model, self.tokenizer, self.out, info, state_dict)
 
 
-def _progress(total: int, start: int, enabled: bool) -> Any:
+def progress_bar(total: int, start: int, enabled: bool, desc: str = "training", unit: str = "step") -> Any:
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=start, desc="training", unit="step", dynamic_ncols=True)
+    return tqdm(total=total, initial=start, desc=desc, unit=unit, dynamic_ncols=True)
 
 
 def train(cfg: TrainConfig, model: Any = None, tokenizer: Any = None, samples: list[Sample] | None = None) -> TrainResult:
