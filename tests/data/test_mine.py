@@ -138,6 +138,11 @@ def test_cli_mines_a_tiny_model_and_train_dpo_takes_the_rows(tmp_path, tiny_mode
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == report["pairs"] > 0 and sum(report["kinds"].values()) == len(rows)
     assert set(rows[0]) == {"prompt", "chosen", "rejected", "tools"}
+    # The same command again resumes from the per-item log: nothing is re-run, the same pairs come out.
+    res = runner.invoke(app, ["pairs", "mine", "--data", str(data), "--model", str(base), "--backend", "transformers", "--max-tokens", "6",
+                              "--held-out", str(held), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert [json.loads(line)["chosen"] for line in out.read_text().splitlines()] == [r["chosen"] for r in rows]
     res = runner.invoke(app, ["train", "--dpo", "--data", str(out), "--model", str(base), "--format", "json", "--max-steps", "1",
                               "--eval-split", "0", "--report-to", "none", "--out", str(tmp_path / "dpo")])
     assert res.exit_code == 0, res.output

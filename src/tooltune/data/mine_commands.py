@@ -23,7 +23,6 @@ def held_out_names(path: str | None) -> set[str]:
     if path is None:
         return set()
     from tooltune.eval.items import load_items
-    from tooltune.eval.runner import load_results
 
     return {name for item in load_items(path) for name in tool_names(item.tools)}
 
@@ -55,6 +54,7 @@ def mine(
     from tooltune.data.io import refuse_benchmark_data
     from tooltune.data.mine import mine_pairs
     from tooltune.eval.items import load_items
+    from tooltune.eval.runner import load_results
     from tooltune.formats import get_format
     from tooltune.llm import make_llm
     from tooltune.messages import write_jsonl_atomic, write_text_atomic
