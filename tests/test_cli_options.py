@@ -23,7 +23,7 @@ FLAGS = {
     "train": ["--data", "--db", "--model", "--format", "--lang", "--lora", "--full", "--rank", "--alpha", "--targets", "--lr", "--epochs",
               "--max-steps", "--batch-size", "--grad-accum", "--max-length", "--overlong", "--pack", "--no-pack", "--eval-split", "--eval-steps",
               "--save-steps", "--scheduler", "--warmup-ratio", "--loss-scale", "--gradient-checkpointing", "--compile", "--precision",
-              "--init-adapter", "--seed", "--report-to", "--out", "--resume", "--dpo", "--ref", "--beta"],
+              "--init-adapter", "--seed", "--report-to", "--out", "--resume", "--dpo", "--ref", "--beta", "--nll-weight"],
     "recipe": ["--out", "--stages", "--n-synth", "--steps", "--lr", "--scheduler", "--batch-size", "--grad-accum", "--max-length", "--rank",
                "--sweep-lrs", "--sweep-steps", "--save-steps", "--device", "--eval-limit", "--minutes", "--eval-formats", "--eval-weights",
                "--bench-limit", "--no-glaive", "--base-url", "--model", "--api-key", "--teacher-count", "--teacher-format", "--text-results",
@@ -63,7 +63,7 @@ def test_train_defaults_are_the_configs():
     got, want = defaults("train"), field_defaults(DPOConfig)
     shared = {name: got[name] for name in got if name in want and name not in ("data", "lora", "ref")}
     assert shared == {name: want[name] for name in shared}
-    assert len(shared) == 29  # every TrainConfig/DPOConfig option but --data ('demo'), --lora (a no-op flag) and --ref (None: "not given")
+    assert len(shared) == 30  # every TrainConfig/DPOConfig option but --data ('demo'), --lora (a no-op flag) and --ref (None: "not given")
     assert want["lora"] is True and got["lora"] is False and got["full"] is False and got["ref"] is None and want["ref"] == "base"
     assert {k: v for k, v in defaults("sweep").items() if k in ("batch_size", "max_length", "eval_split", "format", "lang", "model")} == \
         {k: getattr(TrainConfig, k) for k in ("batch_size", "max_length", "eval_split", "format", "lang", "model")}

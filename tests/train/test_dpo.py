@@ -60,7 +60,30 @@ def test_dpo_starts_at_log2_and_raises_the_margin_on_its_pairs(tmp_path, make_ti
     assert all(a > b + 1.0 for a, b in zip(after, before)), (before, after)
     assert result.history[-1]["reward_accuracy"] == 1.0 and result.history[-1]["loss"] < 0.3
     record = json.loads((tmp_path / "dpo" / "tooltune_train.json").read_text())
-    assert record["dpo"] == {"ref": "base", "beta": 0.1, "pairs": 4, "train": 4, "eval": 0, "identical_dropped": 0, "overlong_dropped": 0}
+    assert record["dpo"] == {"ref": "base", "beta": 0.1, "nll_weight": 0.0, "pairs": 4, "train": 4, "eval": 0, "identical_dropped": 0, "overlong_dropped": 0}
+
+
+def test_nll_weight_adds_the_chosen_steps_mean_token_nll_and_holds_it_up(tmp_path, make_tiny, smol_tokenizer, pairs):
+    """RPO: at the start each pair's loss is log 2 + w x (-log pi(c)/|c|) exactly; after training
+    the chosen steps are more likely than at the start (plain DPO may lower them)."""
+    import torch
+    from tooltune.train.dpo import LogpModel, dpo_losses, pair_batch
+
+    trainer = DPOTrainer(_cfg(tmp_path / "rpo", nll_weight=1.0, max_steps=6), make_tiny(), smol_tokenizer, pairs)
+    examples = trainer.corpus.train
+    start = torch.tensor([p.ref_chosen for p in examples] + [p.ref_rejected for p in examples])
+    losses, _ = dpo_losses(start, examples, 0.1, nll_weight=0.5)
+    assert losses.tolist() == pytest.approx([math.log(2) + 0.5 * -p.ref_chosen / p.chosen.n_trained for p in examples], rel=1e-6)
+    assert dpo_losses(start, examples, 0.1)[0].tolist() == pytest.approx([math.log(2)] * len(examples), rel=1e-6)
+    trainer.run()
+    with torch.no_grad():
+        batch = pair_batch(examples, smol_tokenizer.pad_token_id)
+        batch.pop("real_tokens")
+        chosen_after = LogpModel(trainer.model.eval())(**batch)[:len(examples)].tolist()
+    assert all(a > p.ref_chosen for a, p in zip(chosen_after, examples)), ([p.ref_chosen for p in examples], chosen_after)
+    assert json.loads((tmp_path / "rpo" / "tooltune_train.json").read_text())["dpo"]["nll_weight"] == 1.0
+    with pytest.raises(TooltuneError, match="--nll-weight -1"):
+        DPOTrainer(_cfg(tmp_path / "x", nll_weight=-1.0), make_tiny(), smol_tokenizer, pairs)
 
 
 @pytest.mark.parametrize("fmt", ["json", "react"])

@@ -74,6 +74,7 @@ def train(
     dpo: Annotated[bool, typer.Option("--dpo", help="Preference training (DPO) on pairs: --data is a .jsonl from `export --format dpo` / `pairs mine`, or a corpus.db")] = False,
     ref: Annotated[Optional[str], typer.Option("--ref", help=f"DPO: the reference and starting point, an SFT adapter folder (trained further) or '{D.ref}' (a fresh LoRA)")] = None,
     beta: Annotated[float, typer.Option(help="DPO: strength of the pull towards the reference (larger = closer)")] = D.beta,
+    nll_weight: Annotated[float, typer.Option(help="DPO: add this share of the chosen step's token NLL to the loss (RPO; 1.0 is its value, 0 = plain DPO); keeps the chosen step itself likely")] = D.nll_weight,
 ) -> None:
     """Supervised fine-tuning on agent dialogues (every assistant turn trained in one pass), or
     with --dpo preference training on pairs of assistant steps."""
@@ -83,8 +84,8 @@ def train(
     # Flag combinations only the command line can get wrong; the config's validate() checks the values.
     if lora and full:
         raise TooltuneError("choose one of --lora and --full")
-    if not dpo and (ref is not None or beta != D.beta):
-        raise TooltuneError("--ref and --beta apply to preference training: add --dpo")
+    if not dpo and (ref is not None or beta != D.beta or nll_weight != D.nll_weight):
+        raise TooltuneError("--ref, --beta and --nll-weight apply to preference training: add --dpo")
     if dpo:
         if data == "demo":
             raise TooltuneError("--dpo needs pairs: pass --data pairs.jsonl (from `tooltune export --format dpo` or `tooltune pairs mine`) or a corpus.db")

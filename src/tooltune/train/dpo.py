@@ -9,7 +9,11 @@ checkpoints, `--resume`, time budget, Ctrl-C, metrics, progress bar — is `Trai
 
 The loss is the sigmoid DPO loss of Rafailov et al. (2023):
     -log σ(β · ((log π(c) − log π_ref(c)) − (log π(r) − log π_ref(r))))
-over the summed log-probabilities of the chosen (c) and rejected (r) step tokens.
+over the summed log-probabilities of the chosen (c) and rejected (r) step tokens. With
+`--nll-weight α > 0` the chosen step's mean token NLL is added, α · (−log π(c) / |c|) — RPO (Pang
+et al., 2024; TRL's `rpo_alpha`). Plain DPO only asks that c gain on r, and both may fall: on our
+first run (lr 2e-4) the chosen steps' own end-of-turn lost mass and the model kept calling until
+its token budget ran out; the NLL term holds the chosen step itself up.
 
 The reference is `--ref`: an SFT adapter (the policy starts as that adapter and keeps training
 it, so the result loads wherever the SFT adapter loads) or `base` (a fresh LoRA on the base
@@ -118,15 +122,20 @@ def pair_batch(pairs: list[PairExample], pad_id: int) -> dict[str, Any]:
     return collate([[p.chosen] for p in pairs] + [[p.rejected] for p in pairs], pad_id)
 
 
-def dpo_losses(logps: Any, pairs: list[PairExample], beta: float) -> tuple[Any, Any]:
-    """(per-pair loss, per-pair reward margin) from the policy log-probs of `pair_batch` rows."""
+def dpo_losses(logps: Any, pairs: list[PairExample], beta: float, nll_weight: float = 0.0) -> tuple[Any, Any]:
+    """(per-pair loss, per-pair reward margin) from the policy log-probs of `pair_batch` rows;
+    `nll_weight` adds that share of the chosen step's mean token NLL (RPO)."""
     import torch
     import torch.nn.functional as F
 
     n = len(pairs)
     ref = torch.tensor([[p.ref_chosen, p.ref_rejected] for p in pairs], dtype=torch.float32, device=logps.device)
     margin = beta * ((logps[:n] - ref[:, 0]) - (logps[n:] - ref[:, 1]))
-    return -F.logsigmoid(margin), margin
+    loss = -F.logsigmoid(margin)
+    if nll_weight:
+        tokens = torch.tensor([max(p.chosen.n_trained, 1) for p in pairs], dtype=torch.float32, device=logps.device)
+        loss = loss + nll_weight * (-logps[:n] / tokens)
+    return loss, margin
 
 
 def _adapter_info(ref: str) -> dict[str, Any]:
@@ -154,7 +163,7 @@ class DPOTrainer(Trainer):
         self.rows = [[p] for p in self.corpus.train]
         self.eval_rows = [[p] for p in self.corpus.eval]
         self.extra_info = {"dpo": {"ref": str(Path(cfg.ref).resolve()) if cfg.ref != "base" else "base", "beta": cfg.beta,
-                                   **self.corpus.counts()}}
+                                   "nll_weight": cfg.nll_weight, **self.corpus.counts()}}
         from accelerate.utils import set_seed
 
         set_seed(cfg.seed)
@@ -211,7 +220,8 @@ class DPOTrainer(Trainer):
             tokens += batch.pop("real_tokens")
             sync = nullcontext() if i == len(groups) - 1 else acc.no_sync(loss_model)
             with sync, acc.autocast():
-                losses, margin = dpo_losses(loss_model(**{k: v.to(acc.device) for k, v in batch.items()}), pairs, self.cfg.beta)
+                losses, margin = dpo_losses(loss_model(**{k: v.to(acc.device) for k, v in batch.items()}), pairs, self.cfg.beta,
+                                           self.cfg.nll_weight)
                 acc.backward(losses.sum() * acc.num_processes / max(n_global, 1))
             sums += torch.stack([losses.sum(), margin.sum(), (margin > 0).float().sum()]).detach()
         loss, margin_sum, right = (acc.reduce(sums, "sum") / max(n_global, 1)).tolist()
@@ -230,7 +240,8 @@ class DPOTrainer(Trainer):
                 pairs = [row[0] for row in self.eval_rows[i:i + self.cfg.batch_size]]
                 batch = pair_batch(pairs, self.tokenizer.pad_token_id)
                 batch.pop("real_tokens")
-                losses, _ = dpo_losses(loss_model(**{k: v.to(acc.device) for k, v in batch.items()}), pairs, self.cfg.beta)
+                losses, _ = dpo_losses(loss_model(**{k: v.to(acc.device) for k, v in batch.items()}), pairs, self.cfg.beta,
+                                           self.cfg.nll_weight)
                 total = total + losses.sum()
         loss_model.train()
         return float(acc.reduce(total, "sum").item() / len(self.eval_rows))

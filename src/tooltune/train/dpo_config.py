@@ -14,11 +14,14 @@ from tooltune.train.trainer import TrainConfig
 class DPOConfig(TrainConfig):
     ref: str = "base"  # "base" or the folder of an SFT adapter (`tooltune train --out`)
     beta: float = 0.1
+    nll_weight: float = 0.0  # RPO: + weight x the chosen step's mean token NLL (0: plain DPO)
 
     def validate(self) -> None:
         super().validate()
         if self.beta <= 0:
             raise TooltuneError(f"--beta {self.beta:g}: must be positive (0.1 is the usual value; larger keeps closer to the reference)")
+        if self.nll_weight < 0:
+            raise TooltuneError(f"--nll-weight {self.nll_weight:g}: must be 0 (plain DPO) or positive (1.0 is RPO's value)")
         if self.ref != "base":
             require_adapter(self.ref, "--ref", " or 'base'")
         if self.loss_scale:
