@@ -175,3 +175,19 @@ def test_requests_of_different_agents_share_one_generate_call(pair, monkeypatch)
     monkeypatch.setattr(on.model, "forward", forward)
     results = on.complete_batch(reqs)
     assert results[1].completion_tokens < 12 and [results[0].completion_tokens, results[2].completion_tokens] == [12, 12]
+
+
+def test_the_cache_keyword_of_a_peft_wrapped_model_is_its_base_models(tiny_llama):
+    """A PEFT wrapper's forward(**kwargs) names no cache keyword; the name comes from the model it
+    wraps, so the adapter-loaded model gets the same keyword as the plain one (no rename warning)."""
+    import inspect
+
+    from peft import LoraConfig, get_peft_model
+
+    from tooltune.llm.prefix_cache import cache_kw
+
+    base = tiny_llama()
+    want = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+    wrapped = get_peft_model(tiny_llama(), LoraConfig(r=2, target_modules=["q_proj"]))
+    assert list(cache_kw(base, None)) == [want]
+    assert list(cache_kw(wrapped, None)) == [want]

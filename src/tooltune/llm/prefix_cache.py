@@ -24,10 +24,13 @@ def common_prefix(a: list[int], b: list[int]) -> int:
 
 def cache_kw(model: Any, cache: Any) -> dict[str, Any]:
     """The keyword that hands `cache` to `model` and `generate`: transformers 5.24 renamed
-    `past_key_values` to `cache` (the old name warns on every call, then goes in 5.40)."""
+    `past_key_values` to `cache` (the old name warns on every call, then goes in 5.40). A PEFT
+    wrapper's `forward` takes `**kwargs` and passes them through, so the name is read from the
+    model it wraps."""
     import inspect
 
-    forward = getattr(model, "forward", model)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    forward = getattr(base, "forward", base)
     return {"cache" if "cache" in inspect.signature(forward).parameters else "past_key_values": cache}
 
 
