@@ -99,6 +99,12 @@ def test_hard_negatives_answer_in_text(bank):
     absent = next(t for t in bank if t.domain not in {o.domain for o in offered})
     ep = no_fit(absent, offered, "en", rng)
     assert not ep.calls_tool and ep.messages([0])[-1].content.startswith(("Sorry", "I don't"))
+    # what the offered tools do is listed whole, whatever part of speech a description is
+    texts = {no_fit(absent, offered, "en", random.Random(seed)).answer for seed in range(12)}
+    d0, d1 = (t.description["en"].rstrip(".") for t in offered)
+    assert texts == {f"Sorry, I can't help with that: none of the available tools can do it. What my tools can do: {d0[0].lower() + d0[1:]}; "
+                     f"{d1[0].lower() + d1[1:]}.",
+                     f"I don't have a tool for that request. The tools I have: {offered[0].name} ({d0}); {offered[1].name} ({d1})."}
 
 
 def test_chain_feeds_the_first_result_into_the_second_call(bank):

@@ -33,6 +33,20 @@ def test_words_and_intent():
     assert intent("获取某个城市未来几天的天气预报。", "zh") == "获取某个城市未来几天的天气预报"
 
 
+def test_noun_phrase_and_wh_descriptions_get_a_verb_and_templates_never_double_it():
+    from tooltune.data.synth.realistic import compose, needs_verb
+
+    assert [needs_verb(d) for d in ("Monthly payment for an amortising loan.", "Quote for car insurance.", "Whether a food is toxic to a pet.",
+                                    "Record a workout session.", "Searches notes by keyword.", "Returns the sum.", "Adds 'prefix' to lines.")] \
+        == [True, True, True, False, False, True, False]
+    assert intent("Searches notes by keyword.", "en") == "search notes by keyword"
+    rng = random.Random(0)
+    qs = [compose("whether a food is toxic to a pet", [("food", "grapes")], "en", rng) for _ in range(60)]
+    assert all(any(v + " whether" in q.lower() for v in ("tell me", "find out", "check")) for q in qs), qs
+    qs = [compose("monthly payment", [], "en", rng) for _ in range(200)]
+    assert not [q for q in qs if any(f"{t} {v} me" in q for t in ("Help me", "I need to", "I want to") for v in ("tell", "give"))]
+
+
 def _check_calls(sample: Sample) -> int:
     """Every call names an offered tool and its arguments pass that tool's schema; returns the count."""
     tools = {t["function"]["name"]: Tool.from_openai(t) for t in sample.tools}
@@ -131,6 +145,49 @@ def test_v3_samples_are_valid_and_mixed(train_tools):
         users = {m.content for m in sample.messages if m.role == "user"}
         assert not users & held  # held-out knowledge questions never reach training
     kinds = synth.kinds
-    for k in ("single", "parallel", "knowledge", "no_fit", "chat"):
+    for k in ("single", "parallel", "knowledge", "lookup", "no_fit", "chat"):
         assert kinds[k] > 0, (k, kinds)
     assert calls > 300
+
+
+def test_lookups_call_the_offered_search_tool_and_never_answer_knowledge_beside_it(train_tools):
+    """With a search tool on offer a factual question is looked up (the built-in web_search
+    verbatim half the time, with keywords as its query); the facts the shipped search documents
+    hold (the multi-step set's) are never asked; no knowledge question is answered from memory
+    while a search tool is offered."""
+    from tooltune.data.synth.lookup import BUILTIN, DOCS_FACTS, SEARCH_TOOLS, keywords, lookup
+    from tooltune.tools import builtin_registry
+
+    assert builtin_registry().to_openai()[[t["function"]["name"] for t in builtin_registry().to_openai()].index("web_search")]["function"] == BUILTIN
+    assert keywords("What is the population of Berlin?", "en") == "population of Berlin"
+    assert keywords("Who painted the Mona Lisa?", "en") == "Who painted the Mona Lisa"
+    assert keywords("请问西安的人口是多少？", "zh") == "西安的人口是多少"
+    pool = [("What is the speed of light?", "c"), ("What is 12 times 12?", "144"), ("Who discovered penicillin?", "Alexander Fleming.")]
+    asked = {lookup(SEARCH_TOOLS[0], "en", random.Random(seed), pool).question for seed in range(60)}
+    assert "Who discovered penicillin?" in asked and not asked & {"What is the speed of light?", "What is 12 times 12?"}
+    search_names = {t.name for t in SEARCH_TOOLS}
+    synth = SynthV3(train_tools, split_chat()[0], seed=3)
+    knowledge = {q for pool in synth.knowledge.values() for q, _ in pool}
+    seen_builtin = lookups = 0
+    for _ in range(400):
+        sample, kinds, lang = synth.sample()
+        offered = {t["function"]["name"] for t in sample.tools}
+        if not offered & search_names:
+            continue
+        _check_calls(sample)
+        msgs = sample.messages
+        for i, m in enumerate(msgs):
+            if m.role != "user":
+                continue
+            reply = msgs[i + 1]
+            if reply.tool_calls and reply.tool_calls[0].name in search_names:
+                assert not DOCS_FACTS.search(m.content), m.content
+            if m.content in knowledge or "population" in m.content or "人口" in m.content:
+                assert reply.tool_calls and reply.tool_calls[0].name in search_names, (m.content, reply)
+        for m in msgs:
+            for c in m.tool_calls:
+                if c.name == "web_search":
+                    seen_builtin += 1
+                    assert set(c.arguments) == {"query"} and not c.arguments["query"].endswith("?")
+                lookups += c.name in search_names
+    assert lookups >= 15 and seen_builtin >= 5, (lookups, seen_builtin)

@@ -90,7 +90,7 @@ class Synth:
         if kind == "no_fit":
             domains = {t.domain for t in offered}
             absent = [t for t in self.tools if t.domain not in domains]
-            return no_fit(rng.choice(absent), offered, lang, rng) if absent else None
+            return no_fit(rng.choice(absent), offered, lang, rng, v2=True) if absent else None
         if kind == "chat":
             return chat(self.chat_pool[lang], rng)
         return None

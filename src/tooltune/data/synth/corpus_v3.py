@@ -4,12 +4,13 @@ that need 2–5 parallel calls, and knowledge questions answered with the base m
 (knowledge.jsonl, scripts/distill_knowledge.py) instead of refused.
 
 Episode weights (`MixV3`) and why:
-  composed/template single  0.20/0.06  v2's core skill, now with composed requests and restyled schemas
+  composed/template single  0.20/0.03  v2's core skill, now with composed requests and restyled schemas
   respectively              0.16       BFCL parallel was 17 %: too few calls for an enumeration
   pair                      0.04       two different functions in one request (v2's parallel)
   python / python_parallel  0.12/0.04  real schemas and true results; dotted names (math.gcd)
   chain / ask               0.04/0.03  kept from v2 so multi-step skills are not forgotten
-  knowledge                 0.15       answer what it knows: no refusal because tools are offered
+  knowledge                 0.12       answer what it knows: no refusal because tools are offered
+  lookup                    0.06       a search tool is offered: look the question up (v3 refused look-ups)
   no_fit                    0.10       an action no offered tool can do: say so, never invent a call
   chat                      0.06       small talk and thanks
 """
@@ -29,6 +30,7 @@ from tooltune.data.synth.realistic import (
     RESULT_ANSWER, PyFunc, compose, composed_single, intent, load_pyfuncs, needs_verb, py_call, py_episode, respectively, restyle, words,
 )
 from tooltune.data.synth.dialogues import Call
+from tooltune.data.synth.lookup import lookup, pick_tool
 from tooltune.lang import LANGS
 from tooltune.messages import Message, Sample, read_jsonl
 
@@ -44,21 +46,22 @@ KNOWLEDGE_HELD_OUT = 0.35  # share of knowledge questions kept for the general-c
 @dataclass
 class MixV3:
     composed: float = 0.20
-    template: float = 0.06
+    template: float = 0.03
     respectively: float = 0.16
     pair: float = 0.04
     python: float = 0.12
     python_parallel: float = 0.04
     chain: float = 0.04
     ask: float = 0.03
-    knowledge: float = 0.15
+    knowledge: float = 0.12
+    lookup: float = 0.06
     no_fit: float = 0.10
     chat: float = 0.06
     zh: float = 0.3
     restyled: float = 0.5  # share of bank samples whose tools are restyled (realistic.restyle)
 
     def kinds(self) -> tuple[list[str], list[float]]:
-        names = ["composed", "template", "respectively", "pair", "python", "python_parallel", "chain", "ask", "knowledge", "no_fit", "chat"]
+        names = ["composed", "template", "respectively", "pair", "python", "python_parallel", "chain", "ask", "knowledge", "lookup", "no_fit", "chat"]
         return names, [getattr(self, n) for n in names]
 
 
@@ -147,6 +150,23 @@ class SynthV3:
             episodes.append(extra)
         return self._assemble(episodes, [f.spec() for f in offered], lang), [e.kind for e in episodes]
 
+    def _lookup_sample(self, lang: str) -> Sample:
+        """A look-up with a search tool among bank distractors; a second turn is another look-up or
+        a bank request — never a chat-pool turn, which holds knowledge questions ("What is
+        photosynthesis?") answered without the search tool that is on offer."""
+        rng = self.rng
+        tool = pick_tool(lang, rng)
+        offered = self._offer([tool], self.tools, [])
+        episodes = [lookup(tool, lang, rng, self.knowledge[lang])]
+        bank = [t for t in offered if isinstance(t, BankTool)]
+        extra = rng.choice(["none", "none", "lookup", "bank"])
+        if extra == "lookup" and (again := lookup(tool, lang, rng, self.knowledge[lang])).question != episodes[0].question:
+            episodes.append(again)
+        elif extra == "bank" and bank:
+            episodes.append(composed_single(rng.choice(bank), lang, rng))
+        rng.shuffle(episodes)
+        return self._assemble(episodes, [t.spec(lang) for t in offered], lang)
+
     def _py_parallel(self, fn: PyFunc, lang: str) -> Episode | None:
         rng = self.rng
         if len(fn.required) != 1 or fn.vararg:
@@ -199,6 +219,8 @@ class SynthV3:
         names, weights = mix.kinds()
         while True:
             kind = rng.choices(names, weights)[0]
+            if kind == "lookup":
+                return self._lookup_sample(lang), ["lookup"], lang
             if kind.startswith("python"):
                 plang = "en" if rng.random() < 0.85 else lang
                 found = self._python_sample(kind, plang)
@@ -218,7 +240,7 @@ class SynthV3:
             episodes = [first]
             for _ in range(rng.choice([0, 0, 1, 1, 2])):  # more turns over the same tools
                 k = rng.choices(names, weights)[0]
-                if k.startswith("python") or k == "chain":
+                if k.startswith("python") or k in ("chain", "lookup"):
                     continue
                 if (ep := self._bank_episode(k, offered, rng.choice(offered), lang)) is not None:
                     episodes.append(ep)

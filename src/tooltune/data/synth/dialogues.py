@@ -175,17 +175,29 @@ def ask_missing(tool: BankTool, lang: str, rng: random.Random) -> Episode | None
     return Episode(q, [[call]], call.answer(lang, rng), followup, kind="ask")
 
 
-NO_FIT = {"en": ["Sorry, I can't help with that: none of the available tools can do it. I can help you {can} instead.",
-                 "I don't have a tool for that request. The tools I have let me {can}."],
-          "zh": ["抱歉，现有的工具无法完成这个请求。我可以帮你{can}。", "很抱歉，我没有能处理这个请求的工具。我目前可以{can}。"]}
+# v2's wording, kept so the shipped adapter's corpus rebuilds byte for byte; it splices a
+# description into "let me {can}", ungrammatical where the description is a noun phrase.
+NO_FIT_V2 = {"en": ["Sorry, I can't help with that: none of the available tools can do it. I can help you {can} instead.",
+                    "I don't have a tool for that request. The tools I have let me {can}."],
+             "zh": ["抱歉，现有的工具无法完成这个请求。我可以帮你{can}。", "很抱歉，我没有能处理这个请求的工具。我目前可以{can}。"]}
+NO_FIT = {"en": ["Sorry, I can't help with that: none of the available tools can do it. What my tools can do: {can}.",
+                 "I don't have a tool for that request. The tools I have: {names}."],
+          "zh": ["抱歉，现有的工具无法完成这个请求。我的工具可以做的是：{can}。", "很抱歉，我没有能处理这个请求的工具。我现有的工具：{names}。"]}
 
 
-def no_fit(absent: BankTool, offered: list[BankTool], lang: str, rng: random.Random) -> Episode:
-    """A request for a tool that is not offered: the answer is text, never an invented call."""
+def no_fit(absent: BankTool, offered: list[BankTool], lang: str, rng: random.Random, v2: bool = False) -> Episode:
+    """A request for a tool that is not offered: the answer is text, never an invented call, and
+    says what the offered tools do. Descriptions are listed, never spliced into a sentence: some
+    are verb phrases ("Add a title…"), some noun phrases ("Sentiment of a text")."""
     q, _ = request(absent, lang, rng)
     descs = [t.description[lang].strip().rstrip(".。") for t in offered[:2]]
-    can = " or ".join(_first_lower(d) for d in descs) if lang == "en" else "，或者".join(descs)
-    return Episode(q, [], rng.choice(NO_FIT[lang]).format(can=can), kind="no_fit")
+    if v2:
+        can = " or ".join(_first_lower(d) for d in descs) if lang == "en" else "，或者".join(descs)
+        return Episode(q, [], rng.choice(NO_FIT_V2[lang]).format(can=can), kind="no_fit")
+    sep = "; " if lang == "en" else "；"
+    can = sep.join(_first_lower(d) for d in descs) if lang == "en" else sep.join(descs)
+    names = sep.join(f"{t.name} ({d})" if lang == "en" else f"{t.name}（{d}）" for t, d in zip(offered, descs))
+    return Episode(q, [], rng.choice(NO_FIT[lang]).format(can=can, names=names), kind="no_fit")
 
 
 def load_chat(path: Path = CHAT_PATH) -> dict[str, list[tuple[str, str]]]:

@@ -66,15 +66,37 @@ def intent(description: str, lang: str) -> str:
     if GENERIC_VERB.match(first):
         return GENERIC_VERB.sub("", first)
     head, _, rest = first.partition(" ")
-    if head.endswith("s") and not head.endswith("ss") and head[:1].isupper():
-        head = head[:-1]
+    if head.endswith("s") and not head.endswith("ss") and head[:1].isupper() and is_verb(head):
+        head = head[:-2] if head.lower()[:-2] in VERBS else head[:-1]
     return " ".join(filter(None, [head[:1].lower() + head[1:], rest]))
 
 
+# Lead words that make a description a verb phrase ("Record a workout"); any other lead word is
+# read as a noun phrase ("Monthly payment for a loan", "Quote for car insurance") that needs a verb.
+VERBS = frozenset("""
+add analyse analyze apply approve archive ask assign block book build buy calculate cancel change check classify clear close collapse compare
+compile compute convert copy count create decode decrypt delete deploy describe detect determine disable divide donate download draw edit enable
+encode encrypt enroll estimate extend extract fetch file fill filter find flag flip follow format generate give hash install invite join launch
+leave list lock log look make mark measure merge move mute normalize notify open order parse pause pay ping plan play plot post predict print
+publish query rank rate read record register reject remind remove rename render rent replace reply represent request rescale reserve reset resize
+resolve restore retrieve roll round run save scan schedule score search send set share sign solve sort split start stop strip submit subscribe
+suggest summarise summarize tell temporarily test track transfer translate truncate try turn unblock unfollow uninstall unmute update upload
+validate verify volunteer wrap write
+""".split())
+WH = ("whether", "how", "which", "when", "where", "what", "who", "why")
+
+
+def is_verb(word: str) -> bool:
+    """`word` (any case, 3rd person allowed: "Adds", "Searches") is in VERBS."""
+    w = word.lower().rstrip(",:")
+    return w in VERBS or (w.endswith("s") and (w[:-1] in VERBS or (w.endswith("es") and w[:-2] in VERBS)))
+
+
 def needs_verb(description: str) -> bool:
-    """Whether `intent` left a noun phrase (the description led with a generic verb, or none)."""
-    first = description.strip().split(" ", 1)[0]
-    return bool(GENERIC_VERB.match(description.strip())) or not first[:1].isupper() or first.lower() in ("the", "a", "an")
+    """Whether `intent` left a noun phrase or a wh-clause (the description led with a generic
+    verb, or with no verb at all)."""
+    text = description.strip()
+    return bool(GENERIC_VERB.match(text)) or not is_verb(text.split(" ", 1)[0])
 
 
 def compose(purpose: str, args: list[tuple[str, Any]], lang: str, rng: random.Random, verb: str | None = None) -> str:
@@ -82,7 +104,11 @@ def compose(purpose: str, args: list[tuple[str, Any]], lang: str, rng: random.Ra
     if lang == "en" and verb == "":
         verb = None
     elif lang == "en" and verb is None:
-        verb = rng.choice(["find", "get", "calculate", "look up", "tell me", "compute", "check", "give me"])
+        wh = purpose.split(" ", 1)[0].lower() in WH  # "whether a food is toxic…": tell me / find out / check
+        verb = rng.choice(["tell me", "find out", "check"] if wh else ["find", "get", "calculate", "look up", "tell me", "compute", "check", "give me"])
+    template = rng.choice(OPEN[lang])
+    if verb and verb.endswith(" me") and template.startswith(("I need", "I want", "Help me")):  # not "Help me tell me…"
+        verb = "find out" if verb == "tell me" else "get"
     head = f"{verb} {purpose}" if lang == "en" and verb else purpose
     parts = [rng.choice(ARG[lang]).format(p=p, v=render_value(v, lang)) for p, v in args]
     if not parts:
@@ -90,7 +116,6 @@ def compose(purpose: str, args: list[tuple[str, Any]], lang: str, rng: random.Ra
     else:
         joined = (", ".join(parts[:-1]) + " and " + parts[-1]) if lang == "en" and len(parts) > 1 else ("，".join(parts) if lang == "zh" else parts[0])
         a = rng.choice(LEAD[lang]) + joined
-    template = rng.choice(OPEN[lang])
     return template.format(I=head[:1].upper() + head[1:], i=head, a=a)
 
 
