@@ -45,6 +45,11 @@ def test_noun_phrase_and_wh_descriptions_get_a_verb_and_templates_never_double_i
     assert all(any(v + " whether" in q.lower() for v in ("tell me", "find out", "check")) for q in qs), qs
     qs = [compose("monthly payment", [], "en", rng) for _ in range(200)]
     assert not [q for q in qs if any(f"{t} {v} me" in q for t in ("Help me", "I need to", "I want to") for v in ("tell", "give"))]
+    # a noun phrase is also asked the way knowledge questions are, and still gets its call
+    asked = [q for q in qs if q.startswith(("Do you know the monthly", "I'd like to know the monthly", "Any idea about the monthly",
+                                            "Do you happen to know the monthly"))]
+    assert 40 <= len(asked) <= 100 and not [q for q in qs if "the the" in q.lower()]
+    assert compose("the arc cosine of x", [], "en", random.Random(4)) == "Do you happen to know the arc cosine of x?"
 
 
 def _check_calls(sample: Sample) -> int:

@@ -40,6 +40,7 @@ OPEN = {"en": ["{I}{a}.", "Can you {i}{a}?", "I need to {i}{a}.", "Please {i}{a}
         "zh": ["请{i}{a}。", "帮我{i}{a}。", "能不能{i}{a}？", "我想{i}{a}。", "麻烦{i}{a}。"]}
 ARG = {"en": ["{p} {v}", "a {p} of {v}", "{p} = {v}", "{p}: {v}", "the {p} set to {v}", "{v} as the {p}"],
        "zh": ["{p}为{v}", "{p}是{v}", "{p}：{v}", "{p}设为{v}"]}
+ASKED = ["Do you know {i}{a}?", "I'd like to know {i}{a}.", "Any idea about {i}{a}?", "Do you happen to know {i}{a}?"]  # no verb to agree
 LEAD = {"en": [" with ", " for ", " using ", ", ", " where "], "zh": ["，", "，其中", "："]}
 RESULT_ANSWER = {"en": ["The result is {r}.", "Here is the result: {r}.", "{name} returned {r}."], "zh": ["结果是{r}。", "计算结果：{r}。"]}
 PROSE_VALUES = {"en": [" One of: {vals}.", " Allowed values: {vals}.", " Supported: {vals}."], "zh": ["支持 {vals}。", "可选值：{vals}。"]}
@@ -100,13 +101,19 @@ def needs_verb(description: str) -> bool:
 
 
 def compose(purpose: str, args: list[tuple[str, Any]], lang: str, rng: random.Random, verb: str | None = None) -> str:
-    """A request: a purpose and the argument values it states, in one of many sentence shapes."""
-    if lang == "en" and verb == "":
-        verb = None
+    """A request: a purpose and the argument values it states, in one of many sentence shapes.
+    `verb` "" keeps a purpose that is a verb phrase as it is; None puts a verb before a noun
+    phrase, or asks it as a question."""
+    template = rng.choice(OPEN[lang])
+    if lang == "en" and verb is None and purpose.split(" ", 1)[0].lower() not in WH and rng.random() < 0.35:
+        # a noun phrase asked as a question ("What is the status of an order…?"): BFCL's knowledge-like
+        # requests with a fitting tool, which v3 answered from memory instead of calling
+        verb, template = "", rng.choice(ASKED)
+        if not re.match(r"(the|a|an) ", purpose, re.I):
+            purpose = "the " + purpose
     elif lang == "en" and verb is None:
         wh = purpose.split(" ", 1)[0].lower() in WH  # "whether a food is toxic…": tell me / find out / check
         verb = rng.choice(["tell me", "find out", "check"] if wh else ["find", "get", "calculate", "look up", "tell me", "compute", "check", "give me"])
-    template = rng.choice(OPEN[lang])
     if verb and verb.endswith(" me") and template.startswith(("I need", "I want", "Help me")):  # not "Help me tell me…"
         verb = "find out" if verb == "tell me" else "get"
     head = f"{verb} {purpose}" if lang == "en" and verb else purpose
