@@ -2,12 +2,19 @@
 small-talk questions (src/tooltune/data/synth/knowledge_questions.txt), kept where they are good,
 so tuning for tools does not erase what the model knew (v2's adapter refused such questions).
 
-"Good" is checked automatically: an answer is dropped when it refuses ("I can't", "无法"), is under
-three words, repeats itself, or runs past the token budget without ending a sentence. Greedy, the
-model's own chat template, no tools in the prompt. Output: knowledge.jsonl beside the questions
-(one row per kept answer, with the reason for each dropped one printed).
+"Good" is checked automatically: an answer is dropped when it refuses ("I can't", "无法"), echoes
+the question, is mostly not Chinese for a Chinese question, is under three words, repeats itself,
+or runs past the token budget without ending a sentence. Greedy, the model's own chat template,
+no tools in the prompt. Output: knowledge.jsonl beside the questions (one row per kept answer,
+with the reason for each dropped one printed).
 
-Run (about 3 minutes on 2 CPU cores): `OMP_NUM_THREADS=2 python scripts/distill_knowledge.py`
+Only English answers are kept (`KEPT_LANGS`). The 135M base model cannot answer in Chinese: on
+the 37 Chinese train-side questions (rerun 2026-12-02), 34 answers failed the checks above
+(English, about Japanese, echoes, repeats, empty) and the 3 that passed were nonsense when read.
+Chinese knowledge answers therefore come from nowhere yet; a stronger teacher
+(`recipe … --teacher-url`) or hand-written answers are the way.
+
+Run (about 3 minutes on 2 idle CPU cores): `OMP_NUM_THREADS=2 python scripts/distill_knowledge.py`
 """
 
 from __future__ import annotations
@@ -17,14 +24,22 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1] / "src" / "tooltune" / "data" / "synth"
+KEPT_LANGS = ("en",)
 
 
-def good(answer: str) -> str | None:
+def good(answer: str, lang: str = "en", question: str = "") -> str | None:
     """Why an answer is not kept, or None when it is."""
     from tooltune.eval.chat_check import REFUSAL
 
+    if lang not in KEPT_LANGS:
+        return f"{lang}: not kept (see KEPT_LANGS)"
     if REFUSAL.search(answer):
         return "refusal"
+    if question and answer.startswith(question):
+        return "echoes the question"
+    letters = [ch for ch in answer if ch.isalpha()]
+    if lang == "zh" and sum("\u4e00" <= ch <= "\u9fff" for ch in letters) < 0.5 * len(letters):
+        return "not Chinese"  # for a teacher that is asked Chinese questions
     if len(answer.split()) < 3 and len(answer) < 8:
         return "too short"
     sentences = [s.strip() for s in re.split(r"(?<=[.!?。！？])\s*", answer) if s.strip()]
@@ -62,7 +77,7 @@ def main() -> None:
         for (lang, q), ids in zip(batch, out[:, enc["input_ids"].shape[1]:]):
             text = tok.decode(ids, skip_special_tokens=True)
             answer = text.strip() if ids[-1].item() in (tok.eos_token_id, tok.pad_token_id) or "<|im_end|>" in text else trim(text)
-            why = good(answer)
+            why = good(answer, lang, q)
             if why:
                 dropped.append((q, why, answer[:80]))
             else:
