@@ -59,5 +59,7 @@ def test_prefer_stage_end_to_end_on_a_tiny_model(tmp_path, monkeypatch, tiny_mod
     assert done["ship"] == (done["scores"]["sft+dpo"] > done["scores"]["sft"])
     assert done["adapter"] == (done["dpo"]["adapter"] if done["ship"] else str(stage_dir(cfg, "train")))
     assert (stage_dir(cfg, "prefer") / "dpo" / "adapter_model.safetensors").exists()
+    record = json.loads((stage_dir(cfg, "prefer") / "dpo" / "tooltune_train.json").read_text())
+    assert (record["dpo"]["nll_weight"], record["config"]["lr"]) == (cfg.prefer_nll_weight, cfg.prefer_lr) == (1.0, 5e-5)
     assert json.loads((stage_dir(cfg, "prefer") / "done.json").read_text())["ship"] == done["ship"]
     assert any(line.startswith("[prefer] held-out step score summed over formats: SFT ") for line in logs)

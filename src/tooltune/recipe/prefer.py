@@ -79,7 +79,8 @@ def _dpo(cfg: RecipeConfig, base: str | None, adapter: Path, log: Callable[[str]
     from tooltune.train.trainer import checkpoints
 
     out = stage_dir(cfg, "prefer") / "dpo"
-    tc = DPOConfig(out=str(out), ref=str(adapter), beta=cfg.prefer_beta, format=",".join(f for f, _ in format_mix(cfg.formats)),
+    tc = DPOConfig(out=str(out), ref=str(adapter), beta=cfg.prefer_beta, nll_weight=cfg.prefer_nll_weight,
+                   format=",".join(f for f, _ in format_mix(cfg.formats)),
                    lr=cfg.prefer_lr, max_steps=cfg.prefer_steps, batch_size=cfg.batch_size, grad_accum=cfg.grad_accum,
                    max_length=cfg.max_length, save_steps=cfg.save_steps, seed=cfg.seed, report_to="none", eval_split=0.0,
                    scheduler="constant", warmup_ratio=0.0, resume=bool(checkpoints(out)), progress=False)

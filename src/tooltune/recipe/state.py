@@ -72,8 +72,9 @@ class RecipeConfig:
     review: bool = False  # write corpus/corpus.db for the human pass (the annotation page)
     prefer_items: int = 200  # prefer stage: train-side items the SFT adapter is mined on
     prefer_steps: int = 60  # prefer stage: DPO steps
-    prefer_lr: float = 1e-4
+    prefer_lr: float = 5e-5  # run 2 of docs/training.md; 2e-4 collapsed (run 1)
     prefer_beta: float = 0.1
+    prefer_nll_weight: float = 1.0  # prefer stage: RPO's NLL term on the chosen step (train --dpo --nll-weight)
 
     def validate(self) -> None:
         """The one check of the settings, before any stage starts (one-line errors naming the
