@@ -30,7 +30,7 @@ def cache_kw(model: Any, cache: Any) -> dict[str, Any]:
     import inspect
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    forward = getattr(base, "forward", base)
+    forward = getattr(type(base), "forward", base)  # the class's: an instance's may be wrapped (tests, hooks)
     return {"cache" if "cache" in inspect.signature(forward).parameters else "past_key_values": cache}
 
 
