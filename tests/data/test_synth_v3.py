@@ -181,6 +181,9 @@ def test_lookups_call_the_offered_search_tool_and_never_answer_knowledge_beside_
             continue
         _check_calls(sample)
         msgs = sample.messages
+        # the kinds a sample is recorded with (corpus rows, the mining draw) are its episodes'
+        searched = sum(1 for m in msgs if m.tool_calls and m.tool_calls[0].name in search_names)
+        assert (kinds.count("lookup"), len(kinds)) == (searched, sum(m.role == "user" for m in msgs)), (kinds, msgs)
         for i, m in enumerate(msgs):
             if m.role != "user":
                 continue

@@ -150,7 +150,7 @@ class SynthV3:
             episodes.append(extra)
         return self._assemble(episodes, [f.spec() for f in offered], lang), [e.kind for e in episodes]
 
-    def _lookup_sample(self, lang: str) -> Sample:
+    def _lookup_sample(self, lang: str) -> tuple[Sample, list[str]]:
         """A look-up with a search tool among bank distractors; a second turn is another look-up or
         a bank request — never a chat-pool turn, which holds knowledge questions ("What is
         photosynthesis?") answered without the search tool that is on offer."""
@@ -165,7 +165,7 @@ class SynthV3:
         elif extra == "bank" and bank:
             episodes.append(composed_single(rng.choice(bank), lang, rng))
         rng.shuffle(episodes)
-        return self._assemble(episodes, [t.spec(lang) for t in offered], lang)
+        return self._assemble(episodes, [t.spec(lang) for t in offered], lang), [e.kind for e in episodes]
 
     def _py_parallel(self, fn: PyFunc, lang: str) -> Episode | None:
         rng = self.rng
@@ -220,7 +220,7 @@ class SynthV3:
         while True:
             kind = rng.choices(names, weights)[0]
             if kind == "lookup":
-                return self._lookup_sample(lang), ["lookup"], lang
+                return (*self._lookup_sample(lang), lang)
             if kind.startswith("python"):
                 plang = "en" if rng.random() < 0.85 else lang
                 found = self._python_sample(kind, plang)

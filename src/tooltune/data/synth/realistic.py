@@ -67,8 +67,8 @@ def intent(description: str, lang: str) -> str:
     if GENERIC_VERB.match(first):
         return GENERIC_VERB.sub("", first)
     head, _, rest = first.partition(" ")
-    if head.endswith("s") and not head.endswith("ss") and head[:1].isupper() and is_verb(head):
-        head = head[:-2] if head.lower()[:-2] in VERBS else head[:-1]
+    if head.endswith("s") and head[:1].isupper() and (base := verb_base(head)):
+        head = base
     return " ".join(filter(None, [head[:1].lower() + head[1:], rest]))
 
 
@@ -87,17 +87,17 @@ validate verify volunteer wrap write
 WH = ("whether", "how", "which", "when", "where", "what", "who", "why")
 
 
-def is_verb(word: str) -> bool:
-    """`word` (any case, 3rd person allowed: "Adds", "Searches") is in VERBS."""
+def verb_base(word: str) -> str | None:
+    """The VERBS entry `word` is a form of ("Adds" -> "add", "Searches" -> "search"), or None."""
     w = word.lower().rstrip(",:")
-    return w in VERBS or (w.endswith("s") and (w[:-1] in VERBS or (w.endswith("es") and w[:-2] in VERBS)))
+    return next((b for b in (w, w[:-1] if w.endswith("s") else "", w[:-2] if w.endswith("es") else "") if b in VERBS), None)
 
 
 def needs_verb(description: str) -> bool:
     """Whether `intent` left a noun phrase or a wh-clause (the description led with a generic
     verb, or with no verb at all)."""
     text = description.strip()
-    return bool(GENERIC_VERB.match(text)) or not is_verb(text.split(" ", 1)[0])
+    return bool(GENERIC_VERB.match(text)) or verb_base(text.split(" ", 1)[0]) is None
 
 
 def compose(purpose: str, args: list[tuple[str, Any]], lang: str, rng: random.Random, verb: str | None = None) -> str:
@@ -105,14 +105,14 @@ def compose(purpose: str, args: list[tuple[str, Any]], lang: str, rng: random.Ra
     `verb` "" keeps a purpose that is a verb phrase as it is; None puts a verb before a noun
     phrase, or asks it as a question."""
     template = rng.choice(OPEN[lang])
-    if lang == "en" and verb is None and purpose.split(" ", 1)[0].lower() not in WH and rng.random() < 0.35:
+    wh = purpose.split(" ", 1)[0].lower() in WH  # "whether a food is toxic…": tell me / find out / check
+    if lang == "en" and verb is None and not wh and rng.random() < 0.35:
         # a noun phrase asked as a question ("What is the status of an order…?"): BFCL's knowledge-like
         # requests with a fitting tool, which v3 answered from memory instead of calling
         verb, template = "", rng.choice(ASKED)
         if not re.match(r"(the|a|an) ", purpose, re.I):
             purpose = "the " + purpose
     elif lang == "en" and verb is None:
-        wh = purpose.split(" ", 1)[0].lower() in WH  # "whether a food is toxic…": tell me / find out / check
         verb = rng.choice(["tell me", "find out", "check"] if wh else ["find", "get", "calculate", "look up", "tell me", "compute", "check", "give me"])
     if verb and verb.endswith(" me") and template.startswith(("I need", "I want", "Help me")):  # not "Help me tell me…"
         verb = "find out" if verb == "tell me" else "get"
