@@ -4,7 +4,7 @@ with the built-in tools executed for real (calculator, offline web_search over t
 Success = a reference answer occurs in the final answer (eval's `contains` match); a planned run
 must also end `complete`. Both systems run the same model, format and tasks in one process.
 CPU heavy with the embedded model: keep --limit small and run it with nice.
-Run: PYTHONPATH=src nice -n 10 python benchmarks/planned_vs_plain.py --limit 4 [--model PATH] [--format json]
+Run: PYTHONPATH=src nice -n 10 python benchmarks/planned_vs_plain.py --limit 4 [--model PATH [--adapter DIR]] [--format json]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tooltune.agent import Agent
 from tooltune.eval.answers import answer_matches
 from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_plain, run_planned
 from tooltune.llm import make_llm
+from tooltune.messages import write_text_atomic
 from tooltune.tools import builtin_registry
 
 TASKS = Path(__file__).resolve().parent / "data" / "multistep_tasks.jsonl"
@@ -29,6 +30,7 @@ TASKS = Path(__file__).resolve().parent / "data" / "multistep_tasks.jsonl"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model folder / .gguf / 'embedded' (default: the embedded model)")
+    parser.add_argument("--adapter", default=None, help="a LoRA adapter folder on top of --model (e.g. --model embedded-base --adapter runs/x/train)")
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--format", default="json")
     parser.add_argument("--limit", type=int, default=4)
@@ -36,7 +38,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write every trajectory + outcome to this JSONL file")
     args = parser.parse_args()
     tasks = [json.loads(line) for line in TASKS.read_text(encoding="utf-8").splitlines() if line.strip()][: args.limit]
-    llm = make_llm(args.model, args.base_url, None)
+    llm = make_llm(args.model, args.base_url, None, adapter=args.adapter)
     tools = builtin_registry().select(["calculator", "web_search"])
     rows = []
     for task in tasks:
@@ -50,8 +52,8 @@ def main() -> None:
                          **outcome.to_json(trajectory=True)})
             print(f"{task['id']} {mode}: {outcome.status} success={outcome.success} calls={outcome.tool_calls} answer={outcome.answer!r}", flush=True)
     if args.out:
-        Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    table = Table(title=f"planned vs plain, {len(tasks)} multi-step tasks ({args.model or 'embedded'}, {args.format})")
+        write_text_atomic(Path(args.out), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    table = Table(title=f"planned vs plain, {len(tasks)} multi-step tasks ({args.model or 'embedded'}{' + ' + args.adapter if args.adapter else ''}, {args.format})")
     for col in ("mode", "success", "tool calls / task", "seconds / task"):
         table.add_column(col, justify="right" if col != "mode" else "left")
     for mode in ("plain", "planned"):

@@ -11,8 +11,14 @@ with the reason for each dropped one printed).
 Only English answers are kept (`KEPT_LANGS`). The 135M base model cannot answer in Chinese: on
 the 37 Chinese train-side questions (rerun 2026-12-02), 34 answers failed the checks above
 (English, about Japanese, echoes, repeats, empty) and the 3 that passed were nonsense when read.
-Chinese knowledge answers therefore come from nowhere yet; a stronger teacher
-(`recipe … --teacher-url`) or hand-written answers are the way.
+The Chinese train-side questions are answered in knowledge_written.jsonl instead: short answers
+written for tooltune (facts checked when written), loaded beside these by corpus_v3.load_knowledge.
+
+The automatic checks cannot see a wrong fact. Every kept English answer was also read
+(2026-12-02) and the ones that state something false or read as nonsense are listed in
+`REJECTED_ON_READING` with the reason: 25 of the 45 (the largest planet is "Neptune, but it's
+actually Uranus"; the square root of 144 is "approximately 14.4"; 11 planets; …). Self-distillation
+is there to keep what the model knew, not what it gets wrong.
 
 Run (about 3 minutes on 2 idle CPU cores): `OMP_NUM_THREADS=2 python scripts/distill_knowledge.py`
 """
@@ -25,6 +31,34 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1] / "src" / "tooltune" / "data" / "synth"
 KEPT_LANGS = ("en",)
+# Answers read and rejected (greedy decoding gives the same answer on every run, so the verdict holds).
+REJECTED_ON_READING = {
+    "Why is the sea salty?": "salt 'dissolved in the atmosphere', released by evaporation, 'the ocean's metabolism'",
+    "What is the largest planet in our solar system?": "'Neptune, but it's actually Uranus' (Jupiter)",
+    "What is the speed of light?": "'299.8 million kilometers per hour' (about 300,000 km per second)",
+    "What is the square root of 144?": "'approximately 14.4' (12)",
+    "What causes the seasons on Earth?": "the tilt 'causes the axis to move at a different speed than the spinning of the Moon'",
+    "What is an atom?": "'makes up all living organisms, including atoms themselves'",
+    "Why do leaves change color in autumn?": "credits the colours to photosynthesis",
+    "Who discovered penicillin?": "'a team of scientists', a bacterium 'resistant to a previously developed antibiotic'",
+    "How many bones are in the adult human body?": "'a specific pattern called the diaphysis, which is the embryonic period'",
+    "Who invented the telephone?": "Bell 'at Bell Labs in the early 1800s'",
+    "What is the longest river in the world?": "the Amazon at 7,500 km, stated as settled",
+    "What is the freezing point of water in Fahrenheit?": "'-18' (32 °F)",
+    "Who developed the theory of relativity?": "an invented 'Einstein Accelerator' at the 'University of Germany'",
+    "What is the smallest unit of life?": "'biotic cell', circular",
+    "Why do we have day and night?": "mixes the year into the rotation: '365.25 days ... one rotation'",
+    "How many minutes are in a day?": "'24/360, approximately 0.1578' (1,440)",
+    "What is the Pythagorean theorem?": "limits it to 'integer side lengths'",
+    "What is the hardest natural substance?": "a 'concept' attributed to Newton (diamond)",
+    "Why do cats purr?": "an invented 'purring game'",
+    "Tell me a fun fact about octopuses.": "'a complex social structure' (octopuses live alone)",
+    "What is the meaning of the word \"ephemeral\"?": "'constantly changing' (short-lived)",
+    "What is 15 percent written as a fraction?": "'multiply 15 by 100%', '15% of 15%'",
+    "Who are you?": "a creative-writing helper, not the assistant with tools it is tuned to be",
+    "Tell me a joke.": "a question without a punchline",
+    "How many planets are in the solar system?": "'approximately 100,000', '11 planets' (8)",
+}
 
 
 def good(answer: str, lang: str = "en", question: str = "") -> str | None:
@@ -33,6 +67,8 @@ def good(answer: str, lang: str = "en", question: str = "") -> str | None:
 
     if lang not in KEPT_LANGS:
         return f"{lang}: not kept (see KEPT_LANGS)"
+    if question in REJECTED_ON_READING:
+        return f"read and rejected: {REJECTED_ON_READING[question]}"
     if REFUSAL.search(answer):
         return "refusal"
     if question and answer.startswith(question):

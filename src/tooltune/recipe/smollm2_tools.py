@@ -134,8 +134,9 @@ def stage_corpus(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any
 V3_SOURCES = {
     "pyfuncs": "Python 3.11 standard library: parameter types from the typeshed stubs in the mypy 2.4.1 wheel (Apache-2.0 / MIT), "
                "descriptions from CPython's docstrings (PSF-2.0); src/tooltune/data/synth/pyfuncs.jsonl via scripts/extract_pyfuncs.py; called for real",
-    "knowledge": "questions written for tooltune (data/synth/knowledge_questions.txt); answers by the base SmolLM2-135M-Instruct (Apache-2.0), "
-                 "greedy, filtered (scripts/distill_knowledge.py); a stable 35 % of questions held out for the chat check",
+    "knowledge": "questions written for tooltune (data/synth/knowledge_questions.txt); English answers by the base SmolLM2-135M-Instruct (Apache-2.0), "
+                 "greedy, filtered automatically and by reading (scripts/distill_knowledge.py); Chinese answers written for tooltune "
+                 "(data/synth/knowledge_written.jsonl); a stable 35 % of questions held out for the chat check",
 }
 
 

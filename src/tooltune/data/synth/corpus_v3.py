@@ -34,7 +34,9 @@ from tooltune.data.synth.lookup import lookup, pick_tool
 from tooltune.lang import LANGS
 from tooltune.messages import Message, Sample, read_jsonl
 
-KNOWLEDGE_PATH = Path(__file__).resolve().parent / "knowledge.jsonl"
+# The base model's own answers (scripts/distill_knowledge.py), then answers written for tooltune
+# where it has none worth keeping: every Chinese one (the 135M base cannot answer in Chinese).
+KNOWLEDGE_PATHS = (Path(__file__).resolve().parent / "knowledge.jsonl", Path(__file__).resolve().parent / "knowledge_written.jsonl")
 QUESTIONS_PATH = Path(__file__).resolve().parent / "knowledge_questions.txt"
 # Standard-library functions that BFCL also offers under the same name (math_gcd, …; checked against
 # every BFCL category by tests/data/test_synth_v3.py when bfcl-eval is installed): left out, so no
@@ -65,12 +67,13 @@ class MixV3:
         return names, [getattr(self, n) for n in names]
 
 
-def load_knowledge(path: Path = KNOWLEDGE_PATH, held_out: bool = False) -> dict[str, list[tuple[str, str]]]:
-    """The distilled answers, split by a stable hash of the question: train side or held-out side."""
+def load_knowledge(paths: tuple[Path, ...] = KNOWLEDGE_PATHS, held_out: bool = False) -> dict[str, list[tuple[str, str]]]:
+    """The knowledge answers, split by a stable hash of the question: train side or held-out side."""
     pools: dict[str, list[tuple[str, str]]] = {lang: [] for lang in LANGS}
-    for _, row in read_jsonl(path):
-        if (stable_fraction(row["q"]) < KNOWLEDGE_HELD_OUT) == held_out:
-            pools[row["lang"]].append((row["q"], row["a"]))
+    for path in paths:
+        for _, row in read_jsonl(path):
+            if (stable_fraction(row["q"]) < KNOWLEDGE_HELD_OUT) == held_out:
+                pools[row["lang"]].append((row["q"], row["a"]))
     return pools
 
 
