@@ -200,3 +200,24 @@ def test_lookups_call_the_offered_search_tool_and_never_answer_knowledge_beside_
                     assert set(c.arguments) == {"query"} and not c.arguments["query"].endswith("?")
                 lookups += c.name in search_names
     assert lookups >= 15 and seen_builtin >= 5, (lookups, seen_builtin)
+
+
+def test_no_fit_asks_for_an_unoffered_sibling_as_often_as_the_mix_says(train_tools, monkeypatch):
+    """The near no-fit (BFCL irrelevance's shape): the request is for a tool of an offered tool's
+    domain that is not on offer, and the answer is text, no call."""
+    from tooltune.data.synth import corpus_v3
+
+    asked = []
+    real = corpus_v3.no_fit
+    monkeypatch.setattr(corpus_v3, "no_fit", lambda absent, *a: asked.append(absent) or real(absent, *a))
+    by_domain = {}
+    for t in train_tools:
+        by_domain.setdefault(t.domain, []).append(t)
+    offers = [[tools[0]] for tools in by_domain.values() if len(tools) > 1]
+    for near, want in ((1.0, len(offers)), (0.0, 0), (0.5, 28)):  # 28 of 56 domains at 0.5, seed 3
+        synth = SynthV3(train_tools, split_chat()[0], seed=3, mix=corpus_v3.MixV3(near_no_fit=near))
+        asked.clear()
+        episodes = [synth._text_episode("no_fit", "en", offered) for offered in offers]
+        assert all(ep.kind == "no_fit" and ep.steps == [] and ep.answer for ep in episodes)
+        assert all(a.name != o[0].name for a, o in zip(asked, offers))
+        assert sum(a.domain == o[0].domain for a, o in zip(asked, offers)) == want

@@ -61,6 +61,10 @@ class MixV3:
     chat: float = 0.06
     zh: float = 0.3
     restyled: float = 0.5  # share of bank samples whose tools are restyled (realistic.restyle)
+    # Share of no-fit requests that ask for an unoffered sibling of an offered tool (the forecast
+    # asked of a history tool): BFCL's irrelevance items are this near kind ("the closest integer to
+    # 30" with get_closest_prime offered), and the other-domain kind alone never teaches that border.
+    near_no_fit: float = 0.5
 
     def kinds(self) -> tuple[list[str], list[float]]:
         names = ["composed", "template", "respectively", "pair", "python", "python_parallel", "chain", "ask", "knowledge", "lookup", "no_fit", "chat"]
@@ -131,8 +135,9 @@ class SynthV3:
         if kind == "chat":
             return chat(self.chat_pool[lang], rng)
         if kind == "no_fit" and offered:
-            domains = {t.domain for t in offered}
-            absent = [t for t in self.tools if t.domain not in domains]
+            domains, names = {t.domain for t in offered}, {t.name for t in offered}
+            near = [t for t in self.tools if t.domain in domains and t.name not in names]
+            absent = near if near and rng.random() < self.mix.near_no_fit else [t for t in self.tools if t.domain not in domains]
             return no_fit(rng.choice(absent), offered, lang, rng) if absent else None
         return None
 
