@@ -42,8 +42,8 @@ class RecipeConfig:
     held_out: float = 0.2  # share of bank tools kept out of training
     eval_per_tool: int = 2  # eval questions per held-out tool (en and zh)
     eval_limit: int | None = None
-    # 2048: v3 prompts offer 8-16 real-API tools; at 1024 the corpus stage's 6,480 rows lost 2,448
-    # as overlong, most of the parallel and many-tool ones (at 2048: 248).
+    # 2048: v3 prompts offer 8-16 real-API tools; at 1024 the corpus stage's 6,490 rows lost 2,448
+    # as overlong, most of the parallel and many-tool ones (at 2048: 246).
     max_length: int = 2048
     # 1 x 4 rows per step: on the CPU, unpadded single rows ran at 104-124 tokens/s where 2 x 2
     # padded rows ran at 59-65 (the same v3 corpus, steps 1-3 of each, runs/v3b/train/metrics.csv).
