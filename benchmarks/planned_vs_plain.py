@@ -21,7 +21,7 @@ from tooltune.agent import Agent
 from tooltune.eval.answers import answer_matches
 from tooltune.eval.planned import EVAL_PLAN_LIMITS, run_plain, run_planned
 from tooltune.llm import make_llm
-from tooltune.messages import write_text_atomic
+from tooltune.messages import write_jsonl_atomic
 from tooltune.tools import builtin_registry
 
 TASKS = Path(__file__).resolve().parent / "data" / "multistep_tasks.jsonl"
@@ -52,7 +52,7 @@ def main() -> None:
                          **outcome.to_json(trajectory=True)})
             print(f"{task['id']} {mode}: {outcome.status} success={outcome.success} calls={outcome.tool_calls} answer={outcome.answer!r}", flush=True)
     if args.out:
-        write_text_atomic(Path(args.out), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        write_jsonl_atomic(args.out, rows)
     table = Table(title=f"planned vs plain, {len(tasks)} multi-step tasks ({args.model or 'embedded'}{' + ' + args.adapter if args.adapter else ''}, {args.format})")
     for col in ("mode", "success", "tool calls / task", "seconds / task"):
         table.add_column(col, justify="right" if col != "mode" else "left")

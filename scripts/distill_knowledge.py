@@ -25,11 +25,8 @@ Run (about 3 minutes on 2 idle CPU cores): `OMP_NUM_THREADS=2 python scripts/dis
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1] / "src" / "tooltune" / "data" / "synth"
 KEPT_LANGS = ("en",)
 # Answers read and rejected (greedy decoding gives the same answer on every run, so the verdict holds).
 REJECTED_ON_READING = {
@@ -97,7 +94,8 @@ def main() -> None:
     from tooltune.llm.transformers_backend import load_pretrained
 
     torch.manual_seed(0)
-    from tooltune.data.synth.corpus_v3 import knowledge_questions
+    from tooltune.data.synth.corpus_v3 import KNOWLEDGE_PATHS, knowledge_questions
+    from tooltune.messages import write_jsonl_atomic
 
     # Only the train side needs answers: the held-out questions are asked of each model at check time.
     lines = knowledge_questions(held_out=False)
@@ -119,9 +117,7 @@ def main() -> None:
             else:
                 rows.append({"lang": lang, "q": q, "a": answer})
         print(f"{min(i + 12, len(lines))}/{len(lines)}", flush=True)
-    tmp = HERE / "knowledge.jsonl.tmp"
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(HERE / "knowledge.jsonl")
+    write_jsonl_atomic(KNOWLEDGE_PATHS[0], rows)
     for q, why, a in dropped:
         print(f"dropped ({why}): {q} -> {a!r}")
     print(f"kept {len(rows)} of {len(lines)}")

@@ -36,8 +36,9 @@ from tooltune.messages import Message, Sample, read_jsonl
 
 # The base model's own answers (scripts/distill_knowledge.py), then answers written for tooltune
 # where it has none worth keeping: every Chinese one (the 135M base cannot answer in Chinese).
-KNOWLEDGE_PATHS = (Path(__file__).resolve().parent / "knowledge.jsonl", Path(__file__).resolve().parent / "knowledge_written.jsonl")
-QUESTIONS_PATH = Path(__file__).resolve().parent / "knowledge_questions.txt"
+HERE = Path(__file__).resolve().parent
+KNOWLEDGE_PATHS = (HERE / "knowledge.jsonl", HERE / "knowledge_written.jsonl")
+QUESTIONS_PATH = HERE / "knowledge_questions.txt"
 # Standard-library functions that BFCL also offers under the same name (math_gcd, …; checked against
 # every BFCL category by tests/data/test_synth_v3.py when bfcl-eval is installed): left out, so no
 # BFCL item offers a function the corpus trained on.
