@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 
 import pytest
 
@@ -221,3 +222,21 @@ def test_no_fit_asks_for_an_unoffered_sibling_as_often_as_the_mix_says(train_too
         assert all(ep.kind == "no_fit" and ep.steps == [] and ep.answer for ep in episodes)
         assert all(a.name != o[0].name for a, o in zip(asked, offers))
         assert sum(a.domain == o[0].domain for a, o in zip(asked, offers)) == want
+
+
+def test_replies_name_only_offered_tools_after_restyling(train_tools):
+    """A no-fit reply lists what the tools can do by name; once restyle renames the tools
+    (get_planet_info -> space.getPlanetInfo) the reply must use the new names, or the sample
+    teaches a tool name that is not on offer."""
+    synth = SynthV3(train_tools, split_chat()[0], seed=4)
+    bank_names = {t.name for t in train_tools}
+    named = 0
+    for _ in range(400):
+        sample, _, _ = synth.sample()
+        offered = {t["function"]["name"] for t in sample.tools}
+        for m in sample.messages:
+            if m.role == "assistant" and m.content:
+                words_in = set(re.findall(r"[A-Za-z_][\w.]*", m.content))
+                assert not (words_in & bank_names) - offered, (words_in & bank_names - offered, sorted(offered))
+                named += bool(words_in & offered)
+    assert named > 20  # replies do name tools, so the check above had something to check

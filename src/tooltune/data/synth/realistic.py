@@ -182,7 +182,15 @@ def restyle(sample: Sample, rng: random.Random, domains: dict[str, str] | None =
         ren = params.get(call.name, {})
         return {ren.get(k, k): (str(v) if (call.name, k) in as_string else v) for k, v in call.arguments.items()}
 
-    msgs = [Message(m.role, m.content, [ToolCall(names.get(c.name, c.name), args_of(c), c.id) for c in m.tool_calls], m.tool_call_id,
+    # Replies name tools too ("The tools I have: get_weather (…)"): they follow the renaming, or the
+    # sample would teach a name that is not on offer.
+    renamed = {o: n for o, n in names.items() if o != n}
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, sorted(renamed, key=len, reverse=True))) + r")(?![\w])") if renamed else None
+
+    def text_of(m: Message) -> str | None:
+        return pattern.sub(lambda g: renamed[g.group(1)], m.content) if pattern and m.content and m.role == "assistant" else m.content
+
+    msgs = [Message(m.role, text_of(m), [ToolCall(names.get(c.name, c.name), args_of(c), c.id) for c in m.tool_calls], m.tool_call_id,
                     names.get(m.name, m.name) if m.name else None, m.reasoning_content) for m in sample.messages]
     return Sample(msgs, tools)
 
