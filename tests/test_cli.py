@@ -55,6 +55,8 @@ def test_user_mistakes_are_one_line_errors_without_traceback():
         (["run", "hi", "--tools", "calculator,teleport"], "unknown tool 'teleport'"),
         (["run", "hi", "--model", "/nonexistent/model"], "model /nonexistent/model not found"),
         (["run", "hi", "--max-steps", "0"], "--max-steps must be at least 1"),
+        (["bench", "chat", "--backend", "vllm"], "unknown backend 'vllm'"),
+        (["bench", "bfcl", "--backend", "vllm"], "unknown backend 'vllm'"),
         (["export", "--db", "/nonexistent/corpus.db", "--format", "openai", "--out", "/tmp/x.jsonl"], "no such corpus"),
         (["judge", "--db", "/nonexistent/corpus.db"], "no such corpus"),
         (["rollout", "--db", "/nonexistent/corpus.db"], "no such corpus"),

@@ -41,10 +41,6 @@ def bfcl_command(
     from tooltune.eval.bench_report import markdown_table, write_report
     from tooltune.eval.bfcl import load_items, parse_categories
     from tooltune.eval.commands import _model_specs, enforced_constraint
-    from tooltune.llm import BACKENDS
-
-    if backend not in BACKENDS:
-        raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if batch_size < 1:
         raise TooltuneError("--batch-size must be at least 1")
     constrain = enforced_constraint(constrain, model, compare, base_url, adapter, backend, weights)

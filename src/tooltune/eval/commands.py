@@ -24,8 +24,9 @@ def _model_specs(model: str | None, compare: str | None, base_url: str | None, a
     """A ModelSpec per model (`--model` or the two of `--compare`), each loaded on first use;
     `server_opts` go to the OpenAI backend with `--base-url` (e.g. its concurrency)."""
     from tooltune.eval.evaluate import ModelSpec
-    from tooltune.llm import make_llm
+    from tooltune.llm import check_backend, make_llm
 
+    check_backend(backend)
     if compare:
         names = [n.strip() for n in compare.split(",")]
         if len(names) != 2 or not all(names):
@@ -116,10 +117,6 @@ def eval_command(
         replace(settings, format=f).validate()
     data_path = Path(data) if data else smoke_eval_path()
     items = load_items(data_path, status=status, limit=limit)
-    from tooltune.llm import BACKENDS
-
-    if backend not in BACKENDS:
-        raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
     specs = _model_specs(model, compare, base_url, api_key, tool_role, backend, adapter, weights)
     judge = None
     if judge_model or judge_base_url:

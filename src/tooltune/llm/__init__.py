@@ -10,6 +10,12 @@ from tooltune.llm.scripted import ScriptedLLM
 BACKENDS = ("auto", "transformers", "llamacpp")
 
 
+def check_backend(backend: str) -> None:
+    """Fail before any model loads: a typo in --backend should cost a second, not a model load."""
+    if backend not in BACKENDS:
+        raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+
+
 def make_llm(
     model: str | None = None, base_url: str | None = None, api_key: str | None = None, *,
     adapter: str | None = None, backend: str = "auto", weights: str = "fp32", **kwargs,
@@ -21,8 +27,7 @@ def make_llm(
     (or, for llama.cpp, a GGUF LoRA file) applied on top. `backend`: "transformers", "llamacpp",
     or "auto" = llama.cpp for a .gguf when `llama-cpp-python` is installed and no PEFT adapter is
     involved, else transformers. `weights`: "fp32" or "int8" for transformers (`tooltune.llm.int8`)."""
-    if backend not in BACKENDS:
-        raise TooltuneError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    check_backend(backend)
     check_weights(weights)
     if weights != "fp32" and base_url:
         raise TooltuneError("--weights applies to local transformers models; a server (--base-url) chooses its own")
