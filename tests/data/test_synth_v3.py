@@ -8,6 +8,7 @@ import json
 import math
 import random
 import re
+from collections import Counter
 
 import pytest
 
@@ -240,3 +241,30 @@ def test_replies_name_only_offered_tools_after_restyling(train_tools):
                 assert not (words_in & bank_names) - offered, (words_in & bank_names - offered, sorted(offered))
                 named += bool(words_in & offered)
     assert named > 20  # replies do name tools, so the check above had something to check
+
+
+def test_python_no_fit_offers_only_math_functions_that_cannot_do_the_request(train_tools, monkeypatch):
+    """The math near miss: the request is for one math function, the offer holds 1-3 others, none
+    of which can stand in for it (log10 beside log would be a fit, not a miss); no call is made."""
+    from tooltune.data.synth import corpus_v3
+
+    asked = []
+    real = corpus_v3.py_episode
+    monkeypatch.setattr(corpus_v3, "py_episode", lambda fn, *a: asked.append(fn) or real(fn, *a))
+    synth = SynthV3(train_tools, split_chat()[0], seed=6)
+    sizes = Counter()
+    for _ in range(150):
+        asked.clear()
+        found = synth._python_sample("python_no_fit", "en")
+        if found is None:
+            continue
+        sample, kinds = found
+        short = asked[-1].name.split(".")[-1]
+        offered = [t["function"]["name"].split(".")[-1] for t in sample.tools]
+        assert kinds == ["no_fit"] and short not in offered
+        assert not any(short in g and o in g for g in corpus_v3.SAME_JOB for o in offered), (short, offered)
+        assert all(t["function"]["name"].startswith("math.") for t in sample.tools)
+        reply = sample.messages[-1]
+        assert reply.role == "assistant" and not reply.tool_calls and reply.content.startswith(("Sorry, I can't help", "I don't have a tool"))
+        sizes[len(offered)] += 1
+    assert set(sizes) == {1, 2, 3} and sizes[1] > sizes[2] + sizes[3], sizes

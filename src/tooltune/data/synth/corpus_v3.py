@@ -8,6 +8,8 @@ Episode weights (`MixV3`) and why:
   respectively              0.16       BFCL parallel was 17 %: too few calls for an enumeration
   pair                      0.04       two different functions in one request (v2's parallel)
   python / python_parallel  0.12/0.04  real schemas and true results; dotted names (math.gcd)
+  python_no_fit             0.04       a math request beside 1-3 other math functions, none of which can
+                                       do it: BFCL irrelevance's "area of a triangle" beside a BMI tool
   chain / ask               0.04/0.03  kept from v2 so multi-step skills are not forgotten
   knowledge                 0.12       answer what it knows: no refusal because tools are offered
   lookup                    0.03       a search tool is offered: look the question up (v2 refused look-ups);
@@ -21,13 +23,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tooltune.data.synth.bank import BankTool, stable_fraction
-from tooltune.data.synth.dialogues import SYSTEMS, Episode, chain, chain_link, chat, no_fit, parallel, single, ask_missing
+from tooltune.data.synth.dialogues import SYSTEMS, Episode, ask_missing, cannot, chain, chain_link, chat, no_fit, parallel, single
 from tooltune.data.synth.realistic import (
     RESULT_ANSWER, PyFunc, compose, composed_single, intent, load_pyfuncs, needs_verb, py_call, py_episode, respectively, restyle, words,
 )
@@ -45,6 +48,12 @@ QUESTIONS_PATH = HERE / "knowledge_questions.txt"
 # every BFCL category by tests/data/test_synth_v3.py when bfcl-eval is installed): left out, so no
 # BFCL item offers a function the corpus trained on.
 ON_BENCHMARK = frozenset({"math.factorial", "math.gcd", "math.hypot", "math.lcm", "math.sqrt", "statistics.median", "statistics.variance"})
+# math functions that can stand in for one another (log(x, 10) is log10(x), gamma(n + 1) is n!): a
+# request for one is no near miss beside another of its group.
+SAME_JOB = [{"log", "log10", "log2", "log1p"}, {"exp", "exp2", "expm1", "pow", "ldexp"}, {"sqrt", "isqrt", "cbrt", "pow"},
+            {"factorial", "gamma", "lgamma", "perm", "prod"}, {"fabs", "copysign"}, {"hypot", "dist"}, {"fmod", "remainder", "modf"},
+            {"isinf", "isfinite", "isnan", "isclose"}, {"erf", "erfc"}, {"atan", "atan2"}, {"nextafter", "ulp"}, {"frexp", "ldexp"},
+            {"fsum", "prod"}]
 KNOWLEDGE_HELD_OUT = 0.35  # share of knowledge questions kept for the general-chat check, never trained on
 
 
@@ -56,6 +65,7 @@ class MixV3:
     pair: float = 0.04
     python: float = 0.12
     python_parallel: float = 0.04
+    python_no_fit: float = 0.04
     chain: float = 0.04
     ask: float = 0.03
     knowledge: float = 0.12
@@ -70,7 +80,7 @@ class MixV3:
     near_no_fit: float = 0.5
 
     def kinds(self) -> tuple[list[str], list[float]]:
-        names = ["composed", "template", "respectively", "pair", "python", "python_parallel", "chain", "ask", "knowledge", "lookup", "no_fit", "chat"]
+        names = ["composed", "template", "respectively", "pair", "python", "python_parallel", "python_no_fit", "chain", "ask", "knowledge", "lookup", "no_fit", "chat"]
         return names, [getattr(self, n) for n in names]
 
 
@@ -146,6 +156,8 @@ class SynthV3:
 
     def _python_sample(self, kind: str, lang: str) -> tuple[Sample, list[str]] | None:
         rng = self.rng
+        if kind == "python_no_fit":
+            return self._py_no_fit()
         fn = rng.choice(self.pyfuncs)
         same = [f for f in self.pyfuncs if f.module == fn.module]
         offered = self._offer([fn], self.pyfuncs, same)
@@ -160,6 +172,23 @@ class SynthV3:
         if rng.random() < 0.3 and (extra := self._text_episode(rng.choice(["knowledge", "chat"]), lang, [])):
             episodes.append(extra)
         return self._assemble(episodes, [f.spec() for f in offered], lang), [e.kind for e in episodes]
+
+    def _py_no_fit(self) -> tuple[Sample, list[str]] | None:
+        """A math request (English: the Chinese python requests name their function) beside 1-3
+        other math functions that cannot do it; the reply says so instead of forcing a call."""
+        rng = self.rng
+        maths = [f for f in self.pyfuncs if f.module == "math"]
+        fn = rng.choice(maths)
+        short = fn.name.split(".")[-1]
+        mates = set().union(*(g for g in SAME_JOB if short in g)) | {short}
+        others = [f for f in maths if f.name.split(".")[-1] not in mates]
+        found = py_episode(fn, rng, "en")
+        if found is None:
+            return None
+        offered = rng.sample(others, rng.choice([1, 1, 1, 2, 3]))
+        reply = cannot([(f.name, re.split(r"(?<=\.)\s", f.description)[0]) for f in offered], "en", rng)
+        ep = Episode(found[0].question, [], reply, kind="no_fit")
+        return self._assemble([ep], [f.spec() for f in offered], "en"), [ep.kind]
 
     def _lookup_sample(self, lang: str) -> tuple[Sample, list[str]]:
         """A look-up with a search tool among bank distractors; a second turn is another look-up or
@@ -233,7 +262,7 @@ class SynthV3:
             if kind == "lookup":
                 return (*self._lookup_sample(lang), lang)
             if kind.startswith("python"):
-                plang = "en" if rng.random() < 0.85 else lang
+                plang = "en" if kind == "python_no_fit" or rng.random() < 0.85 else lang
                 found = self._python_sample(kind, plang)
                 if found:
                     return found[0], found[1], plang

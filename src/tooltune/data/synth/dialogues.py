@@ -190,14 +190,21 @@ def no_fit(absent: BankTool, offered: list[BankTool], lang: str, rng: random.Ran
     says what the offered tools do. Descriptions are listed, never spliced into a sentence: some
     are verb phrases ("Add a title…"), some noun phrases ("Sentiment of a text")."""
     q, _ = request(absent, lang, rng)
-    descs = [t.description[lang].strip().rstrip(".。") for t in offered[:2]]
     if v2:
+        descs = [t.description[lang].strip().rstrip(".。") for t in offered[:2]]
         can = " or ".join(_first_lower(d) for d in descs) if lang == "en" else "，或者".join(descs)
         return Episode(q, [], rng.choice(NO_FIT_V2[lang]).format(can=can), kind="no_fit")
+    return Episode(q, [], cannot([(t.name, t.description[lang]) for t in offered], lang, rng), kind="no_fit")
+
+
+def cannot(offered: list[tuple[str, str]], lang: str, rng: random.Random) -> str:
+    """The no-fit reply over (name, description) of the offered tools: none can do it, and what
+    the first two can do, by description or by name."""
+    descs = [(n, d.strip().rstrip(".。")) for n, d in offered[:2]]
     sep = "; " if lang == "en" else "；"
-    can = sep.join(_first_lower(d) for d in descs) if lang == "en" else sep.join(descs)
-    names = sep.join(f"{t.name} ({d})" if lang == "en" else f"{t.name}（{d}）" for t, d in zip(offered, descs))
-    return Episode(q, [], rng.choice(NO_FIT[lang]).format(can=can, names=names), kind="no_fit")
+    can = sep.join(_first_lower(d) for _, d in descs) if lang == "en" else sep.join(d for _, d in descs)
+    names = sep.join(f"{n} ({d})" if lang == "en" else f"{n}（{d}）" for n, d in descs)
+    return rng.choice(NO_FIT[lang]).format(can=can, names=names)
 
 
 def load_chat(path: Path = CHAT_PATH) -> dict[str, list[tuple[str, str]]]:
