@@ -268,3 +268,39 @@ def test_python_no_fit_offers_only_math_functions_that_cannot_do_the_request(tra
         assert reply.role == "assistant" and not reply.tool_calls and reply.content.startswith(("Sorry, I can't help", "I don't have a tool"))
         sizes[len(offered)] += 1
     assert set(sizes) == {1, 2, 3} and sizes[1] > sizes[2] + sizes[3], sizes
+
+
+def test_knowledge_topics_name_train_questions_and_tools_that_cannot_look_them_up(train_tools):
+    from tooltune.data.synth.corpus_v3 import topical_tools
+
+    topics = topical_tools(train_tools)
+    train_q = {q for pool in load_knowledge().values() for q, _ in pool}
+    assert set(topics) <= train_q and len(topics) == 51, set(topics) - train_q
+    assert all(topics.values()), [q for q, t in topics.items() if not t]  # every name resolves to a train-side tool
+    names = {t.name for tools in topics.values() for t in tools}
+    assert not {n for n in names if "search" in n.lower() or "lookup" in n.lower()}
+    assert "is_prime" in {t.name for t in topics["What is a prime number?"]}
+
+
+def test_topical_knowledge_offers_the_questions_own_topic_as_often_as_the_mix_says(train_tools):
+    """A knowledge question beside tools of its own topic, answered in text with no call."""
+    from dataclasses import replace
+
+    from tooltune.data.synth import corpus_v3
+
+    only_knowledge = replace(corpus_v3.MixV3(), **{k: float(k == "knowledge") for k in corpus_v3.MixV3().kinds()[0]}, restyled=0.0)
+    drawn = {}
+    for share in (1.0, 0.5, 0.0):
+        synth = SynthV3(train_tools, split_chat()[0], seed=2, mix=replace(only_knowledge, topical_knowledge=share))
+        drawn[share] = [synth._topical(lang) for lang in ["en", "zh"] * 50]
+        for ep, near in drawn[share]:
+            assert (ep is None) == (near == []) and (ep is None or (ep.steps == [] and near == synth.topical[ep.question]))
+        beside = 0
+        for _ in range(40):
+            sample, _, _ = synth.sample()
+            offered = {t["function"]["name"] for t in sample.tools}
+            users = [m.content for m in sample.messages if m.role == "user"]
+            assert not any(m.tool_calls for m in sample.messages)
+            beside += any(offered & {t.name for t in synth.topical.get(q, [])} for q in users)
+        assert beside == {1.0: 38, 0.5: 23, 0.0: 5}[share], (share, beside)
+    assert [sum(ep is not None for ep, _ in drawn[s]) for s in (1.0, 0.5, 0.0)] == [96, 45, 0]

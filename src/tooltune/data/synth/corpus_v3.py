@@ -11,7 +11,8 @@ Episode weights (`MixV3`) and why:
   python_no_fit             0.04       a math request beside 1-3 other math functions, none of which can
                                        do it: BFCL irrelevance's "area of a triangle" beside a BMI tool
   chain / ask               0.04/0.03  kept from v2 so multi-step skills are not forgotten
-  knowledge                 0.12       answer what it knows: no refusal because tools are offered
+  knowledge                 0.12       answer what it knows: no refusal because tools are offered; half
+                                       of them beside tools of the question's topic (topical_knowledge)
   lookup                    0.03       a search tool is offered: look the question up (v2 refused look-ups);
                                        at 0.06 (segment 2) BFCL irrelevance fell 54 -> 26 %: questions -> calls
   no_fit                    0.18       an action no offered tool can do: say so, never invent a call; half
@@ -44,6 +45,7 @@ from tooltune.messages import Message, Sample, read_jsonl
 HERE = Path(__file__).resolve().parent
 KNOWLEDGE_PATHS = (HERE / "knowledge.jsonl", HERE / "knowledge_written.jsonl")
 QUESTIONS_PATH = HERE / "knowledge_questions.txt"
+TOPICS_PATH = HERE / "knowledge_topics.json"
 # Standard-library functions that BFCL also offers under the same name (math_gcd, …; checked against
 # every BFCL category by tests/data/test_synth_v3.py when bfcl-eval is installed): left out, so no
 # BFCL item offers a function the corpus trained on.
@@ -78,6 +80,10 @@ class MixV3:
     # asked of a history tool): BFCL's irrelevance items are this near kind ("the closest integer to
     # 30" with get_closest_prime offered), and the other-domain kind alone never teaches that border.
     near_no_fit: float = 0.5
+    # Share of knowledge questions offered beside tools of their own topic (knowledge_topics.json:
+    # "What is a prime number?" beside is_prime), which cannot answer them: a tool near the
+    # question is no reason to call — BFCL irrelevance's commonest item.
+    topical_knowledge: float = 0.5
 
     def kinds(self) -> tuple[list[str], list[float]]:
         names = ["composed", "template", "respectively", "pair", "python", "python_parallel", "python_no_fit", "chain", "ask", "knowledge", "lookup", "no_fit", "chat"]
@@ -92,6 +98,19 @@ def load_knowledge(paths: tuple[Path, ...] = KNOWLEDGE_PATHS, held_out: bool = F
             if (stable_fraction(row["q"]) < KNOWLEDGE_HELD_OUT) == held_out:
                 pools[row["lang"]].append((row["q"], row["a"]))
     return pools
+
+
+def topical_tools(tools: list[BankTool], path: Path = TOPICS_PATH) -> dict[str, list[BankTool]]:
+    """Question -> the offered tools of its topic (knowledge_topics.json names domains or tools);
+    none that could look the answer up."""
+    by_name = {t.name: t for t in tools}
+    out: dict[str, list[BankTool]] = {}
+    for q, names in json.loads(path.read_text(encoding="utf-8")).items():
+        if q.startswith("_"):
+            continue
+        picked = [t for n in names for t in ([by_name[n]] if n in by_name else [t for t in tools if t.domain == n])]
+        out[q] = [t for t in picked if "search" not in t.name.lower() and "lookup" not in t.name.lower()]
+    return out
 
 
 def knowledge_questions(held_out: bool, path: Path = QUESTIONS_PATH) -> list[tuple[str, str]]:
@@ -123,6 +142,7 @@ class SynthV3:
         for t in tools:
             self.by_domain.setdefault(t.domain, []).append(t)
         self.links = [(a, b, link) for a in tools for b in tools if (link := chain_link(a, b))]
+        self.topical = topical_tools(tools)
         self.kinds: Counter[str] = Counter()
 
     def _offer(self, targets: list[Any], pool: list[Any], same: list[Any]) -> list[Any]:
@@ -153,6 +173,15 @@ class SynthV3:
             absent = near if near and rng.random() < self.mix.near_no_fit else [t for t in self.tools if t.domain not in domains]
             return no_fit(rng.choice(absent), offered, lang, rng) if absent else None
         return None
+
+    def _topical(self, lang: str) -> tuple[Episode | None, list[BankTool]]:
+        """A knowledge question with the tools of its topic, as often as the mix says."""
+        rng = self.rng
+        if not self.knowledge[lang] or rng.random() >= self.mix.topical_knowledge:
+            return None, []
+        q, a = rng.choice(self.knowledge[lang])
+        near = self.topical.get(q, [])
+        return (Episode(q, [], a, kind="knowledge"), near) if near else (None, [])
 
     def _python_sample(self, kind: str, lang: str) -> tuple[Sample, list[str]] | None:
         rng = self.rng
@@ -272,9 +301,10 @@ class SynthV3:
                 offered = self._offer([a, b], self.tools, self.by_domain.get(a.domain, []))
                 first = chain(a, b, link, lang, rng)
             else:
-                target = rng.choice(self.tools)
-                offered = self._offer([target], self.tools, self.by_domain.get(target.domain, []))
-                first = self._bank_episode(kind, offered, target, lang)
+                first, near = self._topical(lang) if kind == "knowledge" else (None, [])
+                target = rng.choice(near or self.tools)
+                offered = self._offer([target], self.tools, near or self.by_domain.get(target.domain, []))
+                first = first or self._bank_episode(kind, offered, target, lang)
             if first is None:
                 continue
             episodes = [first]
