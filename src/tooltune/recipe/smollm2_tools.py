@@ -152,7 +152,7 @@ def _v3_rows(cfg: RecipeConfig, train_tools: list[Any], chat_train: dict[str, An
         langs[lang] += 1
         rows.append({**sample.to_openai(), "source": "synth-v3", "kinds": kinds, "lang": lang})
     return {"v3_samples": n, "v2_replay_samples": cfg.n_synth - n, "v3_episodes": dict(v3.kinds),
-            "v3_episode_weights": dict(zip(*mix.kinds())), "v3_mix": asdict(mix), "pyfuncs": len(v3.pyfuncs),
+            "v3_mix": asdict(mix), "pyfuncs": len(v3.pyfuncs),
             "knowledge_train_questions": {k: len(v) for k, v in v3.knowledge.items()}}
 
 

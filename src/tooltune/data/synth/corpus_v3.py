@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any
 from tooltune.data.synth.bank import BankTool, stable_fraction
 from tooltune.data.synth.dialogues import SYSTEMS, Episode, ask_missing, cannot, chain, chain_link, chat, no_fit, parallel, single
 from tooltune.data.synth.realistic import (
-    RESULT_ANSWER, PyFunc, compose, composed_single, intent, load_pyfuncs, needs_verb, py_call, py_episode, respectively, restyle, words,
+    RESULT_ANSWER, PyFunc, compose, composed_single, first_sentence, intent, load_pyfuncs, needs_verb, py_call, py_episode, respectively, restyle, words,
 )
 from tooltune.data.synth.dialogues import Call
 from tooltune.data.synth.lookup import lookup, pick_tool
@@ -215,7 +214,7 @@ class SynthV3:
         if found is None:
             return None
         offered = rng.sample(others, rng.choice([1, 1, 1, 2, 3]))
-        reply = cannot([(f.name, re.split(r"(?<=\.)\s", f.description)[0]) for f in offered], "en", rng)
+        reply = cannot([(f.name, first_sentence(f.description)) for f in offered], "en", rng)
         ep = Episode(found[0].question, [], reply, kind="no_fit")
         return self._assemble([ep], [f.spec() for f in offered], "en"), [ep.kind]
 

@@ -57,11 +57,16 @@ def words(name: str) -> str:
 GENERIC_VERB = re.compile(r"^(Returns?|Gets?|Retrieves?|Computes?|Calculates?|Fetch(es)?)\s+")
 
 
+def first_sentence(description: str) -> str:
+    """A description's first sentence, its full stop kept: docstrings run on for paragraphs."""
+    return re.split(r"(?<=[.。!?])\s", description.strip())[0]
+
+
 def intent(description: str, lang: str) -> str:
     """The tool's purpose as a verb phrase to put in a request: its description's first sentence.
     A generic lead verb ("Return", "Get") is dropped — `compose` puts a varied one back — and a
     third-person one made imperative ("Adds 'prefix'…" → "add 'prefix'…")."""
-    first = re.split(r"(?<=[.。!?])\s", description.strip())[0].rstrip(".。")
+    first = first_sentence(description).rstrip(".。")
     if lang == "zh":
         return first
     if GENERIC_VERB.match(first):
