@@ -28,7 +28,8 @@ from functools import lru_cache
 from typing import Any
 
 from tooltune.errors import TooltuneError
-from tooltune.formats.grammar import ToolConstraint
+from tooltune.formats.grammar import SYNTAXES, ToolConstraint
+from tooltune.llm.copying import DEFAULT_BONUS, CopyBias, TokenTable
 
 
 def _llguidance() -> Any:
@@ -43,9 +44,10 @@ def _llguidance() -> Any:
 class Guide:
     """One completion's grammar state: which tokens may come next."""
 
-    def __init__(self, matcher: Any, vocab: int) -> None:
+    def __init__(self, matcher: Any, vocab: int, copy: CopyBias | None = None) -> None:
         self.matcher = matcher
         self.vocab = vocab
+        self.copy = copy  # spelling help for values copied from the conversation (llm.copying)
         self.masked = 0  # tokens whose choice the mask changed (for tests and benchmarks)
 
     @property
@@ -69,13 +71,20 @@ class Guide:
     def pick(self, logits: Any, temperature: float = 0.0) -> int:
         """The next token: the model's own choice when the grammar allows it, else its best
         (or a sample) among the allowed tokens."""
+        self.bias(logits)
         token = _choose(logits, temperature)
         if not self.live or self.allows(token):
             return token
         self.masked += 1
         return _choose(self.mask(logits.clone()), temperature)
 
+    def bias(self, logits: Any) -> Any:
+        """`logits` with the copy bonus added, in place, where it applies."""
+        return self.copy.apply(logits) if self.copy is not None else logits
+
     def accept(self, token: int) -> None:
+        if self.copy is not None:
+            self.copy.feed(token)
         if self.live:
             self.matcher.consume_token(token)
 
@@ -92,10 +101,12 @@ class GuideFactory:
     """Builds `Guide`s for one tokenizer: the llguidance tokenizer is made once (~0.4 s) and
     each grammar compiled once, then copied per request."""
 
-    def __init__(self, tokenizer: Any, eos_ids: set[int]) -> None:
+    def __init__(self, tokenizer: Any, eos_ids: set[int], copy_bonus: float = DEFAULT_BONUS) -> None:
         self.tokenizer = tokenizer
         self.eos_ids = sorted(eos_ids)
+        self.copy_bonus = copy_bonus
         self._lltok: Any = None
+        self._table: TokenTable | None = None
 
     @property
     def lltok(self) -> Any:
@@ -104,9 +115,20 @@ class GuideFactory:
             self._lltok = llg.hf.from_tokenizer(self.tokenizer, eos_token=self.eos_ids or None)
         return self._lltok
 
-    def guide(self, constraint: ToolConstraint | None) -> Guide | None:
+    def copy_bias(self, constraint: ToolConstraint, source: str) -> CopyBias | None:
+        if not source or not self.copy_bonus:
+            return None
+        if self._table is None:
+            self._table = TokenTable(self.tokenizer)
+        syntax = SYNTAXES[constraint.syntax]
+        bias = CopyBias(self._table, source, syntax.openers, 2 if syntax.json_call else 1, self.copy_bonus)
+        bias.written = constraint.prefix
+        return bias
+
+    def guide(self, constraint: ToolConstraint | None, source: str = "") -> Guide | None:
         """A fresh guide for `constraint` (its prefix already read), or None: no constraint, or
-        a grammar that could not be built (warned)."""
+        a grammar that could not be built (warned). `source`: the conversation text values
+        are copied from (`llm.copying`)."""
         if constraint is None:
             return None
         template = _compiled(self, constraint.lark())
@@ -116,7 +138,7 @@ class GuideFactory:
         if constraint.prefix and not matcher.consume_tokens(self.lltok.tokenize_str(constraint.prefix)):
             warnings.warn(f"tool-call grammar: the prefilled text {constraint.prefix!r} does not fit it ({matcher.get_error()}); decoding free", stacklevel=2)
             return None
-        return Guide(matcher, self.lltok.vocab_size)
+        return Guide(matcher, self.lltok.vocab_size, self.copy_bias(constraint, source))
 
 
 @lru_cache(maxsize=64)
@@ -148,6 +170,7 @@ class BatchGuides:
                 guide.accept(int(input_ids[row, -1]))
             if not guide.live:
                 continue
+            guide.bias(scores[row])
             if self.greedy and guide.allows(int(scores[row].argmax())):
                 continue
             guide.masked += 1

@@ -213,7 +213,9 @@ class TransformersLLM(LLM):
             from tooltune.llm.constrain import GuideFactory
 
             self._guides = GuideFactory(self.tokenizer, self._eos_ids)
-        return self._guides.guide(request.constraint)
+        from tooltune.llm.copying import copy_source
+
+        return self._guides.guide(request.constraint, copy_source(request.messages))
 
     def _empty_cache(self) -> Any:
         from transformers import DynamicCache
