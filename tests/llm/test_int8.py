@@ -39,6 +39,20 @@ def test_int8_rows_and_scales_reproduce_the_weights(smol_tokenizer):
     assert (rebuilt - weight).abs().max() <= weight.abs().amax(dim=1).max() / 127  # within one step per row
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_a_prefill_runs_its_product_in_the_dtype_this_cpu_does_fastest(smol_tokenizer, monkeypatch, dtype):
+    """A prefill (64+ rows) multiplies the de-quantised rows in `prefill_dtype()`: fp32 gives the
+    de-quantised product to float precision, bf16 only to bf16's; a decode step uses the int8 kernel."""
+    import tooltune.llm.int8 as int8
+
+    monkeypatch.setattr(int8, "prefill_dtype", lambda: dtype)
+    layer = quantize_int8(fresh_tiny(smol_tokenizer)).model.layers[0].mlp.down_proj
+    x = torch.randn(1, 80, layer.in_features)
+    exact = x @ (layer.qweight.float() * layer.scale.float()[:, None]).T
+    error = float((layer(x) - exact).abs().max() / exact.abs().max())
+    assert (error < 1e-5) == (dtype == torch.float32), error
+
+
 def test_greedy_text_is_the_same_with_and_without_prefix_reuse(smol_tokenizer):
     model = quantize_int8(fresh_tiny(smol_tokenizer))
     fresh = TransformersLLM(model_obj=model, tokenizer=smol_tokenizer, prefix_cache=False)
