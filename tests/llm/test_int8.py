@@ -42,7 +42,7 @@ def test_int8_rows_and_scales_reproduce_the_weights(smol_tokenizer):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_a_prefill_runs_its_product_in_the_dtype_this_cpu_does_fastest(smol_tokenizer, monkeypatch, dtype):
     """A prefill (64+ rows) multiplies the de-quantised rows in `prefill_dtype()`: fp32 gives the
-    de-quantised product to float precision, bf16 only to bf16's; a decode step uses the int8 kernel."""
+    de-quantised product to float precision, bf16 only to bf16's."""
     import tooltune.llm.int8 as int8
 
     monkeypatch.setattr(int8, "prefill_dtype", lambda: dtype)
