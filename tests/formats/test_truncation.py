@@ -160,3 +160,12 @@ def test_think_tags_inside_a_call_after_real_reasoning():
     only_closing = 'I will search.</think>\n<tool_call>{"name": "web_search", "arguments": {"query": "<think>x</think>"}}</tool_call>'
     parsed = parse("json", None, only_closing)
     assert parsed.reasoning == "I will search." and parsed.calls[0].arguments == {"query": "<think>x</think>"}
+
+
+def test_scan_tells_which_brackets_are_open_and_where_an_open_string_begins():
+    from tooltune.formats.scan import DOUBLE_QUOTED, scan
+
+    found = scan('{"a": [{"b": "x]", "c": "Liv', brackets=True, strings=DOUBLE_QUOTED, openers='"')
+    assert (found.how, found.depth, found.brackets, found.opened) == ("open_string", 3, "{[{", 24)
+    done = scan('{"a": [1, 2], "b": {"c": 3', brackets=True)
+    assert (done.how, done.depth, done.brackets, done.opened) == ("end", 2, "{{", -1)

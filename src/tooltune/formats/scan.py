@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Literal, NamedTuple
 
-JSON_STRINGS = r'"(?:[^"\\]++|\\.)*+"|(?<=[{\[,:(=\s])' + r"'(?:[^'\\\n]++|\\.)*+'"
+DOUBLE_QUOTED = r'"(?:[^"\\]++|\\.)*+"'  # JSON's own strings only
+JSON_STRINGS = DOUBLE_QUOTED + r'|(?<=[{\[,:(=\s])' + r"'(?:[^'\\\n]++|\\.)*+'"
 JSON_STRING_OPENERS = r'"|(?<=[{\[,:(=\s])' + "'"
 # Every family's string values, for a reader that does not know the family (the reasoning
 # split): JSON strings, GLM's <arg_value>, Qwen3-Coder's <parameter=…>, FunctionGemma's
@@ -46,6 +47,8 @@ class Scan:
     end: int
     match: re.Match[str] | None = None
     depth: int = 0  # brackets still open where it stopped
+    brackets: str = ""  # which ones, outermost first (counted with `brackets` or `until_closed`)
+    opened: int = -1  # where the string that never closes begins (`open_string`)
 
     @property
     def cut_off(self) -> bool:
@@ -70,22 +73,24 @@ def scan(text: str, pos: int = 0, markers: str = "", until_closed: bool = False,
     `until_closed`, stop too where the value starting at `pos` closes; `brackets` counts the
     brackets left open (`Scan.depth`) without stopping."""
     pattern = _pattern(markers, strings, openers, until_closed or brackets)
-    depth = 0
+    depth, stack = 0, []
     for match in pattern.finditer(text, pos):
         kind = match.lastgroup
         if kind == "m":
-            return Scan("marker", match.start(), match, depth)
+            return Scan("marker", match.start(), match, depth, "".join(stack))
         if kind == "u":
-            return Scan("open_string", len(text), None, depth)
+            return Scan("open_string", len(text), None, depth, "".join(stack), match.start())
         if kind == "o":
             depth += 1
+            stack.append(match.group())
         elif kind == "c":
             depth -= 1
+            stack = stack[:-1]
             if until_closed and depth <= 0:
                 return Scan("closed", match.end(), None, 0)
         elif kind == "s" and until_closed and depth == 0:
             return Scan("closed", match.end(), None, 0)  # the value was a lone string
-    return Scan("end", len(text), None, depth)
+    return Scan("end", len(text), None, depth, "".join(stack))
 
 
 def json_cut_off(text: str) -> bool:

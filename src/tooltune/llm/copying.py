@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from tooltune.formats.scan import DOUBLE_QUOTED, scan
 from tooltune.messages import Message
 
 WORDS = re.compile(r"\w+")
@@ -48,33 +49,15 @@ def copy_source(messages: Iterable[Message]) -> str:
 
 def open_value(text: str) -> tuple[str, int] | None:
     """The string value being written at the end of `text` (a JSON object from its first `{`)
-    and its nesting depth; None when the end of `text` is not inside a value string."""
-    stack: list[str] = []
-    in_string = escaped = is_key = expect_key = False
-    start = 0
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == '"':
-            in_string, start, is_key = True, i + 1, expect_key
-        elif ch in "{[":
-            stack.append(ch)
-            expect_key = ch == "{"
-        elif ch in "}]":
-            if stack:
-                stack.pop()
-            expect_key = False
-        elif ch == ",":
-            expect_key = bool(stack) and stack[-1] == "{"
-        elif ch == ":":
-            expect_key = False
-    return (text[start:], len(stack)) if in_string and not is_key else None
+    and its nesting depth; None when the end of `text` is not inside a value string. A string
+    that opens right after `{`, or after `,` inside an object, is a key."""
+    found = scan(text, brackets=True, strings=DOUBLE_QUOTED, openers='"')
+    if found.how != "open_string":
+        return None
+    before = text[: found.opened].rstrip()
+    if before.endswith("{") or (before.endswith(",") and found.brackets.endswith("{")):
+        return None
+    return text[found.opened + 1 :], found.depth
 
 
 class CopyBias:
