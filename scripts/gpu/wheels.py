@@ -1,7 +1,8 @@
 """Wheels of everything tooltune needs on the device machine but its image may lack, at the
 versions installed here, for the device's Python (prepare.sh). The image brings torch with its
-CUDA stack, transformers, accelerate and peft: those and their own dependencies are left out
-(installing ours over them would replace the image's CUDA build). A dependency PyPI offers only
+CUDA stack, transformers, accelerate and peft: torch and all it needs, those three and the
+compiled libraries they stand on (tokenizers, safetensors, huggingface-hub, numpy) are left out
+(installing ours over them could replace the image's CUDA build). A dependency PyPI offers only
 as an sdist (rouge-score) is built here into a pure-Python wheel.
 
 Usage: python scripts/gpu/wheels.py DEST [PYTHON_VERSION=3.12] [SKIP=name,name,...]
@@ -20,6 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 IMAGE = ("torch", "transformers", "accelerate", "peft")
+IMAGE_LIBS = ("tokenizers", "safetensors", "huggingface-hub", "numpy", "hf-xet")
 PLATFORMS = ["manylinux_2_34_x86_64", "manylinux_2_31_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"]
 
 
@@ -45,9 +47,8 @@ def closure(names: list[str]) -> dict[str, str]:
 
 def main(dest: Path, python: str, skip: set[str]) -> None:
     deps = [Requirement(d).name for d in tomllib.loads(Path("pyproject.toml").read_text())["project"]["dependencies"]]
-    image = closure(list(IMAGE))
-    keep = {n: v for n, v in closure(deps).items() if n not in closure(["torch"]) and n not in {canonicalize_name(i) for i in IMAGE}
-            and n not in {"tokenizers", "safetensors", "huggingface-hub", "numpy", "hf-xet"} | skip}
+    left = set(closure(["torch"])) | {canonicalize_name(n) for n in IMAGE + IMAGE_LIBS} | skip
+    keep = {n: v for n, v in closure(deps).items() if n not in left}
     dest.mkdir(parents=True, exist_ok=True)
     for name, version in sorted(keep.items()):
         spec = f"{name}=={version}"
@@ -55,7 +56,7 @@ def main(dest: Path, python: str, skip: set[str]) -> None:
                   "--implementation", "cp", *(a for p in PLATFORMS for a in ("--platform", p)), "-d", str(dest), spec]
         if subprocess.run(binary, capture_output=True).returncode != 0:
             subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), spec], check=True, capture_output=True)
-    print(f"{len(keep)} wheels ({len(image)} distributions left to the image) -> {dest}")
+    print(f"{len(keep)} wheels -> {dest}")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,18 @@ def test_python_function_positional_only_and_varargs():
     assert hypot.execute({"x": 2, "y": 10}) == 1024
 
 
+@pytest.mark.timeout(30)
+def test_a_real_call_that_never_ends_is_stopped_and_drawn_again():
+    # Drawn by the v3 synthesis at its ~20,000th sample: textwrap loops forever on an indent wider than the width.
+    fill = next(f for f in load_pyfuncs() if f.name == "textwrap.fill")
+    endless = {"text": "The rain in Spain stays mainly in the plain.", "width": 14,
+               "subsequent_indent": "The rain in Spain stays mainly in the plain.", "break_on_hyphens": False,
+               "drop_whitespace": False, "placeholder": "café au lait"}
+    with pytest.raises(TimeoutError):
+        fill.execute(endless, seconds=0.2)
+    assert fill.execute({"text": "hello world", "width": 5}) == "hello\nworld"  # the timer is gone: normal calls run
+
+
 def test_knowledge_split_is_disjoint_and_big_enough_for_the_chat_check():
     train = load_knowledge()
     train_q = {q for pool in train.values() for q, _ in pool}

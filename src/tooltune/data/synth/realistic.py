@@ -22,6 +22,10 @@ import importlib
 import json
 import random
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,7 @@ from tooltune.messages import Message, Sample, ToolCall
 from tooltune.toolspec import function_of
 
 PYFUNCS_PATH = Path(__file__).resolve().parent / "pyfuncs.jsonl"
+CALL_SECONDS = 1.0  # a real call takes microseconds; one that runs this long never ends (`time_limit`)
 
 OPEN = {"en": ["{I}{a}.", "Can you {i}{a}?", "I need to {i}{a}.", "Please {i}{a}.", "Help me {i}{a}.", "Could you {i}{a}?",
                "I want to {i}{a}.", "{I}{a}, please.", "I'd like you to {i}{a}."],
@@ -292,13 +297,37 @@ class PyFunc:
             params["required"] = list(self.required)
         return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": params}}
 
-    def execute(self, args: dict[str, Any]) -> Any:
+    def execute(self, args: dict[str, Any], seconds: float = CALL_SECONDS) -> Any:
+        """The real call; TimeoutError past `seconds` (see `time_limit`)."""
         fn = getattr(importlib.import_module(self.module), self.name.rsplit(".", 1)[-1])
         pos = [args[k] for k in self.properties if k in self.positional_only and k in args]
         kw = {k: v for k, v in args.items() if k not in self.positional_only and k != self.vararg}
         if self.vararg:
             pos += list(args.get(self.vararg, []))
-        return fn(*pos, **kw)
+        with time_limit(seconds):
+            return fn(*pos, **kw)
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in the block after `seconds`. Some standard-library calls with drawn
+    arguments never end — `textwrap.fill(width=14, subsequent_indent=<a 44-character line>)`
+    loops forever, growing a list, and stopped a 30,000-sample corpus at 12 GB. A timer signal
+    reaches pure-Python loops; off the main thread (no signals there) the call runs unguarded."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(*_: Any) -> None:
+        raise TimeoutError(f"a call ran past {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def load_pyfuncs(path: Path = PYFUNCS_PATH) -> list[PyFunc]:
