@@ -4,6 +4,7 @@ server like vLLM/ollama, speaking the real wire protocol: SSE chat-completion ch
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +48,18 @@ def break_stream(handler, fault, deltas):
         handler.rfile.close()
         handler.wfile.close()
         handler.connection.close()
+
+
+class QuietServer(ThreadingHTTPServer):
+    """Keeps the handler errors a broken stream causes on purpose (writing to a connection the
+    "reset" fault closed) instead of printing them from its thread into the test run's output."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.errors: list[BaseException | None] = []
+
+    def handle_error(self, request, client_address):
+        self.errors.append(sys.exc_info()[1])
 
 
 class StandInServer:
@@ -104,7 +117,7 @@ class StandInServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
