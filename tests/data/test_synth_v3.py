@@ -144,6 +144,26 @@ def test_a_real_call_that_never_ends_is_stopped_and_drawn_again():
     assert fill.execute({"text": "hello world", "width": 5}) == "hello\nworld"  # the timer is gone: normal calls run
 
 
+def test_the_call_guard_leaves_an_outer_timer_armed():
+    import signal
+
+    fired = []
+
+    def handler(*_):
+        fired.append(True)
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 5.0)  # as pytest-timeout arms its own
+        gcd = next(f for f in load_pyfuncs() if f.name == "math.gcd")
+        assert gcd.execute({"integers": [12, 18]}) == 6
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 4.0 < left <= 5.0 and signal.getsignal(signal.SIGALRM) is handler and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_knowledge_split_is_disjoint_and_big_enough_for_the_chat_check():
     train = load_knowledge()
     train_q = {q for pool in train.values() for q, _ in pool}

@@ -85,7 +85,8 @@ def scan(text: str, pos: int = 0, markers: str = "", until_closed: bool = False,
             stack.append(match.group())
         elif kind == "c":
             depth -= 1
-            stack = stack[:-1]
+            if stack:
+                stack.pop()
             if until_closed and depth <= 0:
                 return Scan("closed", match.end(), None, 0)
         elif kind == "s" and until_closed and depth == 0:

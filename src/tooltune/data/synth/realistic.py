@@ -24,6 +24,7 @@ import random
 import re
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -313,7 +314,9 @@ def time_limit(seconds: float) -> Iterator[None]:
     """Raise TimeoutError in the block after `seconds`. Some standard-library calls with drawn
     arguments never end — `textwrap.fill(width=14, subsequent_indent=<a 44-character line>)`
     loops forever, growing a list, and stopped a 30,000-sample corpus at 12 GB. A timer signal
-    reaches pure-Python loops; off the main thread (no signals there) the call runs unguarded."""
+    reaches pure-Python loops; off the main thread (no signals there) the call runs unguarded.
+    A timer someone else armed (pytest-timeout, an application's own alarm) is armed again
+    afterwards with the time it had left, so the guard never silently cancels it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -321,13 +324,17 @@ def time_limit(seconds: float) -> Iterator[None]:
     def expire(*_: Any) -> None:
         raise TimeoutError(f"a call ran past {seconds} s")
 
+    outer = signal.getitimer(signal.ITIMER_REAL)[0]
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:  # due during the call: it fires at once now
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
 
 
 def load_pyfuncs(path: Path = PYFUNCS_PATH) -> list[PyFunc]:
