@@ -40,6 +40,7 @@ from tooltune.train.loss import LossModel
 from tooltune.train.model import RUN_INFO, load_training_model
 from tooltune.train.packing import collate
 from tooltune.train.dpo_config import DPOConfig
+from tooltune.train.fork import fork, fork_batch, forks_supported
 from tooltune.train.trainer import Trainer, progress_bar
 
 
@@ -101,24 +102,35 @@ def build_pair_corpus(pairs: list[StepPair], tokenizer: Any, formats: str = "rea
 
 
 class LogpModel(LossModel):
-    """Per-row sums of the log-probabilities of the labelled tokens (the step), with the output
-    head applied only at labelled positions, as `LossModel` does for the SFT loss."""
+    """Per-pair-side sums of the log-probabilities of the labelled tokens (the step), with the
+    output head applied only at scored positions, as `LossModel` does for the SFT loss. Takes
+    either `pair_batch`'s one-row-per-pair forks (train/fork.py) or two rows per pair."""
 
-    def forward(self, input_ids: Any, labels: Any, position_ids: Any = None, weights: Any = None, attention_mask: Any = None) -> Any:
+    def forward(self, input_ids: Any, labels: Any = None, position_ids: Any = None, weights: Any = None, attention_mask: Any = None,
+                score_rows: Any = None, score_cols: Any = None, score_tokens: Any = None, score_slots: Any = None,
+                n_slots: Any = None) -> Any:
         import torch
         import torch.nn.functional as F
 
         decoder, head = self._parts()
         hidden = decoder(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
-        targets = labels[:, 1:]
-        keep = targets != IGNORE
-        rows = keep.nonzero()[:, 0]
-        logps = -F.cross_entropy(head(hidden[:, :-1][keep]).float(), targets[keep], reduction="none")
-        return torch.zeros(input_ids.shape[0], device=hidden.device, dtype=torch.float32).index_add(0, rows, logps)
+        if score_rows is None:  # two rows per pair: position t predicts token t+1
+            targets = labels[:, 1:]
+            keep = targets != IGNORE
+            score_rows, score_tokens, n = keep.nonzero()[:, 0], targets[keep], input_ids.shape[0]
+            picked, score_slots = hidden[:, :-1][keep], score_rows
+        else:
+            picked, n = hidden[score_rows, score_cols], int(n_slots)
+        logps = -F.cross_entropy(head(picked).float(), score_tokens, reduction="none")
+        return torch.zeros(n, device=hidden.device, dtype=torch.float32).index_add(0, score_slots, logps)
 
 
-def pair_batch(pairs: list[PairExample], pad_id: int) -> dict[str, Any]:
-    """One padded batch: the chosen steps first, then the rejected ones, in the same order."""
+def pair_batch(pairs: list[PairExample], pad_id: int, forked: bool = True) -> dict[str, Any]:
+    """One batch whose `LogpModel` output is the chosen steps' log-probs, then the rejected ones',
+    in pair order: each pair as one row with its prompt computed once (`forked`, train/fork.py),
+    or as two rows (where flash-attention takes no 4-D mask)."""
+    if forked:
+        return fork_batch([fork(p.chosen, p.rejected) for p in pairs], pad_id)
     return collate([[p.chosen] for p in pairs] + [[p.rejected] for p in pairs], pad_id)
 
 
@@ -170,6 +182,7 @@ class DPOTrainer(Trainer):
         if cfg.ref != "base" and not cfg.lora:  # full fine-tuning from the SFT model: fold the adapter in
             model = apply_adapter(model, cfg.ref, "--ref")
         self.model = self._prepare_model(model)
+        self.forked = forks_supported(self.model)
         self._reference_logps()
 
     def _add_adapter(self, model: Any) -> Any:
@@ -195,7 +208,7 @@ class DPOTrainer(Trainer):
         with torch.no_grad(), autocast:
             for start in range(0, len(everything), self.cfg.batch_size):
                 chunk = everything[start:start + self.cfg.batch_size]
-                batch = pair_batch(chunk, self.tokenizer.pad_token_id)
+                batch = pair_batch(chunk, self.tokenizer.pad_token_id, self.forked)
                 logps = scorer(**{k: v.to(device) for k, v in batch.items() if k != "real_tokens"}).tolist()
                 for p, c, r in zip(chunk, logps[:len(chunk)], logps[len(chunk):]):
                     p.ref_chosen, p.ref_rejected = c, r
@@ -216,7 +229,7 @@ class DPOTrainer(Trainer):
         sums = torch.zeros(3, device=acc.device)  # loss, margin, margin > 0
         tokens = 0
         for i, pairs in enumerate(groups):
-            batch = pair_batch(pairs, self.tokenizer.pad_token_id)
+            batch = pair_batch(pairs, self.tokenizer.pad_token_id, self.forked)
             tokens += batch.pop("real_tokens")
             sync = nullcontext() if i == len(groups) - 1 else acc.no_sync(loss_model)
             with sync, acc.autocast():
@@ -238,7 +251,7 @@ class DPOTrainer(Trainer):
         with torch.no_grad(), acc.autocast():
             for i in range(acc.process_index * self.cfg.batch_size, len(self.eval_rows), acc.num_processes * self.cfg.batch_size):
                 pairs = [row[0] for row in self.eval_rows[i:i + self.cfg.batch_size]]
-                batch = pair_batch(pairs, self.tokenizer.pad_token_id)
+                batch = pair_batch(pairs, self.tokenizer.pad_token_id, self.forked)
                 batch.pop("real_tokens")
                 losses, _ = dpo_losses(loss_model(**{k: v.to(acc.device) for k, v in batch.items()}), pairs, self.cfg.beta,
                                            self.cfg.nll_weight)
@@ -254,7 +267,7 @@ def margins(model: Any, tokenizer: Any, pairs: list[PairExample], beta: float = 
 
     model.eval()
     with torch.no_grad():
-        batch = pair_batch(pairs, tokenizer.pad_token_id)
+        batch = pair_batch(pairs, tokenizer.pad_token_id, forks_supported(model))
         batch.pop("real_tokens")
         logps = LogpModel(model)(**batch)
     n = len(pairs)
