@@ -9,7 +9,7 @@ ways alternating (rows, fork, rows, fork, ...) `--repeats` times after one warm-
 the table shows medians and the ratio. Before timing, the two ways' log-probs are compared.
 
 Pairs: `--pairs FILE` (TRL preference rows, as `tooltune pairs mine` writes), else the demo
-corpus's first steps against a refusal / a wrong call (short prompts: the fork saves less there).
+corpus's first calls against its final answers (short prompts: the fork saves less there).
 
 Run: OMP_NUM_THREADS=2 .venv/bin/python benchmarks/dpo_fork.py [--pairs runs/dpo3/mix.jsonl] [--n 8] [--repeats 2]
 """
@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tooltune.data.pairs import StepPair, read_pairs
-from tooltune.messages import Message, ToolCall, read_jsonl, Sample
+from tooltune.messages import Sample, read_jsonl
 from tooltune.train.dataset import DEMO_CORPUS
 from tooltune.train.dpo import LogpModel, build_pair_corpus, pair_batch
 
@@ -34,14 +34,14 @@ SHIPPED = "src/tooltune/llm/adapters/smollm2-tools"
 
 
 def demo_pairs() -> list[StepPair]:
+    """Per demo sample that calls a tool: its first step (the call) over its last (the answer
+    given before the call was made)."""
     pairs = []
     for _, obj in read_jsonl(DEMO_CORPUS):
         s = Sample.from_openai(obj)
-        at = next(i for i, m in enumerate(s.messages) if m.role == "assistant")
-        gold = s.messages[at]
-        wrong = (Message("assistant", "I cannot help with that.") if gold.tool_calls
-                 else Message("assistant", None, [ToolCall("calculator", {"expression": "1+1"}, "c1")]))
-        pairs.append(StepPair(s.messages[:at], gold, wrong, s.tools))
+        steps = [i for i, m in enumerate(s.messages) if m.role == "assistant"]
+        if s.messages[steps[0]].tool_calls and not s.messages[steps[-1]].tool_calls:
+            pairs.append(StepPair(s.messages[:steps[0]], s.messages[steps[0]], s.messages[steps[-1]], s.tools))
     return pairs
 
 
