@@ -29,7 +29,7 @@ TASKS = Path(__file__).resolve().parent / "data" / "multistep_tasks.jsonl"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="model folder / .gguf / 'embedded' (default: the embedded model)")
+    parser.add_argument("--model", default=None, help="model folder / .gguf / 'embedded' (default: 'embedded', the shipped adapter; 'embedded-v2', 'embedded-base')")
     parser.add_argument("--adapter", default=None, help="a LoRA adapter folder on top of --model (e.g. --model embedded-base --adapter runs/x/train)")
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--format", default="json")

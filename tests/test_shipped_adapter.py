@@ -1,4 +1,5 @@
-"""The shipped smollm2-tools adapter: `--model embedded` is the base plus it, and it calls a tool
+"""The shipped smollm2-tools adapter: `--model embedded` is the base plus recipe v3 (v2's SFT
+adapter preference-trained), `--model embedded-v2` the base plus v2, and the default calls a tool
 it never saw in training (the calculator is not in the recipe's corpus) with the right arguments."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import pytest
 
 from tooltune.agent import Agent
 from tooltune.llm import make_llm
-from tooltune.llm.embedded import resolve_model, shipped_adapter
+from tooltune.llm.embedded import V2_ADAPTER, resolve_model, shipped_adapter
 from tooltune.tools import builtin_registry
 
 
@@ -17,9 +18,12 @@ def test_embedded_names_resolve_to_base_plus_the_shipped_adapter():
     adapter = shipped_adapter()
     assert adapter is not None and (adapter / "adapter_model.safetensors").exists()
     recipe = json.loads((adapter / "recipe.json").read_text(encoding="utf-8"))
-    assert recipe["recipe"] == "smollm2-tools" and recipe["corpus"]["held_out_tools"] == 56
+    assert recipe["recipe"] == "smollm2-tools" and recipe["version"] == 3 and recipe["corpus"]["held_out_tools"] == 56
+    assert recipe["sft"]["version"] == 2 and recipe["prefer"]["mix_rows"] == 68  # the record of how v3 was made
     base, with_adapter = resolve_model("embedded")
     assert with_adapter == str(adapter) and resolve_model("embedded-base") == (base, None)
+    assert resolve_model("embedded-v2") == (base, str(V2_ADAPTER))
+    assert json.loads((V2_ADAPTER / "recipe.json").read_text(encoding="utf-8"))["version"] == 2
 
 
 @pytest.mark.slow

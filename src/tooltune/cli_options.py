@@ -25,7 +25,7 @@ DEFAULT_TOOLS = "calculator,current_time,web_search"  # built-in tools a command
 
 BASE_URL_HELP = "OpenAI-compatible server, e.g. http://localhost:8000/v1"
 API_KEY_HELP = "API key for --base-url"
-MODEL_HELP = ("embedded (default: SmolLM2 + shipped adapter) | embedded-base | HF model folder | .gguf file; "
+MODEL_HELP = ("embedded (default: SmolLM2 + shipped adapter) | embedded-v2 (the previous adapter) | embedded-base | HF model folder | .gguf file; "
               "with --base-url, the served model name")
 BACKEND_HELP = "Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp"
 ADAPTER_HELP = "LoRA adapter on top of --model: a PEFT folder (or a GGUF LoRA for llama.cpp)"

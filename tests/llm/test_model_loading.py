@@ -21,6 +21,12 @@ def test_model_names_resolve_to_base_and_adapter(tmp_path, monkeypatch):
     assert embedded.resolve_model(None) == (gguf, str(tmp_path / "smollm2-tools"))
     assert embedded.resolve_model("embedded-base") == (gguf, None)
     assert embedded.resolve_model("some/folder") == ("some/folder", None)
+    monkeypatch.setattr(embedded, "V2_ADAPTER", tmp_path / "smollm2-tools-v2")
+    with pytest.raises(TooltuneError, match="no v2 adapter in .*smollm2-tools-v2: reinstall"):
+        embedded.resolve_model("embedded-v2")
+    (tmp_path / "smollm2-tools-v2").mkdir()
+    (tmp_path / "smollm2-tools-v2" / "adapter_config.json").write_text("{}")
+    assert embedded.resolve_model("embedded-v2") == (gguf, str(tmp_path / "smollm2-tools-v2"))
 
 
 def test_make_llm_rejects_bad_combinations():

@@ -155,3 +155,13 @@ def test_v3_corpus_options_are_checked(bad):
     with pytest.raises(TooltuneError, match=r"give version 2 or 3 and a replay share between 0 and 1"):
         RecipeConfig(**bad).validate()
     RecipeConfig(corpus_version=2, replay=0.0).validate()
+
+
+def test_init_adapter_names_the_packaged_adapters_or_a_folder():
+    from tooltune.llm.embedded import SHIPPED_ADAPTER, V2_ADAPTER
+    from tooltune.recipe.smollm2_tools import _init_adapter
+
+    assert _init_adapter(RecipeConfig(init_adapter="v2")) == str(V2_ADAPTER)
+    assert _init_adapter(RecipeConfig(init_adapter="shipped")) == str(SHIPPED_ADAPTER)
+    assert _init_adapter(RecipeConfig(init_adapter="runs/v3b/train")) == "runs/v3b/train"
+    assert _init_adapter(RecipeConfig()) is None

@@ -23,7 +23,7 @@ def make_llm(
     """A server when `base_url` is given, else a local model.
 
     `model`: None / "embedded" (the embedded SmolLM2 plus the shipped tuned adapter, when one is
-    shipped), "embedded-base", a HF model folder or a .gguf file. `adapter`: a PEFT LoRA folder
+    shipped), "embedded-v2" (the previous default adapter), "embedded-base", a HF model folder or a .gguf file. `adapter`: a PEFT LoRA folder
     (or, for llama.cpp, a GGUF LoRA file) applied on top. `backend`: "transformers", "llamacpp",
     or "auto" = llama.cpp for a .gguf when `llama-cpp-python` is installed and no PEFT adapter is
     involved, else transformers. `weights`: "fp32" or "int8" for transformers (`tooltune.llm.int8`)."""

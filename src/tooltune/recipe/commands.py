@@ -50,7 +50,7 @@ def recipe(
     mix_synth: Annotated[bool, typer.Option("--mix-synth", help="Teacher: keep the synthesis too and add the teacher rows to it")] = R.mix_synth,
     corpus_version: Annotated[int, typer.Option(help="2: v2's bank dialogues only | 3: v3 samples (real-API schemas, stdlib functions, enumerations, knowledge) plus --replay of v2's")] = R.corpus_version,
     replay: Annotated[float, typer.Option(help="Share of v2 samples in a v3 corpus (0-1)")] = R.replay,
-    init_adapter: Annotated[Optional[str], typer.Option(help="Continue this LoRA adapter instead of a fresh one: a folder, or 'shipped' for the packaged v2 adapter")] = R.init_adapter,
+    init_adapter: Annotated[Optional[str], typer.Option(help="Continue this LoRA adapter instead of a fresh one: a folder, 'v2' for the packaged v2 SFT adapter or 'shipped' for the packaged default")] = R.init_adapter,
     review: Annotated[bool, typer.Option("--review", help="Write corpus/corpus.db for a human pass with `tooltune annotate`; training honours its rejections and edits")] = R.review,
 ) -> None:
     """Build a tool-calling model end to end: corpus, sweep, training, base-vs-tuned eval, export."""

@@ -221,11 +221,11 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
 
 
 def _init_adapter(cfg: RecipeConfig) -> str | None:
-    if cfg.init_adapter == "shipped":
-        from tooltune.llm.embedded import SHIPPED_ADAPTER
+    """The adapter the train stage continues: "v2" and "shipped" name the packaged ones (v3's CPU
+    segments continued v2's SFT adapter, docs/recipe.md), anything else is a folder."""
+    from tooltune.llm.embedded import SHIPPED_ADAPTER, V2_ADAPTER
 
-        return str(SHIPPED_ADAPTER)
-    return cfg.init_adapter
+    return {"v2": str(V2_ADAPTER), "shipped": str(SHIPPED_ADAPTER)}.get(cfg.init_adapter or "", cfg.init_adapter)
 
 
 def _final_lr(cfg: RecipeConfig, log: Callable[[str], None]) -> float:

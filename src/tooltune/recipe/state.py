@@ -31,7 +31,7 @@ class RecipeConfig:
     # a third of every batch from the distribution it was trained on keeps the own held-out score
     # from sliding while the other two thirds teach v3's new behaviours.
     replay: float = 0.3
-    init_adapter: str | None = None  # continue this adapter ("shipped": the packaged v2 one) instead of a fresh LoRA
+    init_adapter: str | None = None  # continue this adapter ("v2" / "shipped": a packaged one) instead of a fresh LoRA
     # Episode weights of the hard negatives (the other kinds keep synth.Mix's weights). v1 used
     # 0.12 / 0.10 (22 % negatives) and its adapter called a tool on 92 % of unseen no-fit requests.
     no_fit: float = 0.22

@@ -15,7 +15,7 @@ from tooltune.serve.limits import Limits
 
 console = Console(stderr=True)
 
-ModelOpt = Annotated[str, model_option("embedded | embedded-base | HF model folder | .gguf file")]
+ModelOpt = Annotated[str, model_option("embedded | embedded-v2 | embedded-base | HF model folder | .gguf file")]
 AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="PEFT LoRA folder applied on top of --model")]
 
 
