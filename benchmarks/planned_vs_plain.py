@@ -4,7 +4,7 @@ with the built-in tools executed for real (calculator, offline web_search over t
 Success = a reference answer occurs in the final answer (eval's `contains` match); a planned run
 must also end `complete`. Both systems run the same model, format and tasks in one process.
 CPU heavy with the embedded model: keep --limit small and run it with nice.
-Run: PYTHONPATH=src nice -n 10 python benchmarks/planned_vs_plain.py --limit 4 [--model PATH [--adapter DIR]] [--format json]
+Run: PYTHONPATH=src nice -n 10 python benchmarks/planned_vs_plain.py --limit 4 [--model PATH [--adapter DIR]] [--format json] [--no-constrain]
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def main() -> None:
     parser.add_argument("--format", default="json")
     parser.add_argument("--limit", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--no-constrain", dest="constrain", action="store_false",
+                        help="free decoding; by default tool calls are held to the offered tools' schemas, as `tooltune run` does")
     parser.add_argument("--out", default=None, help="write every trajectory + outcome to this JSONL file")
     args = parser.parse_args()
     tasks = [json.loads(line) for line in TASKS.read_text(encoding="utf-8").splitlines() if line.strip()][: args.limit]
@@ -43,7 +45,7 @@ def main() -> None:
     rows = []
     for task in tasks:
         for mode in ("plain", "planned"):
-            agent = Agent(llm, tools, args.format, max_steps=6, max_tokens=args.max_tokens)
+            agent = Agent(llm, tools, args.format, max_steps=6, max_tokens=args.max_tokens, constrain=args.constrain)
             is_right = lambda answer, refs=task["reference_answers"]: answer_matches(answer, refs, "contains")  # noqa: E731
             start = time.perf_counter()
             # the same scoring as `tooltune eval --plan` (tooltune.eval.planned), limits included
@@ -53,7 +55,7 @@ def main() -> None:
             print(f"{task['id']} {mode}: {outcome.status} success={outcome.success} calls={outcome.tool_calls} answer={outcome.answer!r}", flush=True)
     if args.out:
         write_jsonl_atomic(args.out, rows)
-    table = Table(title=f"planned vs plain, {len(tasks)} multi-step tasks ({args.model or 'embedded'}{' + ' + args.adapter if args.adapter else ''}, {args.format})")
+    table = Table(title=f"planned vs plain, {len(tasks)} multi-step tasks ({args.model or 'embedded'}{' + ' + args.adapter if args.adapter else ''}, {args.format}{'' if args.constrain else ', free decoding'})")
     for col in ("mode", "success", "tool calls / task", "seconds / task"):
         table.add_column(col, justify="right" if col != "mode" else "left")
     for mode in ("plain", "planned"):

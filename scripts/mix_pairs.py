@@ -1,5 +1,6 @@
 """Mix mined preference pairs by kind: cap some kinds, so that the pairs preferring a call do not
-outnumber those preferring no call (DPO learns what its pairs prefer; docs/training.md).
+outnumber those preferring no call — the prefer stage's mix (`tooltune.data.mine.mix_mined`,
+`tooltune recipe smollm2-tools --stages prefer --prefer-caps kind=N,...`), for pairs mined by hand.
 
 Run: `python scripts/mix_pairs.py OUT_JSONL PAIRS_JSONL [PAIRS_JSONL ...] [kind=N ...]`
 Each PAIRS_JSONL needs the report `tooltune pairs mine` wrote beside it (PAIRS.report.json, whose
@@ -7,24 +8,15 @@ Each PAIRS_JSONL needs the report `tooltune pairs mine` wrote beside it (PAIRS.r
 all). Prints the counts kept per kind.
 """
 
-import json
 import sys
-from collections import Counter
 from pathlib import Path
 
+from tooltune.data.mine import mix_mined
+from tooltune.messages import write_text_atomic
+from tooltune.recipe.state import parse_counts
+
 argv = sys.argv[1:]
-caps = {k: int(v) for k, v in (a.split("=") for a in argv if "=" in a)}
-out, files = argv[0], [a for a in argv[1:] if "=" not in a]
-kept: Counter[str] = Counter()
-rows = []
-for f in files:
-    detail = json.loads(Path(f).with_suffix(".report.json").read_text())["pairs_detail"]
-    lines = Path(f).read_text(encoding="utf-8").splitlines()
-    if len(detail) != len(lines):
-        sys.exit(f"{f}: {len(lines)} rows but {len(detail)} in its report; pass the pairs file as `tooltune pairs mine` wrote it")
-    for d, line in zip(detail, lines):
-        if kept[d["kind"]] < caps.get(d["kind"], 10**9):
-            kept[d["kind"]] += 1
-            rows.append(line)
-Path(out).write_text("\n".join(rows) + "\n", encoding="utf-8")
+out, files = argv[0], [Path(a) for a in argv[1:] if "=" not in a]
+rows, kept = mix_mined(files, parse_counts(",".join(a for a in argv if "=" in a), "kind=N"))
+write_text_atomic(Path(out), "\n".join(rows) + "\n")
 print(dict(kept), len(rows), "->", out)

@@ -39,6 +39,12 @@ COMMANDS = [
 ]
 
 
+# The same adapter from the recipe alone: its prefer stage re-made run 4 bit for bit (the same
+# draws, pairs and mix, the same 17 DPO losses, every weight equal; docs/training.md).
+REPRODUCE = ["tooltune recipe smollm2-tools --out runs/v3-gpu --n-synth 30000 --stages sources,corpus",
+             "tooltune recipe smollm2-tools --out runs/v3-gpu --n-synth 30000 --stages prefer --prefer-from v2 --eval-limit 80"]
+
+
 def _summaries(path: Path) -> dict:
     """The per-model summaries of a report, not its per-item rows."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -73,6 +79,7 @@ def main() -> None:
         "recipe": RECIPE, "version": 3,
         "made_by": "recipe v2's SFT adapter, then DPO + NLL on pairs mined where it fails on v3-corpus items (docs/training.md)",
         "commands": COMMANDS,
+        "reproduce": REPRODUCE,
         "corpus": json.loads((args.corpus / "corpus" / "done.json").read_text(encoding="utf-8")),
         "prefer": {"pairs": _pairs_record(args.pairs), "mix_rows": sum(1 for _ in args.mix.open(encoding="utf-8")),
                    "dpo": {k: train_info.get(k) for k in ("format", "steps", "final_loss", "config")}},

@@ -27,7 +27,8 @@ FLAGS = {
     "recipe": ["--out", "--stages", "--n-synth", "--steps", "--lr", "--scheduler", "--batch-size", "--grad-accum", "--max-length", "--rank",
                "--sweep-lrs", "--sweep-steps", "--save-steps", "--device", "--eval-limit", "--minutes", "--eval-formats", "--eval-weights",
                "--bench-limit", "--no-glaive", "--base-url", "--model", "--api-key", "--teacher-count", "--teacher-format", "--text-results",
-               "--mix-synth", "--corpus-version", "--replay", "--init-adapter", "--review"],
+               "--mix-synth", "--corpus-version", "--replay", "--init-adapter", "--prefer-from", "--prefer-draws", "--prefer-caps", "--prefer-epochs",
+               "--review"],
     "run": ["--tools", "--format", "--lang", "--model", "--base-url", "--api-key", "--backend", "--weights", "--adapter", "--max-steps",
             "--max-tokens", "--search-dir", "--search-backend", "--system", "--tool-role", "--continue-mode", "--json", "--save", "--plan",
             "--plan-steps", "--max-subtasks", "--max-retries", "--max-replans", "--max-tools", "--memory", "--auto-memory", "--no-auto-memory", "--context-window",
@@ -74,7 +75,7 @@ def test_recipe_defaults_are_the_configs():
     renamed = {"base_url": "teacher_base_url", "model": "teacher_model", "api_key": "teacher_api_key"}
     shared = {name: got[name] for name in got if (renamed.get(name, name) in want and name != "lr")}
     assert shared == {name: want[renamed.get(name, name)] for name in shared}
-    assert len(shared) == 28
+    assert len(shared) == 32
     assert float(got["lr"]) == want["lr"] and got["no_glaive"] is not want["glaive"] and got["stages"] is None
 
 

@@ -164,3 +164,32 @@ def _collect(result: MineResult, item: EvalItem, steps: list[dict[str, Any]], fm
         result.pairs.append(pair)
         result.kinds[kind] += 1
         result.records.append({"item_id": item.id, "index": step["index"], "part": step["part"], "format": fmt, "kind": kind})
+
+
+def held_out_names(items: list[EvalItem]) -> set[str]:
+    """Tool names an eval set offers (its held-out tools and their distractors): never mined."""
+    return {name for item in items for name in tool_names(item.tools)}
+
+
+def mix_mined(pair_files: list[Path], caps: dict[str, int]) -> tuple[list[str], Counter[str]]:
+    """The rows of mined pair files, in order, keeping at most `caps[kind]` pairs of each kind (the
+    rest: all). DPO learns what its pairs prefer, so run 1's 43 pairs preferring one more call
+    against one preferring none taught calling everywhere (docs/training.md): capping kinds is
+    how a mix is balanced. Each file needs the report `pairs mine` wrote beside it."""
+    import json
+
+    from tooltune.errors import TooltuneError
+
+    kept: Counter[str] = Counter()
+    rows: list[str] = []
+    for path in pair_files:
+        detail = json.loads(path.with_suffix(".report.json").read_text(encoding="utf-8"))["pairs_detail"]
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if len(detail) != len(lines):
+            raise TooltuneError(f"{path}: {len(lines)} pairs but {len(detail)} in its report; mix the pairs file as `tooltune pairs mine` wrote it")
+        for record, line in zip(detail, lines):
+            cap = caps.get(record["kind"])
+            if cap is None or kept[record["kind"]] < cap:
+                kept[record["kind"]] += 1
+                rows.append(line)
+    return rows, kept

@@ -18,13 +18,14 @@ console = Console(stderr=True)
 pairs_app = typer.Typer(no_args_is_help=True, help="Preference pairs for `tooltune train --dpo`.")
 
 
-def held_out_names(path: str | None) -> set[str]:
+def _held_out_names(path: str | None) -> set[str]:
     """Tool names of an eval set (its items' tools) that mining must never touch."""
     if path is None:
         return set()
+    from tooltune.data.mine import held_out_names
     from tooltune.eval.items import load_items
 
-    return {name for item in load_items(path) for name in tool_names(item.tools)}
+    return held_out_names(load_items(path))
 
 
 def mine_log_dir(out: str, *settings: Any) -> Path:
@@ -64,7 +65,7 @@ def mine(
         get_format(f)
     refuse_benchmark_data(data)
     items = load_items(data, limit=limit)
-    excluded = held_out_names(held_out)
+    excluded = _held_out_names(held_out)
     with console.status(f"loading {model or base_url or 'the embedded model'}…"):
         llm = make_llm(model, base_url, api_key, adapter=adapter, backend=backend, weights=weights)
     from tqdm import tqdm

@@ -36,6 +36,12 @@ def embedded_model_path() -> Path:
     return found[0]
 
 
+def named_adapter(name: str) -> str:
+    """"v2" and "shipped" name the packaged adapters (what the recipe continues or prefers from);
+    anything else is a folder, returned as given."""
+    return {"v2": str(V2_ADAPTER), "shipped": str(SHIPPED_ADAPTER)}.get(name, name)
+
+
 def shipped_adapter() -> Path | None:
     """The tuned adapter for the embedded model, when one has been shipped in the package."""
     return SHIPPED_ADAPTER if is_adapter_dir(SHIPPED_ADAPTER) else None

@@ -20,7 +20,8 @@ from tooltune.eval.evaluate import ModelSpec
 
 def bench_stage(models: list[ModelSpec], eval_dir: Path, step: str, limit: int, categories: str,
                 log: Callable[[str], None]) -> dict[str, Any] | None:
-    """Run BFCL on `models` (base, tuned); returns {model: {category: accuracy %}} or None if skipped."""
+    """Run BFCL on `models` (the first is kept for reuse across steps); returns the report path,
+    {model: {category: accuracy %}} and {model: items right}, or None if skipped."""
     if limit < 1:
         log("[eval] BFCL skipped (--bench-limit 0)")
         return None
@@ -46,4 +47,5 @@ def bench_stage(models: list[ModelSpec], eval_dir: Path, step: str, limit: int, 
     table = {run["model"]: {c: s["accuracy"] for c, s in run["summary"].items()} for run in report["runs"]}
     for model, scores in table.items():
         log(f"[eval] BFCL {model}: " + ", ".join(f"{c} {v}%" for c, v in scores.items()))
-    return {"report": str(out / "report.md"), "accuracy": table}
+    passed = {run["model"]: sum(s["passed"] for s in run["summary"].values()) for run in report["runs"]}
+    return {"report": str(out / "report.md"), "accuracy": table, "passed": passed}

@@ -51,6 +51,10 @@ def recipe(
     corpus_version: Annotated[int, typer.Option(help="2: v2's bank dialogues only | 3: v3 samples (real-API schemas, stdlib functions, enumerations, knowledge) plus --replay of v2's")] = R.corpus_version,
     replay: Annotated[float, typer.Option(help="Share of v2 samples in a v3 corpus (0-1)")] = R.replay,
     init_adapter: Annotated[Optional[str], typer.Option(help="Continue this LoRA adapter instead of a fresh one: a folder, 'v2' for the packaged v2 SFT adapter or 'shipped' for the packaged default")] = R.init_adapter,
+    prefer_from: Annotated[str, typer.Option(help="prefer stage: the SFT adapter to mine and preference-train — 'train' (this recipe's), 'v2', 'shipped' or a folder")] = R.prefer_from,
+    prefer_draws: Annotated[str, typer.Option(help="prefer stage: stratified draws of v3 rows to mine, SEED:kind=N,... separated by ';'")] = R.prefer_draws,
+    prefer_caps: Annotated[str, typer.Option(help="prefer stage: mined pairs kept per mistake kind, kind=N,... (the rest: all)")] = R.prefer_caps,
+    prefer_epochs: Annotated[float, typer.Option(help="prefer stage: passes of DPO over the mixed pairs")] = R.prefer_epochs,
     review: Annotated[bool, typer.Option("--review", help="Write corpus/corpus.db for a human pass with `tooltune annotate`; training honours its rejections and edits")] = R.review,
 ) -> None:
     """Build a tool-calling model end to end: corpus, sweep, training, base-vs-tuned eval, export."""

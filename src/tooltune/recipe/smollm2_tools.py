@@ -12,7 +12,8 @@ training resumes from its last checkpoint):
   sweep    short LoRA runs at a few learning rates -> sweep.png (loss and grad-norm curves)
   train    LoRA over a json/react mix, each sample rendered in its own language
   prefer   (optional, only when named) DPO on the SFT adapter's own train-side mistakes; shipped
-           only if it beats SFT on the held-out items (recipe/prefer.py)
+           only if it beats SFT on BFCL without falling below it on the held-out items; how v3
+           was made from v2 (`--prefer-from v2`, recipe/prefer.py)
   eval     base vs tuned on the held-out tools, json and react, tools executed (simulated)
   export   the adapter + recipe.json (version, sources, counts, hyper-parameters, eval numbers)
 """
@@ -223,9 +224,9 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
 def _init_adapter(cfg: RecipeConfig) -> str | None:
     """The adapter the train stage continues: "v2" and "shipped" name the packaged ones (v3's CPU
     segments continued v2's SFT adapter, docs/recipe.md), anything else is a folder."""
-    from tooltune.llm.embedded import SHIPPED_ADAPTER, V2_ADAPTER
+    from tooltune.llm.embedded import named_adapter
 
-    return {"v2": str(V2_ADAPTER), "shipped": str(SHIPPED_ADAPTER)}.get(cfg.init_adapter or "", cfg.init_adapter)
+    return named_adapter(cfg.init_adapter) if cfg.init_adapter else None
 
 
 def _final_lr(cfg: RecipeConfig, log: Callable[[str], None]) -> float:

@@ -74,8 +74,16 @@ class RecipeConfig:
     teacher_format: str = "json"
     mix_synth: bool = False  # with a teacher: keep the synthesis too, teacher rows added to it
     review: bool = False  # write corpus/corpus.db for the human pass (the annotation page)
-    prefer_items: int = 200  # prefer stage: train-side items the SFT adapter is mined on
-    prefer_steps: int = 60  # prefer stage: DPO steps
+    # The prefer stage (recipe/prefer.py). Its defaults are how v3 was made from v2 (docs/training.md,
+    # run 4): draws by episode kind where v2 erred most, the argument kinds left out of the mix
+    # (they cost run 3 the held-out set), the calls-preferring kind capped (run 1 learnt to call everywhere).
+    prefer_from: str = "train"  # the SFT adapter: "train" (this recipe's), "v2" / "shipped" (packaged) or a folder
+    prefer_draws: str = "3:no_fit=50,knowledge=25,single=25,lookup=8,chat=7,parallel=5;4:no_fit=70,knowledge=30"  # SEED:kind=N,...;...
+    prefer_caps: str = "too_few_calls=8,wrong_value=0,extra_argument=0,missing_argument=0,wrong_tool=0"  # mined pairs kept per kind
+    prefer_format: str = "json"  # mined, trained and judged in this format
+    prefer_weights: str = "int8"  # the SFT adapter's weights while mining (int8: 2x faster on the CPU)
+    prefer_epochs: float = 1.0  # passes over the mixed pairs
+    prefer_max_length: int = 2560
     prefer_lr: float = 5e-5  # run 2 of docs/training.md; 2e-4 collapsed (run 1)
     prefer_beta: float = 0.1
     prefer_nll_weight: float = 1.0  # prefer stage: RPO's NLL term on the chosen step (train --dpo --nll-weight)
@@ -102,6 +110,10 @@ class RecipeConfig:
             raise TooltuneError(f"--text-results {self.text_results:g}: give a share between 0 and 1, e.g. 0.2")
         check_scheduler(self.scheduler)
         check_device(self.device)
+        check_weights(self.prefer_weights, "--prefer-weights")
+        if self.prefer_format not in FORMATS or self.prefer_epochs <= 0:
+            raise TooltuneError(f"--prefer-format {self.prefer_format!r} / --prefer-epochs {self.prefer_epochs:g}: give one of {', '.join(FORMATS)} and a positive number of passes")
+        parse_draws(self.prefer_draws), parse_counts(self.prefer_caps, "--prefer-caps")
         if self.corpus_version not in (2, 3) or not 0.0 <= self.replay <= 1.0:
             raise TooltuneError(f"--corpus-version {self.corpus_version} / --replay {self.replay:g}: give version 2 or 3 and a replay share between 0 and 1")
 
@@ -113,6 +125,28 @@ class RecipeConfig:
             raise TooltuneError(f"--base-url {url!r} is not an http(s) URL: pass e.g. http://localhost:8000/v1")
         if self.teacher_count < 1 or self.teacher_format not in formats:
             raise TooltuneError(f"--teacher-count must be at least 1 and --teacher-format one of {', '.join(formats)}")
+
+
+def parse_counts(text: str, option: str) -> dict[str, int]:
+    """`kind=N,kind=N` -> {kind: N}."""
+    try:
+        counts = {k.strip(): int(n) for k, n in (part.split("=") for part in text.split(",") if part.strip())}
+    except ValueError:
+        counts = {"": -1}
+    if any(n < 0 or not k for k, n in counts.items()):
+        raise TooltuneError(f"{option} {text!r}: give kind=N pairs separated by commas, e.g. no_fit=50,knowledge=25")
+    return counts
+
+
+def parse_draws(text: str) -> list[tuple[int, dict[str, int]]]:
+    """`SEED:kind=N,...;SEED:kind=N,...` -> [(seed, {kind: N})]: one stratified draw each."""
+    draws = []
+    for part in text.split(";"):
+        seed, _, counts = part.partition(":")
+        if not seed.strip().isdigit() or not counts:
+            raise TooltuneError(f"--prefer-draws {text!r}: give SEED:kind=N,... draws separated by ';', e.g. 3:no_fit=50,knowledge=25")
+        draws.append((int(seed), parse_counts(counts, "--prefer-draws")))
+    return draws
 
 
 def stage_dir(cfg: RecipeConfig, stage: str) -> Path:
