@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("bfcl_eval", reason="bfcl-eval is not installed (pip install --no-deps bfcl-eval==2026.3.23 && pip install -e '.[bfcl]')")
@@ -27,7 +29,10 @@ def test_bench_stage_scores_both_models_and_reuses_the_base(tmp_path):
     logs = []
     info = bench_stage(models, tmp_path, "step-000010", 2, "simple_python,irrelevance", logs.append)
     assert info["accuracy"] == {"base": {"simple_python": 0.0, "irrelevance": 100.0}, "tuned": {"simple_python": 0.0, "irrelevance": 0.0}}
-    assert (tmp_path / "step-000010" / "bfcl-2" / "bfcl.png").exists()
+    assert info["passed"] == {"base": 2, "tuned": 0}
+    assert (tmp_path / "step-000010" / "bfcl-constrained-2" / "bfcl.png").exists()
+    meta = json.loads((tmp_path / "step-000010" / "bfcl-constrained-2" / "runs" / "tuned__json.meta.json").read_text())
+    assert meta["constrain"] is True  # as `tooltune bench bfcl` runs by default
     assert "[eval] BFCL base: simple_python 0.0%, irrelevance 100.0%" in logs
     info = bench_stage(models, tmp_path, "step-000020", 2, "simple_python,irrelevance", logs.append)
     assert loads == ["base", "tuned", "tuned"]  # a new adapter step: only the tuned model runs again

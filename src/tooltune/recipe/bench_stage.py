@@ -3,7 +3,8 @@
 The recipe's own held-out set is made by the generator that made the training corpus, so it
 cannot tell whether the adapter generalises; BFCL beside it can. Skipped, with the reason in the
 log and the stage's record, when `bench_limit` is 0 or bfcl-eval is not installed — the held-out
-eval still runs. Results live under eval/<step>/bfcl-<limit>/ and resume like any bench run; the
+eval still runs. Decoding is constrained, as `tooltune bench bfcl`'s default. Results live under
+eval/<step>/bfcl-constrained-<limit>/ and resume like any bench run; the
 base model's results are reused across adapter steps (they never change).
 """
 
@@ -35,10 +36,13 @@ def bench_stage(models: list[ModelSpec], eval_dir: Path, step: str, limit: int, 
     except TooltuneError as exc:  # bfcl-eval missing: say so, keep the rest of the eval
         log(f"[eval] BFCL skipped: {exc}")
         return {"skipped": str(exc)}
-    out, base_keep = eval_dir / step / f"bfcl-{limit}", eval_dir / "base" / f"bfcl-{limit}"
+    # constrained, as `tooltune bench bfcl` runs by default: the recipe measures what users get
+    # (results of the free-decoding stage before it, in bfcl-N/, are kept apart)
+    name = f"bfcl-constrained-{limit}"
+    out, base_keep = eval_dir / step / name, eval_dir / "base" / name
     if base_keep.exists() and not (out / "runs").exists():
         shutil.copytree(base_keep, out / "runs", dirs_exist_ok=True)
-    settings = BenchSettings(format="json")
+    settings = BenchSettings(format="json", constrain=True)
     runs = run_bench(items, models, settings, out, batch_size=8)
     report = write_report(out, runs, names, settings, {"limit": limit, "seed": 0})
     base_keep.mkdir(parents=True, exist_ok=True)
