@@ -24,7 +24,8 @@ import pytest
 from tooltune.messages import Sample, write_jsonl_atomic
 from tooltune.train.dataset import split_eval
 from tooltune.train.packing import batches
-from tooltune.train.trainer import TrainConfig, train
+from tooltune.train.trainer import TrainConfig, Trainer, train
+from tooltune.train.tree import TreeRow
 
 ROOT = Path(__file__).resolve().parents[2]
 DDP_CPU = ROOT / "configs" / "accelerate_ddp_cpu.yaml"
@@ -60,8 +61,9 @@ def _launch(config: Path, probe: Path, *args: str, world: int = 2) -> list[dict[
     return [{**json.loads((probe / f"rank-{r}.json").read_text(encoding="utf-8")), "stderr": proc.stderr} for r in range(world)]
 
 
-def _cli_args(data: Path, base: Path, out: Path, mode: str = "--full", **kw: Any) -> list[str]:
-    args = ["--data", str(data), "--model", str(base), mode, "--out", str(out)]
+def _cli_args(data: Path, base: Path, out: Path, mode: str = "--full", tree: bool = False, **kw: Any) -> list[str]:
+    """The probe's `train` arguments; plain rows unless `tree` (the skewed data is laid out for them)."""
+    args = ["--data", str(data), "--model", str(base), mode, "--out", str(out), "--tree" if tree else "--no-tree"]
     for key, value in {**TRAIN_ARGS, **kw}.items():
         args += [f"--{key.replace('_', '-')}", str(value)]
     return args
@@ -83,7 +85,7 @@ def _single(setup: tuple[Path, Path, Path], lora: bool) -> Any:
     """One process, the same global batch: 2 rows x 4 micro-batches per optimizer step."""
     root, base, data = setup
     cfg = TrainConfig(data=str(data), model=str(base), lora=lora, grad_accum=4, out=str(root / f"single-{lora}"), progress=False,
-                      report_to="none", save_model=False, **TRAIN_ARGS)
+                      report_to="none", save_model=False, tree=False, **TRAIN_ARGS)
     return train(cfg)
 
 
@@ -179,3 +181,28 @@ def test_engine_mismatch_names_what_was_asked_and_what_runs():
     assert engine_mismatch({"ACCELERATE_USE_FSDP": "true"}, "FSDP") is None
     assert engine_mismatch({"ACCELERATE_USE_FSDP": "false"}, "MULTI_CPU") is None
     assert engine_mismatch({}, "NO") is None
+
+
+def test_tree_rows_train_under_ddp_exactly_like_one_process(tmp_path, tiny_llama, smol_tokenizer, short_samples):
+    """Samples over one tool list become tree rows (the prompt once); two processes with half the
+    accumulation each train exactly as one process does."""
+    base = tmp_path / "base"
+    tiny_llama(2048).save_pretrained(base)
+    smol_tokenizer.save_pretrained(base)
+    tools = list({t["function"]["name"]: t for s in short_samples for t in s.tools}.values())
+    english = [s for s in short_samples if not any("\u4e00" <= ch <= "\u9fff" for m in s.messages for ch in (m.content or ""))]
+    data = tmp_path / "shared.jsonl"
+    write_jsonl_atomic(data, [Sample(english[i % len(english)].messages, tools).to_openai() for i in range(24)])
+    args = dict(TRAIN_ARGS, max_length=4096, batch_size=2)
+    trainer = Trainer(TrainConfig(data=str(data), model=str(base), lora=False, grad_accum=2, out=str(tmp_path / "single"), progress=False,
+                                  report_to="none", save_model=False, **args))
+    assert trainer.trees and all(isinstance(r, TreeRow) and len(r.branches) > 1 for r in trainer.rows)
+    single = trainer.run()
+    ranks = _launch(DDP_CPU, tmp_path / "probe", *_cli_args(data, base, tmp_path / "ddp", tree=True, grad_accum=1, **{"max_length": 4096}))
+    for rank in ranks:
+        assert [h["step"] for h in rank["history"]] == [1, 2, 3, 4]
+        for got, want in zip(rank["history"], single.history):
+            assert got["loss"] == pytest.approx(want["loss"], rel=1e-5, abs=1e-6)
+            assert got["tokens"] == want["tokens"]
+        assert rank["eval_loss"] == pytest.approx(single.eval_loss, rel=1e-5)
+    assert ranks[0]["param_sum"] == ranks[1]["param_sum"]

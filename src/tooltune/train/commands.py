@@ -57,6 +57,7 @@ def train(
     max_length: Annotated[int, typer.Option(help="Tokens per sample; longer samples are never truncated (see --overlong)")] = T.max_length,
     overlong: Annotated[str, typer.Option(help="Samples over --max-length: eval (held out whole, default) | drop-turns (drop trailing turns until it fits)")] = T.overlong,
     pack: Annotated[Optional[bool], typer.Option("--pack/--no-pack", help="Pack several samples per row (attention stays inside each sample); default: on a GPU yes, on CPU no (the mask costs more than the padding saved)")] = T.pack,
+    tree: Annotated[Optional[bool], typer.Option("--tree/--no-tree", help="Tree rows: samples that share their system-and-tools prompt train as one row with the prompt computed once (exact); default on, except with flash-attention")] = T.tree,
     eval_split: Annotated[float, typer.Option(help="Share of samples held out for the eval loss")] = T.eval_split,
     eval_steps: Annotated[int, typer.Option(help="Evaluate every N steps (0: at the end)")] = T.eval_steps,
     save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps (0: at the end)")] = T.save_steps,
@@ -90,7 +91,7 @@ def train(
         if data == "demo":
             raise TooltuneError("--dpo needs pairs: pass --data pairs.jsonl (from `tooltune export --format dpo` or `tooltune pairs mine`) or a corpus.db")
         # pairs are never packed nor trimmed: --pack and --overlong stay out of a DPO run
-        _train_dpo(config_from(DPOConfig, params, lora=not full, loss_scale=_loss_scale(loss_scale), ref=ref or D.ref, overlong=D.overlong, pack=D.pack))
+        _train_dpo(config_from(DPOConfig, params, lora=not full, loss_scale=_loss_scale(loss_scale), ref=ref or D.ref, overlong=D.overlong, pack=D.pack, tree=D.tree))
         return
     cfg = config_from(TrainConfig, params, data=_data_path(data), lora=not full, loss_scale=_loss_scale(loss_scale))
     with console.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'} and tokenizing…"):
@@ -99,7 +100,7 @@ def train(
     langs = ", ".join(f"{n} {lang}" for lang, n in sorted(c.langs.items()))
     console.print(f"{len(c.train)} train / {len(c.eval)} eval samples ({langs}); over --max-length {cfg.max_length}: "
                   f"{c.overlong} held out for eval, {c.trimmed} with trailing turns dropped; {c.skipped} without assistant turns; "
-                  f"{len(trainer.rows)} rows, {w} steps")
+                  f"{len(trainer.rows)} rows{' (tree rows: shared prompts once)' if trainer.trees else ''}, {w} steps")
     result = trainer.run()
     waste = f"{result.pack.padding_waste:.1%}" if result.pack else "n/a"
     last = result.history[-1]["loss"] if result.history else float("nan")

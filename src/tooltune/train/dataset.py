@@ -58,6 +58,7 @@ class Example:
     labels: list[int]
     weights: list[float] | None = None
     source: int = 0  # index of the sample in the corpus, for inspect/debug
+    prefix: int = 0  # leading tokens that are the system turn with its tools (tree rows share them)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -158,7 +159,7 @@ def build_example(sample: Sample, fmt: PromptFormat, renderer: ChatRenderer, los
     ids, labels = renderer.tokenize(rendered)
     scale = loss_scale_table(loss_scale)
     weights = token_weights(renderer, rendered, ids, scale) if scale else None
-    return Example(ids, labels, weights, source)
+    return Example(ids, labels, weights, source, renderer.prefix_len(rendered, ids))
 
 
 def build_step_example(prompt: list[Message], step: Message, tools: list[dict[str, Any]], fmt: PromptFormat, renderer: ChatRenderer) -> Example:
@@ -229,7 +230,7 @@ def drop_trailing_turns(example: Example, max_length: int) -> Example | None:
         return None
     end = fitting[-1]
     w = example.weights[:end] if example.weights is not None else None
-    return Example(example.input_ids[:end], example.labels[:end], w, example.source)
+    return Example(example.input_ids[:end], example.labels[:end], w, example.source, min(example.prefix, end))
 
 
 def build_corpus(

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from tooltune.llm.prefix_cache import cache_kw
 from tooltune.train.dataset import IGNORE
 
 
@@ -41,10 +42,15 @@ class LossModel(nn.Module):
 
     def forward(
         self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor | None = None,
-        weights: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None, prefix_ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         decoder, head = self._parts()
-        hidden = decoder(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+        past = None
+        if prefix_ids is not None:  # a tree row (train/tree.py): the shared prefix once, its keys/values under the continuations
+            out = decoder(input_ids=prefix_ids, use_cache=True)
+            past = cache_kw(decoder, getattr(out, "cache", None) or out.past_key_values)
+        hidden = decoder(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, **(past or {}),
+                         use_cache=past is not None).last_hidden_state
         # Position t predicts token t+1: shift labels left, keep only positions with a target.
         targets = labels[:, 1:]
         keep = targets != IGNORE

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.train.dataset import IGNORE, Example
+from tooltune.train.tree import TreeRow, collate_trees
 
 
 @dataclass
@@ -65,6 +66,8 @@ def collate(batch: list[list[Example]], pad_id: int, row_length: int | None = No
     multiple of `pad_to_multiple`), or to `row_length`; the pad tail is its own position run."""
     import torch
 
+    if batch and isinstance(batch[0], TreeRow):
+        return collate_trees(batch, pad_id, pad_to_multiple)  # type: ignore[arg-type]
     lengths = [sum(len(ex) for ex in row) for row in batch]
     width = row_length or -(-max(lengths) // pad_to_multiple) * pad_to_multiple
     ids, labels, positions, weights = [], [], [], []
@@ -98,8 +101,13 @@ def stats(batched: list[list[list[Example]]], pad_to_multiple: int = 8) -> PackS
     """Padding waste as the trainer sees it: each row padded to the longest row of its batch."""
     rows = slots = real = 0
     for batch in batched:
-        lengths = [sum(len(ex) for ex in row) for row in batch]
+        lengths = [row_len(row) for row in batch]
         rows += len(batch)
         real += sum(lengths)
         slots += len(batch) * (-(-max(lengths) // pad_to_multiple) * pad_to_multiple)
     return PackStats(rows, slots, real)
+
+
+def row_len(row: list[Example] | TreeRow) -> int:
+    """Tokens in a row: a packed row's samples, or a tree row's prefix and continuations."""
+    return len(row) if isinstance(row, TreeRow) else sum(len(ex) for ex in row)

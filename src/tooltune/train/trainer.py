@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,9 @@ from tooltune.train.dataset import Corpus, Example, check_corpus_options, prepar
 from tooltune.train.engine import accelerator, engine_mismatch
 from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_training_model, save_trained
+from tooltune.train.fork import forks_supported
 from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
+from tooltune.train.tree import tree_rows
 from tooltune.train.schedule import check_scheduler, make_scheduler  # re-exported: older callers import check_scheduler from here
 
 # auto: bf16 autocast (fp32 master weights) on a GPU that runs bf16, fp32 elsewhere. On this
@@ -62,8 +64,14 @@ class TrainConfig:
     # None = auto: pack on CUDA; on CPU a packed row's block-diagonal mask costs more attention
     # FLOPs than the padding it saves (measured in benchmarks/train_throughput.py).
     pack: bool | None = None
+    # Tree rows (train/tree.py): samples that share their system-and-tools prompt train as one row,
+    # the prompt computed once; exact, not an approximation. None = auto: on, except where the
+    # attention kernel takes no 4-D mask (flash-attention) or with gradient checkpointing. A tree
+    # row is a micro-batch of its own; --batch-size rows accumulate into each step.
+    tree: bool | None = None
     eval_split: float = 0.1
     eval_steps: int = 0  # 0: evaluate at the end only
+    early_stop: int = 0  # stop when the eval loss has not improved for this many evaluations (0: never)
     save_steps: int = 0  # 0: checkpoint at the end only
     save_total_limit: int = 2
     scheduler: str = "cosine"
@@ -159,12 +167,28 @@ class Trainer:
         import torch
 
         packed = cfg.pack if cfg.pack is not None else torch.cuda.is_available()
-        self.rows = make_rows(self.corpus.train, cfg.max_length, packed)
-        self.eval_rows = make_rows(self.corpus.eval, cfg.max_length, packed)
+        self.trees = self._use_trees(model)
+        if self.trees:  # a tree row is a micro-batch of its own: --batch-size rows accumulate into a step
+            self.cfg = cfg = replace(cfg, batch_size=1, grad_accum=cfg.grad_accum * cfg.batch_size)
+        rows = (lambda examples: tree_rows(examples, cfg.max_length)) if self.trees else (lambda examples: make_rows(examples, cfg.max_length, packed))
+        self.rows, self.eval_rows = rows(self.corpus.train), rows(self.corpus.eval)
         from accelerate.utils import set_seed
 
         set_seed(cfg.seed)  # LoRA's A matrices are random: same seed, same adapter init
         self.model = self._prepare_model(model)
+
+    def _use_trees(self, model: Any) -> bool:
+        """Tree rows unless turned off, or the model's attention kernel takes no 4-D mask (then
+        plain rows, said once)."""
+        if self.cfg.tree is False:
+            return False
+        if not forks_supported(model):
+            print("note: flash-attention takes no 4-D mask; training on plain rows instead of tree rows", file=sys.stderr, flush=True)
+            return False
+        if self.cfg.gradient_checkpointing:
+            print("note: gradient checkpointing keeps no key/value cache; training on plain rows instead of tree rows", file=sys.stderr, flush=True)
+            return False
+        return True
 
     def _prepare_model(self, model: Any) -> Any:
         cfg = self.cfg
@@ -250,6 +274,7 @@ class Trainer:
         cfg = self.cfg
         history: list[dict[str, Any]] = []
         real_tokens, train_seconds, eval_loss = 0, 0.0, None
+        best, stale = math.inf, 0
         try:
             while step < total:
                 started = time.perf_counter()
@@ -268,6 +293,8 @@ class Trainer:
                 if (cfg.eval_steps and step % cfg.eval_steps == 0) or step == total:
                     eval_loss = self.evaluate(loss_model, acc)
                     row["eval_loss"] = eval_loss
+                    if eval_loss is not None:
+                        best, stale = (eval_loss, 0) if eval_loss < best else (best, stale + 1)
                 if not math.isfinite(loss):
                     raise TooltuneError(f"loss became {loss} at step {step}: lower --lr (now {cfg.lr:g})")
                 history.append(row)
@@ -276,7 +303,8 @@ class Trainer:
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{row['tokens_per_s']:.0f}")
-                stop_now = (deadline is not None and time.monotonic() > deadline) or interrupted.is_set()
+                stop_now = ((deadline is not None and time.monotonic() > deadline) or interrupted.is_set()
+                            or bool(cfg.early_stop and stale >= cfg.early_stop))
                 if (cfg.save_steps and step % cfg.save_steps == 0) or step == total or stop_now:
                     self._save_checkpoint(acc, scheduler, step)
                 if stop_now:
@@ -316,7 +344,8 @@ class Trainer:
 
         if not self.eval_rows:
             return None
-        loss_model.eval()
+        scorer = acc.unwrap_model(loss_model)  # no DDP collectives: ranks may score different numbers of rows
+        scorer.eval()
         total = torch.zeros((), device=acc.device)
         count = torch.zeros((), device=acc.device)
         with torch.no_grad(), acc.autocast():
@@ -324,9 +353,9 @@ class Trainer:
             for i in range(acc.process_index * self.cfg.batch_size, len(self.eval_rows), acc.num_processes * self.cfg.batch_size):
                 rows = self.eval_rows[i:i + self.cfg.batch_size]
                 t = collate(rows, self.tokenizer.pad_token_id)
-                part, n = loss_model(**{k: v.to(acc.device) for k, v in t.items() if k != "real_tokens"})
+                part, n = scorer(**{k: v.to(acc.device) for k, v in t.items() if k != "real_tokens"})
                 total, count = total + part.float(), count + n
-        loss_model.train()
+        scorer.train()
         return float(acc.reduce(total, "sum").item() / max(acc.reduce(count, "sum").item(), 1))
 
     def _save_checkpoint(self, acc: Any, scheduler: Any, step: int) -> None:
