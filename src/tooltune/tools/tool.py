@@ -54,6 +54,10 @@ class Tool:
     # the caller's thread: the hop to the pool and back costs more than such a call, and its
     # timeout is never needed. Leave it False for anything that waits (I/O) or may run long.
     inline: bool = False
+    # The call changes something outside the process (a commit, a write, a sent message), so a
+    # caller may hold it back until the user allows it (MCP tools: see tools.mcp). Not part of
+    # the prompt.
+    changes_state: bool = False
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -161,6 +165,8 @@ class Tool:
             return ToolResult(self.name, f"error: {self.name} timed out after {self.timeout_s:g}s", True, call_id)
         except Exception as exc:  # a tool's bug is an observation, never a crash of the loop
             return ToolResult(self.name, f"error: {type(exc).__name__}: {exc}", True, call_id)
+        if isinstance(value, ToolResult):  # a function that judges its own outcome (an MCP isError)
+            return ToolResult(self.name, value.output, value.is_error, call_id)
         return ToolResult(self.name, _as_text(value), False, call_id)
 
 
