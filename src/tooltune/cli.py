@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from tooltune.cli_options import (
-    DEFAULT_TOOLS, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, format_option, lang_option, tools_option,
+    DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, format_option, lang_option,
+    tools_option,
 )
 from tooltune.errors import TooltuneError
 
@@ -37,17 +38,26 @@ def _global_options(
     """Teach language models to use tools, and run them as agents."""
 
 
-def make_tools(names: str | None, search_dir: str | None = None, search_backend: str = "local"):
-    from tooltune.tools import builtin_registry
+def make_tools(sources: str | list[str] | None, search_dir: str | None = None, search_backend: str = "local", **mcp: Any):
+    """The tools a command offers, from its --tools sources (tools/sources.py; all built-ins when none)."""
+    from tooltune.tools.sources import load_tools
 
-    registry = builtin_registry(search_dir, search_backend)
-    return registry.select(names.split(",")) if names else registry
+    if isinstance(sources, str):
+        sources = [sources]
+    return load_tools(sources or ["builtins"], search_dir=search_dir, search_backend=search_backend, **mcp)
+
+
+def _confirm_on_terminal(name: str, arguments: dict) -> bool:
+    """`run` without --execute: ask before a tool call that changes state (a terminal only)."""
+    if not sys.stdin.isatty():
+        return False
+    return typer.confirm(f"run {name} {json.dumps(arguments, ensure_ascii=False)}? It may change state", default=False, err=True)
 
 
 @app.command()
 def run(
     question: Annotated[str, typer.Argument(help="The question for the agent")],
-    tools: Annotated[str, tools_option()] = DEFAULT_TOOLS,
+    tools: Annotated[list[str], tools_option(TOOLS_GRAMMAR_HELP)] = [DEFAULT_TOOLS],
     format: Annotated[str, format_option()] = "react",
     lang: Annotated[str, lang_option()] = "en",
     model: ModelOpt = None,
@@ -78,6 +88,8 @@ def run(
     context_window: Annotated[Optional[int], typer.Option(help="Fit each prompt into this many tokens (keeps system, task, latest steps)")] = None,
     max_repeats: Annotated[int, typer.Option(help="Identical repeated tool calls tolerated before stopping with status loop")] = 2,
     constrain: ConstrainOpt = True,
+    execute: Annotated[bool, typer.Option("--execute", help="Let tools that change state (MCP tools without a read-only hint) run without asking")] = False,
+    mcp_config: Annotated[Optional[str], typer.Option("--mcp-config", help='MCP servers from a {"mcpServers": {...}} file, beside --tools')] = None,
 ) -> None:
     """Answer QUESTION with an agent that can call tools, streaming every step."""
     from tooltune.agent import Agent
@@ -98,7 +110,7 @@ def run(
 
     fmt = get_format(format, lang, tool_role)  # validate flags before the slow model load
     fmt.render([], [])
-    registry = make_tools(tools, search_dir, search_backend)
+    registry = make_tools(tools, search_dir, search_backend, execute=execute, confirm=_confirm_on_terminal, mcp_config=mcp_config)
     out = err_console if as_json else console
     with out.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'}…"):
         # Start-up matters here: a local model keeps its prompt's KV cache on disk (the next `run`
@@ -213,6 +225,7 @@ COMMAND_MODULES = {
     "tooltune.serve.commands": ("serve", "export-model"),
     "tooltune.annotate.commands": ("annotate",),
     "tooltune.recipe.commands": ("recipe",),
+    "tooltune.recipe.specialize_commands": ("specialize",),
     "tooltune.data.mine_commands": ("pairs",),
 }
 

@@ -22,6 +22,8 @@ from tooltune.lang import LANG_HELP
 CORPUS_FLAGS = ("--data", "--db")
 API_KEY_ENV = "OPENAI_API_KEY"  # the one env var every --api-key reads
 DEFAULT_TOOLS = "calculator,current_time,web_search"  # built-in tools a command offers unless told
+TOOLS_GRAMMAR_HELP = ("Tools, repeatable: built-in names (comma-separated) or builtins, a .py file or module with @tool functions, "
+                      "an OpenAI tools .json file, mcp:stdio:COMMAND ARGS… or mcp:http(s)://URL")
 
 BASE_URL_HELP = "OpenAI-compatible server, e.g. http://localhost:8000/v1"
 API_KEY_HELP = "API key for --base-url"
