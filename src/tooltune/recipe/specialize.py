@@ -1,0 +1,247 @@
+"""`tooltune specialize`: a model that calls *your* tools, trained from their schemas on a CPU.
+
+    tools -> corpus (schemas alone) -> [review] -> eval before -> train -> eval after -> report
+
+Everything lands in one folder, each stage written whole (a temp file renamed into place), so a
+rerun after Ctrl-C or kill -9 resumes where it stopped: a finished stage is skipped, evaluation
+picks up after its last item, training from its last checkpoint. Bad input fails before the folder
+exists. The time budget (`minutes`) covers the whole run: training gets what synthesis and the two
+evaluations leave, and stops early once the held-out loss stops falling.
+
+    OUT/tools.json        the tools, as the prompt shows them
+    OUT/corpus/           train.jsonl, heldout.jsonl ({"kind", "sample"} rows), corpus.db with --review
+    OUT/train/            the training run (checkpoints, metrics)
+    OUT/adapter/          the LoRA adapter: `tooltune run --adapter OUT/adapter`, serve, export-model
+    OUT/eval/             held-out results of the model before and after, charts
+    OUT/report.md, OUT/specialize.png
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tooltune.errors import TooltuneError
+from tooltune.lang import LANGS, detect_lang
+from tooltune.messages import Sample, read_jsonl, write_jsonl_atomic, write_text_atomic
+
+MAX_TOOLS = 64  # more than one prompt of a 135M model can usefully hold: split the list
+MAX_PROMPT_TOKENS = 3072  # the tool prompt, leaving room for the dialogue in a 4,096-token row
+BRANCH_TOKENS = 2000  # requests after the tool prompt in one tree row: memory grows ~3 MB a token
+TRAIN_TOKENS_S = 65.0  # LoRA tokens/s of a tree row on a 2-core CPU (measured; sets the step count)
+EARLY_STOP_ITEMS = 8  # held-out requests whose loss decides early stopping
+
+
+@dataclass
+class SpecializeConfig:
+    tools: list[str]
+    out: str
+    langs: list[str] = field(default_factory=list)  # [] = the languages of the tool descriptions
+    minutes: float = 15.0
+    review: bool = False
+    model: str | None = None  # the base; None = the embedded SmolLM2
+    init_adapter: str | None = None  # None = the shipped adapter
+    samples: int = 1500
+    held_out: int = 30
+    lr: float = 1e-3
+    execute: bool = False
+    mcp_config: str | None = None
+    seed: int = 0
+    format: str = "json"
+
+    def validate(self) -> None:
+        if self.minutes <= 0:
+            raise TooltuneError(f"--minutes {self.minutes:g}: give a positive time budget (15 is the default)")
+        if self.samples < 20 or self.held_out < 10:
+            raise TooltuneError("--samples must be at least 20 and --held-out at least 10")
+        for lang in self.langs:
+            if lang not in LANGS:
+                raise TooltuneError(f"--lang {lang!r}: use one or more of {', '.join(LANGS)}, comma-separated")
+
+
+def load_checked(cfg: SpecializeConfig) -> Any:
+    """The tool registry, checked for what specialisation needs (before OUT is touched)."""
+    from tooltune.tools.sources import load_tools
+
+    registry = load_tools(cfg.tools, execute=cfg.execute, mcp_config=cfg.mcp_config)
+    if len(registry) > MAX_TOOLS:
+        raise TooltuneError(f"{len(registry)} tools is too many for one prompt: specialise on at most {MAX_TOOLS} "
+                            "(split them into groups, one --out each)")
+    return registry
+
+
+def prompt_tokens(tools: list[dict[str, Any]], tokenizer: Any, fmt: str, lang: str) -> int:
+    from tooltune.formats import get_format
+    from tooltune.formats.chat import ChatRenderer
+
+    rendered = get_format(fmt, lang).render([], tools)
+    return len(tokenizer(ChatRenderer(tokenizer)._apply(rendered.turns[:1], rendered.tools, False), add_special_tokens=False)["input_ids"])
+
+
+class Run:
+    """One specialisation run in its folder (module docstring)."""
+
+    def __init__(self, cfg: SpecializeConfig, log: Callable[[str], None] = print) -> None:
+        cfg.validate()
+        self.cfg, self.log, self.started = cfg, log, time.monotonic()
+        self.registry = load_checked(cfg)
+        self.specs = self.registry.to_openai()
+        self.out = Path(cfg.out)
+        self.fingerprint = hashlib.sha256(json.dumps(self.specs, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+        state = self._state()
+        if state and state.get("tools") != self.fingerprint:
+            raise TooltuneError(f"{self.out} holds a specialisation for other tools: choose another --out, or delete it to start over")
+        self.langs = cfg.langs or sorted({detect_lang(t.description) for t in self.registry}) or ["en"]
+        from tooltune.llm.loading import load_tokenizer
+
+        self.tokenizer = load_tokenizer(cfg.model)
+        self.init = None if cfg.init_adapter == "none" else (cfg.init_adapter or (None if cfg.model else _shipped()))
+        longest = max(prompt_tokens(self.specs, self.tokenizer, cfg.format, lang) for lang in self.langs)
+        if longest > MAX_PROMPT_TOKENS:
+            raise TooltuneError(f"the tool prompt is {longest} tokens (at most {MAX_PROMPT_TOKENS}): shorten the descriptions or split the tools")
+        self.out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.out / "tools.json", json.dumps(self.specs, ensure_ascii=False, indent=2))
+        self._save_state({"tools": self.fingerprint, "config": asdict(cfg), "prompt_tokens": longest, "langs": self.langs})
+
+    # -- state ------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        path = self.out / "state.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def _save_state(self, update: dict[str, Any]) -> None:
+        write_text_atomic(self.out / "state.json", json.dumps({**self._state(), **update}, ensure_ascii=False, indent=2))
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    # -- stages -----------------------------------------------------------------------------
+    def corpus(self) -> tuple[list[Sample], list[dict[str, Any]]]:
+        """(training samples, held-out rows), synthesised once."""
+        from tooltune.data.synth.specialize import Plan, synthesize
+
+        cdir = self.out / "corpus"
+        train_path, held_path = cdir / "train.jsonl", cdir / "heldout.jsonl"
+        if not (train_path.exists() and held_path.exists()):
+            # Python and built-in tools run for real; MCP tools (remote_name) only with --execute
+            real = {t.name for t in self.registry if t.func is not None and (self.cfg.execute or not hasattr(t, "remote_name"))}
+            from tqdm import tqdm
+
+            with tqdm(total=self.cfg.samples + self.cfg.held_out, desc="synthesis", unit="sample") as bar:
+                held = synthesize(Plan(self.registry, self.langs, real, held=True), self.cfg.held_out, self.cfg.seed + 1, on_sample=bar.update)
+                asked = {r["sample"]["messages"][0]["content"] for r in held}
+                train = synthesize(Plan(self.registry, self.langs, real), self.cfg.samples, self.cfg.seed, exclude=asked, on_sample=bar.update)
+            cdir.mkdir(parents=True, exist_ok=True)
+            write_jsonl_atomic(held_path, held)
+            write_jsonl_atomic(train_path, train)
+            kinds = Counter(r["kind"] for r in train)
+            self._save_state({"corpus": {"train": len(train), "held_out": len(held), "kinds": dict(kinds)}})
+            self.log(f"corpus: {len(train)} training and {len(held)} held-out samples ({', '.join(f'{k} {n}' for k, n in kinds.most_common())})")
+        held_rows = [obj for _, obj in read_jsonl(held_path)]
+        if self.cfg.review:
+            return self._reviewed(train_path), held_rows
+        return [Sample.from_openai(obj["sample"]) for _, obj in read_jsonl(train_path)], held_rows
+
+    def _reviewed(self, train_path: Path) -> list[Sample]:
+        """--review: the corpus goes into a store for `tooltune annotate`; training waits for it."""
+        from tooltune.data.store import Store
+
+        db = self.out / "corpus" / "corpus.db"
+        fresh = not db.exists()
+        store = Store(db)
+        try:
+            if fresh:
+                store.add_samples({"sample": Sample.from_openai(obj["sample"]), "status": "draft", "source": f"specialize:{obj['kind']}"}
+                                  for _, obj in read_jsonl(train_path))
+            approved = [row.sample for row in store.samples(status="approved")]
+        finally:
+            store.close()
+        if not approved:
+            raise TooltuneError(f"review the corpus first: tooltune annotate --data {db} (approve the samples to train on), "
+                                "then run the same specialize command again")
+        return approved
+
+    def evaluate(self, labels: list[str]) -> dict[str, Any]:
+        from tooltune.eval.evaluate import ModelSpec, run_eval
+        from tooltune.eval.items import make_item
+        from tooltune.eval.runner import EvalSettings
+        from tooltune.llm import make_llm
+
+        held = [make_item(f"held-{i}", Sample.from_openai(r["sample"]), {"id": f"held-{i}"}, "held-out") for i, r in enumerate(self._held)]
+        cfg = self.cfg
+        base = cfg.model or ("embedded-base" if self.init is None else None)
+        loaders = {
+            "before": lambda: make_llm(base, adapter=self.init, backend="transformers"),
+            "after": lambda: make_llm(cfg.model, adapter=str(self.out / "adapter"), backend="transformers"),
+        }
+        settings = EvalSettings(format=cfg.format, max_tokens=160, free_run=False, constrain=True)
+        # one at a time: consecutive prompts share the tool prompt, whose keys/values the backend reuses
+        return run_eval(held, [ModelSpec(label, loaders[label]) for label in labels], [cfg.format], settings, self.out / "eval",
+                        f"held-out requests over {len(self.specs)} tools", batch_size=1)
+
+    def train(self, samples: list[Sample], seconds: float) -> dict[str, Any]:
+        """LoRA on tree rows (the tool prompt once, BRANCH_TOKENS of requests after it), as many
+        steps as `seconds` allow at TRAIN_TOKENS_S, cosine-decayed; stops early when the loss on
+        held-out requests stops falling, and at the deadline in any case."""
+        from tooltune.train.dataset import build_corpus
+        from tooltune.train.trainer import TrainConfig, Trainer, checkpoints
+
+        cfg = self.cfg
+        tdir = self.out / "train"
+        prompt = self._state()["prompt_tokens"]
+        row = prompt + BRANCH_TOKENS
+        steps = max(2, int(seconds * TRAIN_TOKENS_S / row))
+        built = build_corpus(samples, self.tokenizer, cfg.format, max_length=row, seed=cfg.seed)
+        held = [Sample.from_openai(r["sample"]) for r in self._held[:EARLY_STOP_ITEMS]]
+        built.eval = build_corpus(held, self.tokenizer, cfg.format, max_length=row).train
+        tcfg = TrainConfig(out=str(tdir), model=cfg.model, format=cfg.format, init_adapter=self.init, lr=cfg.lr, max_steps=steps,
+                           batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, eval_steps=max(2, steps // 4), early_stop=2,
+                           max_minutes=max(seconds, 30.0) / 60, resume=bool(checkpoints(tdir)), report_to="none", seed=cfg.seed)
+        trainer = Trainer(tcfg, tokenizer=self.tokenizer, corpus=built)
+        self.log(f"training: up to {steps} steps of one tree row each ({len(built.train)} samples in {len(trainer.rows)} rows), "
+                 f"{seconds / 60:.1f} minutes at most")
+        started = time.monotonic()
+        result = trainer.run()
+        adapter = self.out / "adapter"
+        tmp = self.out / "adapter.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(tdir, tmp, ignore=shutil.ignore_patterns("checkpoints", "metrics*", "*.csv", "runs"))
+        shutil.rmtree(adapter, ignore_errors=True)
+        tmp.rename(adapter)
+        info = {"steps": result.steps, "tokens_per_s": round(result.tokens_per_s), "eval_loss": result.eval_loss,
+                "samples_seen": round(result.steps * len(built.train) / len(trainer.rows)), "rows": len(trainer.rows),
+                "minutes": round((time.monotonic() - started) / 60, 1)}
+        self._save_state({"train": info})
+        return info
+
+    def run(self) -> dict[str, Any]:
+        samples, self._held = self.corpus()
+        budget = self.cfg.minutes * 60
+        state = self._state()
+        before_started = time.monotonic()
+        self.evaluate(["before"])
+        eval_seconds = state.get("eval_seconds") or (time.monotonic() - before_started)
+        self._save_state({"eval_seconds": eval_seconds})
+        if not (self.out / "adapter" / "adapter_config.json").exists() or "train" not in self._state():
+            self.train(samples, budget - self.elapsed() - eval_seconds * 1.1 - 30)
+        report = self.evaluate(["before", "after"])
+        from tooltune.recipe.specialize_report import write_summary
+
+        summary = write_summary(self.out, report, self._state(), self.elapsed())
+        self._save_state({"done": True, "summary": summary})
+        return summary
+
+
+def _shipped() -> str:
+    from tooltune.llm.embedded import shipped_adapter
+
+    found = shipped_adapter()
+    if found is None:
+        raise TooltuneError("no shipped adapter in this install: pass --init-adapter, or --init-adapter none to start from the base")
+    return str(found)
