@@ -167,75 +167,90 @@ class Run:
                                 "then run the same specialize command again")
         return approved
 
-    def evaluate(self, labels: list[str]) -> dict[str, Any]:
-        from tooltune.eval.evaluate import ModelSpec, run_eval
-        from tooltune.eval.items import make_item
-        from tooltune.eval.runner import EvalSettings
-        from tooltune.llm import make_llm
+    def score(self, model: Any, held: list[Sample], label: str) -> dict[str, Any]:
+        """Teacher-forced scores of the held-out requests (eval/forced.py), saved in the state."""
+        from tooltune.eval.forced import score_forced, summarize_forced
 
-        held = [make_item(f"held-{i}", Sample.from_openai(r["sample"]), {"id": f"held-{i}"}, "held-out") for i, r in enumerate(self._held)]
-        cfg = self.cfg
-        base = cfg.model or ("embedded-base" if self.init is None else None)
-        loaders = {
-            "before": lambda: make_llm(base, adapter=self.init, backend="transformers"),
-            "after": lambda: make_llm(cfg.model, adapter=str(self.out / "adapter"), backend="transformers"),
-        }
-        settings = EvalSettings(format=cfg.format, max_tokens=160, free_run=False, constrain=True)
-        # one at a time: consecutive prompts share the tool prompt, whose keys/values the backend reuses
-        return run_eval(held, [ModelSpec(label, loaders[label]) for label in labels], [cfg.format], settings, self.out / "eval",
-                        f"held-out requests over {len(self.specs)} tools", batch_size=1)
+        started = time.monotonic()
+        results = score_forced(model, self.tokenizer, held, self.cfg.format)
+        summary = summarize_forced(results)
+        write_jsonl_atomic(self.out / "eval" / f"{label}.jsonl", results)
+        self._save_state({label: summary, "score_seconds": time.monotonic() - started})
+        return summary
 
-    def train(self, samples: list[Sample], seconds: float) -> dict[str, Any]:
-        """LoRA on tree rows (the tool prompt once, BRANCH_TOKENS of requests after it), as many
-        steps as `seconds` allow at TRAIN_TOKENS_S, cosine-decayed; stops early when the loss on
-        held-out requests stops falling, and at the deadline in any case."""
+    def trainer(self, samples: list[Sample], held: list[Sample]) -> Any:
+        """The trainer (model loaded, the starting adapter attached) over as many samples as the
+        budget can use; its step count is set in `train` once the time left is known."""
+        import random
+
         from tooltune.train.dataset import build_corpus
         from tooltune.train.trainer import TrainConfig, Trainer, checkpoints
 
         cfg = self.cfg
-        tdir = self.out / "train"
-        prompt = self._state()["prompt_tokens"]
-        row = prompt + BRANCH_TOKENS
-        steps = max(2, int(seconds * TRAIN_TOKENS_S / row))
+        row = self._state()["prompt_tokens"] + BRANCH_TOKENS
+        most = int(cfg.minutes * 60 * TRAIN_TOKENS_S / row) * 24  # samples the whole budget could ever train
+        if len(samples) > most:  # tokenising samples nobody trains on costs minutes
+            samples = random.Random(cfg.seed).sample(samples, most)
         built = build_corpus(samples, self.tokenizer, cfg.format, max_length=row, seed=cfg.seed)
-        held = [Sample.from_openai(r["sample"]) for r in self._held[:EARLY_STOP_ITEMS]]
-        built.eval = build_corpus(held, self.tokenizer, cfg.format, max_length=row).train
-        tcfg = TrainConfig(out=str(tdir), model=cfg.model, format=cfg.format, init_adapter=self.init, lr=cfg.lr, max_steps=steps,
-                           batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, eval_steps=max(2, steps // 4), early_stop=2,
-                           max_minutes=max(seconds, 30.0) / 60, resume=bool(checkpoints(tdir)), report_to="none", seed=cfg.seed)
-        trainer = Trainer(tcfg, tokenizer=self.tokenizer, corpus=built)
-        self.log(f"training: up to {steps} steps of one tree row each ({len(built.train)} samples in {len(trainer.rows)} rows), "
+        built.eval = build_corpus(held[:EARLY_STOP_ITEMS], self.tokenizer, cfg.format, max_length=row).train
+        tdir = self.out / "train"
+        tcfg = TrainConfig(out=str(tdir), model=cfg.model, format=cfg.format, init_adapter=self.init, lr=cfg.lr, max_steps=1,
+                           batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, early_stop=2,
+                           resume=bool(checkpoints(tdir)), report_to="none", seed=cfg.seed)
+        return Trainer(tcfg, tokenizer=self.tokenizer, corpus=built)
+
+    def train(self, trainer: Any, seconds: float) -> dict[str, Any]:
+        """LoRA on tree rows (the tool prompt once, BRANCH_TOKENS of requests after it) for as many
+        steps as `seconds` allow at TRAIN_TOKENS_S, cosine-decayed; stops early when the loss on
+        held-out requests stops falling, and at the deadline in any case."""
+        row = self._state()["prompt_tokens"] + BRANCH_TOKENS
+        steps = max(2, int(seconds * TRAIN_TOKENS_S / row))
+        trainer.cfg.max_steps, trainer.cfg.eval_steps, trainer.cfg.max_minutes = steps, max(2, steps // 4), max(seconds, 30.0) / 60
+        self.log(f"training: up to {steps} steps of one tree row each ({len(trainer.corpus.train)} samples in {len(trainer.rows)} rows), "
                  f"{seconds / 60:.1f} minutes at most")
         started = time.monotonic()
         result = trainer.run()
-        adapter = self.out / "adapter"
-        tmp = self.out / "adapter.tmp"
+        tdir, adapter, tmp = self.out / "train", self.out / "adapter", self.out / "adapter.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(tdir, tmp, ignore=shutil.ignore_patterns("checkpoints", "metrics*", "*.csv", "runs"))
         shutil.rmtree(adapter, ignore_errors=True)
         tmp.rename(adapter)
         info = {"steps": result.steps, "tokens_per_s": round(result.tokens_per_s), "eval_loss": result.eval_loss,
-                "samples_seen": round(result.steps * len(built.train) / len(trainer.rows)), "rows": len(trainer.rows),
+                "samples_seen": round(result.steps * len(trainer.corpus.train) / len(trainer.rows)), "rows": len(trainer.rows),
                 "minutes": round((time.monotonic() - started) / 60, 1)}
         self._save_state({"train": info})
         return info
 
     def run(self) -> dict[str, Any]:
-        samples, self._held = self.corpus()
-        budget = self.cfg.minutes * 60
-        state = self._state()
-        before_started = time.monotonic()
-        self.evaluate(["before"])
-        eval_seconds = state.get("eval_seconds") or (time.monotonic() - before_started)
-        self._save_state({"eval_seconds": eval_seconds})
-        if not (self.out / "adapter" / "adapter_config.json").exists() or "train" not in self._state():
-            self.train(samples, budget - self.elapsed() - eval_seconds * 1.1 - 30)
-        report = self.evaluate(["before", "after"])
+        samples, held_rows = self.corpus()
+        held = [Sample.from_openai(r["sample"]) for r in held_rows]
+        if "after" not in self._state():
+            trainer = self.trainer(samples, held)
+            if "before" not in self._state():
+                self.score(trainer.model, held, "before")
+                self.log(_line("before", self._state()["before"]))
+            if "train" not in self._state():
+                self.train(trainer, self.cfg.minutes * 60 - self.elapsed() - 1.2 * self._state()["score_seconds"] - 10)
+                model = trainer.model
+            else:  # trained before a crash: score the saved adapter
+                from tooltune.llm.loading import attach_adapter
+                from tooltune.train.model import load_training_model
+
+                model = attach_adapter(load_training_model(self.cfg.model), str(self.out / "adapter"), "adapter")
+            self.score(model, held, "after")
+            self.log(_line("after", self._state()["after"]))
         from tooltune.recipe.specialize_report import write_summary
 
-        summary = write_summary(self.out, report, self._state(), self.elapsed())
+        summary = write_summary(self.out, self._state(), self.elapsed())
         self._save_state({"done": True, "summary": summary})
         return summary
+
+
+def _line(label: str, s: dict[str, Any]) -> str:
+    def pct(v: float | None) -> str:
+        return "–" if v is None else f"{100 * v:.0f} %"
+
+    return f"{label}: tool + exact arguments {pct(s['args_em'])}, tool name {pct(s['tool_name_em'])}, no call where none is due {pct(s['no_call_accuracy'])}"
 
 
 def _shipped() -> str:

@@ -3,7 +3,6 @@ per tool, with what the run cost (OUT/report.md, OUT/specialize.png)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +16,15 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
-def summary_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """model label -> its headline numbers and per-tool exact-argument rates."""
-    out = {}
-    for run in report["runs"]:
-        if run["status"] == "ok":
-            s = run["summary"]
-            out[run["model"]] = {**{k: s.get(k) for k, _ in ROWS}, "items": s["items"],
-                                 "per_tool": {t: v.get("args_em") for t, v in run["per_tool"].items() if t != "(no call)"}}
-    return out
-
-
-def write_summary(out: Path, report: dict[str, Any], state: dict[str, Any], seconds: float) -> dict[str, Any]:
-    models = summary_of(report)
-    before, after = models.get("before", {}), models.get("after", {})
-    lines = ["# Specialisation report", "", f"{len(state.get('langs', []))} language(s): {', '.join(state.get('langs', []))}; "
+def write_summary(out: Path, state: dict[str, Any], seconds: float) -> dict[str, Any]:
+    before, after = state.get("before", {}), state.get("after", {})
+    langs = state.get("langs", [])
+    lines = ["# Specialisation report", "",
+             f"{len(state.get('config', {}).get('tools', []))} tool source(s), request language(s) {', '.join(langs)}; "
              f"tool prompt {state.get('prompt_tokens')} tokens; whole run {seconds / 60:.1f} minutes.", "",
-             "Held-out requests (sentence shapes and values the training side never used), first assistant turn, json format, "
-             "constrained decoding:", "", "| | before | after |", "|---|---|---|"]
+             f"{after.get('items', before.get('items'))} held-out requests, in sentence shapes and with values training never used; "
+             "their first reply scored teacher-forced (exact = greedy decoding writes the reference call token for token):", "",
+             "| | before | after |", "|---|---|---|"]
     lines += [f"| {label} | {_pct(before.get(k))} | {_pct(after.get(k))} |" for k, label in ROWS]
     lines += ["", "Per tool, tool + exact arguments:", "", "| tool | before | after |", "|---|---|---|"]
     for tool in sorted(set(before.get("per_tool", {})) | set(after.get("per_tool", {}))):
@@ -42,11 +32,27 @@ def write_summary(out: Path, report: dict[str, Any], state: dict[str, Any], seco
     corpus, train = state.get("corpus", {}), state.get("train", {})
     lines += ["", f"Corpus: {corpus.get('train')} training samples ({', '.join(f'{k} {n}' for k, n in corpus.get('kinds', {}).items())}), "
               f"{corpus.get('held_out')} held out.",
-              f"Training: {train.get('steps')} steps, one tree row each (about {train.get('samples_seen')} samples), "
-              f"{train.get('minutes')} minutes, {train.get('tokens_per_s')} tokens/s; held-out loss {train.get('eval_loss')}.", "", "![before and after](specialize.png)", "",
-              "Use it: `tooltune run \"…\" --tools <the same --tools> --adapter " + str(out / "adapter") + "`", ""]
+              f"Training: {train.get('steps')} steps of one tree row each (about {train.get('samples_seen')} samples), "
+              f"{train.get('minutes')} minutes, {train.get('tokens_per_s')} tokens/s; held-out loss {train.get('eval_loss')}.", "",
+              "![before and after](specialize.png)", "",
+              f"Use it: `tooltune run \"…\" --format json --tools <the same --tools> --adapter {out / 'adapter'}`", ""]
     write_text_atomic(out / "report.md", "\n".join(lines))
-    chart = out / "eval" / "comparison.png"
-    if chart.exists():
-        shutil.copyfile(chart, out / "specialize.png")
+    _chart(out / "specialize.png", before, after)
     return {"before": before, "after": after, "minutes": round(seconds / 60, 1)}
+
+
+def _chart(path: Path, before: dict[str, Any], after: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tooltune.eval.report import _bars, save_png
+
+    tools = sorted(set(before.get("per_tool", {})) | set(after.get("per_tool", {})))
+    fig, axes = plt.subplots(1, 2, figsize=(max(10, 4 + 0.9 * len(tools)), 4.5), gridspec_kw={"width_ratios": [1, max(1, len(tools) / 3)]})
+    _bars(axes[0], [label for _, label in ROWS[:3]], {"before": [before.get(k) for k, _ in ROWS[:3]], "after": [after.get(k) for k, _ in ROWS[:3]]},
+          "held-out requests")
+    _bars(axes[1], tools, {"before": [before.get("per_tool", {}).get(t) for t in tools], "after": [after.get("per_tool", {}).get(t) for t in tools]},
+          "tool + exact arguments, per tool")
+    save_png(fig, path)

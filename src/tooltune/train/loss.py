@@ -30,6 +30,24 @@ def _head_loss(head: nn.Module, hidden: torch.Tensor, targets: torch.Tensor, wei
     return (F.cross_entropy(logits, targets, reduction="none") * weights).sum()
 
 
+def model_parts(model: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """(decoder, output head) of a causal LM, through a PEFT wrapper."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base.get_decoder(), base.get_output_embeddings()
+
+
+def decoder_states(decoder: nn.Module, input_ids: torch.Tensor, position_ids: torch.Tensor | None = None,
+                   attention_mask: torch.Tensor | None = None, prefix_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Last hidden states of a collated row. A tree row (train/tree.py) runs its shared prefix
+    first and the continuations on top of the prefix's keys and values."""
+    past = None
+    if prefix_ids is not None:
+        out = decoder(input_ids=prefix_ids, use_cache=True)
+        past = cache_kw(decoder, getattr(out, "cache", None) or out.past_key_values)
+    return decoder(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, **(past or {}),
+                   use_cache=past is not None).last_hidden_state
+
+
 class LossModel(nn.Module):
     def __init__(self, model: nn.Module, chunk_size: int = 2048) -> None:
         super().__init__()
@@ -37,20 +55,14 @@ class LossModel(nn.Module):
         self.chunk_size = chunk_size
 
     def _parts(self) -> tuple[nn.Module, nn.Module]:
-        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
-        return base.get_decoder(), base.get_output_embeddings()
+        return model_parts(self.model)
 
     def forward(
         self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor | None = None,
         weights: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None, prefix_ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         decoder, head = self._parts()
-        past = None
-        if prefix_ids is not None:  # a tree row (train/tree.py): the shared prefix once, its keys/values under the continuations
-            out = decoder(input_ids=prefix_ids, use_cache=True)
-            past = cache_kw(decoder, getattr(out, "cache", None) or out.past_key_values)
-        hidden = decoder(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, **(past or {}),
-                         use_cache=past is not None).last_hidden_state
+        hidden = decoder_states(decoder, input_ids, position_ids, attention_mask, prefix_ids)
         # Position t predicts token t+1: shift labels left, keep only positions with a target.
         targets = labels[:, 1:]
         keep = targets != IGNORE
