@@ -92,3 +92,21 @@ def test_tree_loss_and_gradients_equal_plain_rows(make_tiny, smol_tokenizer, sha
     for name, grad in plain[2].items():
         assert torch.allclose(tree[2][name], grad, atol=1e-5, rtol=1e-4), name
     assert collate(rows, pad)["real_tokens"] < 0.5 * sum(len(ex) for ex in shared_examples)
+
+
+def test_a_prefix_without_gradient_keeps_the_loss_and_drops_only_the_prefix_path(make_tiny, smol_tokenizer, shared_examples):
+    model = make_tiny()
+    pad = smol_tokenizer.pad_token_id
+    batch = collate(tree_rows(shared_examples, max_length=4096), pad)
+    exact = _loss_and_grads(model, batch)
+    model.zero_grad()
+    total, count = LossModel(model, prefix_grad=False)(**{k: v for k, v in batch.items() if k != "real_tokens"})
+    total.backward()
+    frozen = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    assert float(total.detach()) == pytest.approx(exact[0], rel=1e-6) and int(count) == exact[1]
+    # the gradient that reached the layers through the prompt's keys and values is missing
+    import torch
+
+    key = "model.layers.0.self_attn.k_proj.weight"
+    assert not torch.allclose(frozen[key], exact[2][key], atol=1e-6)
+    assert float(frozen[key].norm()) < float(exact[2][key].norm())

@@ -34,8 +34,10 @@ from tooltune.messages import Sample, read_jsonl, write_jsonl_atomic, write_text
 
 MAX_TOOLS = 64  # more than one prompt of a 135M model can usefully hold: split the list
 MAX_PROMPT_TOKENS = 3072  # the tool prompt, leaving room for the dialogue in a 4,096-token row
-BRANCH_TOKENS = 2000  # requests after the tool prompt in one tree row: memory grows ~3 MB a token
-TRAIN_TOKENS_S = 65.0  # LoRA tokens/s of a tree row on a 2-core CPU (measured; sets the step count)
+BRANCH_TOKENS = 2400  # requests after the tool prompt in one tree row: memory grows ~2.5 MB a token
+# A tree row's cost on a 2-core CPU: its prompt runs forward only (a third of a trained token's
+# work), its requests forward and backward, at about this many tokens/s (benchmarks/tree_rows.py)
+STEP_TOKENS_S = 68.0
 EARLY_STOP_ITEMS = 8  # held-out requests whose loss decides early stopping
 
 
@@ -188,23 +190,25 @@ class Run:
 
         cfg = self.cfg
         row = self._state()["prompt_tokens"] + BRANCH_TOKENS
-        most = int(cfg.minutes * 60 * TRAIN_TOKENS_S / row) * 24  # samples the whole budget could ever train
+        most = int(cfg.minutes * 60 / self.step_seconds()) * 24  # samples the whole budget could ever train
         if len(samples) > most:  # tokenising samples nobody trains on costs minutes
             samples = random.Random(cfg.seed).sample(samples, most)
         built = build_corpus(samples, self.tokenizer, cfg.format, max_length=row, seed=cfg.seed)
         built.eval = build_corpus(held[:EARLY_STOP_ITEMS], self.tokenizer, cfg.format, max_length=row).train
         tdir = self.out / "train"
         tcfg = TrainConfig(out=str(tdir), model=cfg.model, format=cfg.format, init_adapter=self.init, lr=cfg.lr, max_steps=1,
-                           batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, early_stop=2,
+                           batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, early_stop=2, save_steps=2, tree_prefix_grad=False,
                            resume=bool(checkpoints(tdir)), report_to="none", seed=cfg.seed)
         return Trainer(tcfg, tokenizer=self.tokenizer, corpus=built)
 
+    def step_seconds(self) -> float:
+        return (self._state()["prompt_tokens"] / 3 + BRANCH_TOKENS) / STEP_TOKENS_S
+
     def train(self, trainer: Any, seconds: float) -> dict[str, Any]:
-        """LoRA on tree rows (the tool prompt once, BRANCH_TOKENS of requests after it) for as many
-        steps as `seconds` allow at TRAIN_TOKENS_S, cosine-decayed; stops early when the loss on
-        held-out requests stops falling, and at the deadline in any case."""
-        row = self._state()["prompt_tokens"] + BRANCH_TOKENS
-        steps = max(2, int(seconds * TRAIN_TOKENS_S / row))
+        """LoRA on tree rows (the tool prompt once, without gradient, and BRANCH_TOKENS of requests
+        after it) for as many steps as `seconds` allow, cosine-decayed; stops early when the loss
+        on held-out requests stops falling, and at the deadline in any case."""
+        steps = max(2, round(seconds / self.step_seconds()))
         trainer.cfg.max_steps, trainer.cfg.eval_steps, trainer.cfg.max_minutes = steps, max(2, steps // 4), max(seconds, 30.0) / 60
         self.log(f"training: up to {steps} steps of one tree row each ({len(trainer.corpus.train)} samples in {len(trainer.rows)} rows), "
                  f"{seconds / 60:.1f} minutes at most")

@@ -69,6 +69,9 @@ class TrainConfig:
     # attention kernel takes no 4-D mask (flash-attention) or with gradient checkpointing. A tree
     # row is a micro-batch of its own; --batch-size rows accumulate into each step.
     tree: bool | None = None
+    # False: a tree row's shared prompt runs without gradient (the continuations still see what the
+    # current weights compute; nothing flows back into the prompt): lighter and faster, not exact.
+    tree_prefix_grad: bool = True
     eval_split: float = 0.1
     eval_steps: int = 0  # 0: evaluate at the end only
     early_stop: int = 0  # stop when the eval loss has not improved for this many evaluations (0: never)
@@ -215,7 +218,7 @@ class Trainer:
         """The module handed to accelerate: the SFT loss over trained tokens."""
         from tooltune.train.loss import LossModel
 
-        return LossModel(self.model)
+        return LossModel(self.model, prefix_grad=self.cfg.tree_prefix_grad)
 
     def steps_per_epoch(self, world: int = 1) -> int:
         n_batches = math.ceil(len(self.rows) / self.cfg.batch_size)

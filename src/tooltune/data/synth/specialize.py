@@ -249,7 +249,7 @@ def synthesize(plan: Plan, n: int, seed: int = 0, exclude: set[str] | None = Non
             continue
         kind, msgs = made
         key = "\n".join(m.content or "" for m in msgs if m.role == "user")
-        if key in seen:
+        if key in seen and kind != "knowledge":  # replayed answers may repeat (their pool is small); composed requests may not
             continue
         seen.add(key)
         rows.append({"kind": kind, "sample": Sample(msgs, specs).to_openai()})
