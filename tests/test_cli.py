@@ -52,7 +52,7 @@ def test_tools_lists_builtin_schemas():
 def test_user_mistakes_are_one_line_errors_without_traceback():
     for args, needle in [
         (["run", "hi", "--format", "yaml"], "unknown format 'yaml'"),
-        (["run", "hi", "--tools", "calculator,teleport"], "unknown tool 'teleport'"),
+        (["run", "hi", "--tools", "calculator,teleport"], "teleport is not a built-in tool (calculator, current_time, web_search)"),
         (["run", "hi", "--model", "/nonexistent/model"], "model /nonexistent/model not found"),
         (["run", "hi", "--max-steps", "0"], "--max-steps must be at least 1"),
         (["bench", "chat", "--backend", "vllm"], "unknown backend 'vllm'"),

@@ -21,7 +21,7 @@ runner = CliRunner()
 
 FLAGS = {
     "train": ["--data", "--db", "--model", "--format", "--lang", "--lora", "--full", "--rank", "--alpha", "--targets", "--lr", "--epochs",
-              "--max-steps", "--batch-size", "--grad-accum", "--max-length", "--overlong", "--pack", "--no-pack", "--eval-split", "--eval-steps",
+              "--max-steps", "--batch-size", "--grad-accum", "--max-length", "--overlong", "--pack", "--no-pack", "--tree", "--no-tree", "--eval-split", "--eval-steps",
               "--save-steps", "--scheduler", "--warmup-ratio", "--loss-scale", "--gradient-checkpointing", "--compile", "--precision",
               "--init-adapter", "--seed", "--report-to", "--out", "--resume", "--dpo", "--ref", "--beta", "--nll-weight"],
     "recipe": ["--out", "--stages", "--n-synth", "--steps", "--lr", "--scheduler", "--batch-size", "--grad-accum", "--max-length", "--rank",
@@ -32,11 +32,11 @@ FLAGS = {
     "run": ["--tools", "--format", "--lang", "--model", "--base-url", "--api-key", "--backend", "--weights", "--adapter", "--max-steps",
             "--max-tokens", "--search-dir", "--search-backend", "--system", "--tool-role", "--continue-mode", "--json", "--save", "--plan",
             "--plan-steps", "--max-subtasks", "--max-retries", "--max-replans", "--max-tools", "--memory", "--auto-memory", "--no-auto-memory", "--context-window",
-            "--max-repeats", "--constrain", "--no-constrain"],
+            "--max-repeats", "--constrain", "--no-constrain", "--execute", "--mcp-config"],
     "eval": ["--data", "--db", "--model", "--backend", "--adapter", "--weights", "--compare", "--format", "--formats", "--base-url", "--api-key",
              "--out", "--max-tokens", "--batch-size", "--lambda", "--string-numbers", "--no-string-numbers", "--normalize-strings",
              "--no-normalize-strings", "--prompt-lang", "--tool-role", "--free-run", "--no-free-run", "--extra-steps", "--plan", "--limit",
-             "--status", "--judge-model", "--judge-base-url", "--restart", "--no-restart", "--constrain", "--no-constrain"],
+             "--status", "--judge-model", "--judge-base-url", "--restart", "--no-restart", "--constrain", "--no-constrain", "--tools", "--execute"],
 }
 
 
@@ -64,7 +64,7 @@ def test_train_defaults_are_the_configs():
     got, want = defaults("train"), field_defaults(DPOConfig)
     shared = {name: got[name] for name in got if name in want and name not in ("data", "lora", "ref")}
     assert shared == {name: want[name] for name in shared}
-    assert len(shared) == 30  # every TrainConfig/DPOConfig option but --data ('demo'), --lora (a no-op flag) and --ref (None: "not given")
+    assert len(shared) == 31  # every TrainConfig/DPOConfig option but --data ('demo'), --lora (a no-op flag) and --ref (None: "not given")
     assert want["lora"] is True and got["lora"] is False and got["full"] is False and got["ref"] is None and want["ref"] == "base"
     assert {k: v for k, v in defaults("sweep").items() if k in ("batch_size", "max_length", "eval_split", "format", "lang", "model")} == \
         {k: getattr(TrainConfig, k) for k in ("batch_size", "max_length", "eval_split", "format", "lang", "model")}

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import DEFAULT_TOOLS, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, model_option, tools_option
+from tooltune.cli_options import DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, model_option, tools_option
 from tooltune.errors import TooltuneError
 
 
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         base_url: BaseUrlOpt = None,
         api_key: ApiKeyOpt = None,
         format: Annotated[str, format_option()] = "react",
-        tools: Annotated[str, tools_option("Built-in tools for questions that list none")] = DEFAULT_TOOLS,
+        tools: Annotated[list[str], tools_option("Tools for questions that list none, repeatable: " + TOOLS_GRAMMAR_HELP)] = [DEFAULT_TOOLS],
         max_steps: Annotated[int, typer.Option(help="Model steps for 'Run to end'")] = 6,
         max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 384,
         auth: Annotated[Optional[str], typer.Option(help="user:password login for the page")] = None,
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
         from tooltune.data.store import Store
         from tooltune.formats import get_format
-        from tooltune.tools import builtin_registry
+        from tooltune.tools.sources import load_tools
 
         credentials = parse_auth(auth)
         if not Path(db).exists():
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
             import gradio  # noqa: F401
         except ModuleNotFoundError:
             raise TooltuneError("the annotation page needs gradio: pip install 'tooltune[annotate]'") from None
-        registry = builtin_registry().select(tools.split(","))
+        registry = load_tools(tools)
         from tooltune.annotate.page import build_app, launch
         from tooltune.annotate.session import Annotator
         from tooltune.llm import make_llm

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tooltune.cli_options import DEFAULT_TOOLS, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, lang_option, model_option, tools_option
+from tooltune.cli_options import DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, lang_option, model_option, tools_option
 from tooltune.data.rollout import RolloutConfig
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
@@ -20,7 +20,7 @@ console = Console(stderr=True)
 R = RolloutConfig  # the defaults of `rollout`
 DbOpt = Annotated[str, corpus_option("The corpus database (created if missing)")]
 ModelOpt = Annotated[Optional[str], model_option("HF model folder or .gguf (default: embedded SmolLM2); with --base-url, the served model name")]
-ToolsOpt = Annotated[str, tools_option()]
+ToolsOpt = Annotated[list[str], tools_option(TOOLS_GRAMMAR_HELP)]
 LangOpt = Annotated[str, lang_option(LANG_HELP)]
 
 
@@ -44,14 +44,14 @@ def _existing_store(db: str):
     return Store(db)
 
 
-def _registry(tools: str):
-    from tooltune.tools import builtin_registry
+def _registry(tools: list[str], execute: bool = False):
+    from tooltune.tools.sources import load_tools
 
-    return builtin_registry().select(tools.split(","))
+    return load_tools(tools, execute=execute)
 
 
 def generate(
-    db: DbOpt = "corpus.db", tools: ToolsOpt = DEFAULT_TOOLS, lang: LangOpt = "en",
+    db: DbOpt = "corpus.db", tools: ToolsOpt = [DEFAULT_TOOLS], lang: LangOpt = "en",
     count: Annotated[int, typer.Option(help="Generated questions the db should hold for this language (positives + negatives)")] = 20,
     negatives: Annotated[float, typer.Option(help="Share of hard negatives (no tool needed): 0.2 = 4:1")] = 0.2,
     style: Annotated[Optional[str], typer.Option(help="Extra instruction on style, e.g. 'casual, with typos'")] = None,
@@ -112,7 +112,7 @@ def judge(
 
 
 def rollout(
-    db: DbOpt = "corpus.db", tools: ToolsOpt = DEFAULT_TOOLS,
+    db: DbOpt = "corpus.db", tools: ToolsOpt = [DEFAULT_TOOLS],
     format: Annotated[str, format_option()] = R.fmt,
     max_steps: Annotated[int, typer.Option(help="Model steps per question")] = R.max_steps,
     max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = R.max_tokens,

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from tooltune.cli_options import (
-    FORMAT_HELP, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, config_from, corpus_option, format_option,
-    lang_option,
+    FORMAT_HELP, TOOLS_GRAMMAR_HELP, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, config_from, corpus_option,
+    format_option, lang_option, tools_option,
 )
 from tooltune.errors import TooltuneError
 from tooltune.eval.runner import EvalSettings
@@ -101,6 +101,8 @@ def eval_command(
     judge_base_url: Annotated[Optional[str], typer.Option(help="Server of the judge model")] = None,
     restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming")] = False,
     constrain: ConstrainOpt = True,  # on where the backend enforces it (EvalSettings' own default is off, for library callers)
+    tools: Annotated[Optional[list[str]], tools_option("Implementations for free runs, bound by tool name (default: the built-ins), repeatable: " + TOOLS_GRAMMAR_HELP)] = None,
+    execute: Annotated[bool, typer.Option("--execute", help="Let MCP tools that change state run in free runs")] = False,
 ) -> None:
     """Evaluate tool use: call accuracy (AST + fuzzy), no-call accuracy, end-to-end success, per tool/language/format."""
     params = dict(locals())
@@ -125,7 +127,13 @@ def eval_command(
 
         judge = AnswerJudge(make_llm(judge_model, judge_base_url, api_key))
     settings = replace(settings, constrain=enforced_constraint(constrain, model, compare, base_url, adapter, backend, weights))
-    report = run_eval(items, specs, fmt_list, settings, out, str(data_path), batch_size=batch_size, judge=judge, restart=restart)
+    implementations = None
+    if tools:
+        from tooltune.tools.sources import load_tools
+
+        implementations = load_tools(tools, execute=execute)
+    report = run_eval(items, specs, fmt_list, settings, out, str(data_path), batch_size=batch_size, judge=judge, restart=restart,
+                      implementations=implementations)
     console = Console()
     _print_runs(report, console)
     console.print(f"report: {Path(out) / 'report.md'}")

@@ -16,6 +16,10 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
+def _loss(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def write_summary(out: Path, state: dict[str, Any], seconds: float) -> dict[str, Any]:
     before, after = state.get("before", {}), state.get("after", {})
     langs = state.get("langs", [])
@@ -33,7 +37,8 @@ def write_summary(out: Path, state: dict[str, Any], seconds: float) -> dict[str,
     lines += ["", f"Corpus: {corpus.get('train')} training samples ({', '.join(f'{k} {n}' for k, n in corpus.get('kinds', {}).items())}), "
               f"{corpus.get('held_out')} held out.",
               f"Training: {train.get('steps')} steps of one tree row each (about {train.get('samples_seen')} samples), "
-              f"{train.get('minutes')} minutes, {train.get('tokens_per_s')} tokens/s; held-out loss {train.get('eval_loss')}.", "",
+              f"{train.get('minutes')} minutes, {train.get('tokens_per_s')} tokens/s counting the shared prompt once a row; "
+              f"held-out loss {_loss(train.get('eval_loss'))}.", "",
               "![before and after](specialize.png)", "",
               f"Use it: `tooltune run \"…\" --format json --tools <the same --tools> --adapter {out / 'adapter'}`", ""]
     write_text_atomic(out / "report.md", "\n".join(lines))
