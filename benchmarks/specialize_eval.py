@@ -7,7 +7,11 @@ tooltune's eval runner on that first turn (json format, constrained decoding as 
 decodes): tool + exact arguments over the items that need calls (an extra argument passes only when
 it equals its schema default), and no call where none is due.
 
-Run: .venv/bin/python benchmarks/specialize_eval.py SET [--adapter DIR/adapter …] [--out runs/bench-SET]
+With --forced, each first turn is scored teacher-forced instead (eval/forced.py, what `tooltune
+specialize` reports: exact = greedy decoding writes the reference token for token; seconds, not
+minutes; no constraint, so no easier than decoding).
+
+Run: .venv/bin/python benchmarks/specialize_eval.py SET [--adapter LABEL=DIR …] [--out runs/bench-SET] [--forced]
 """
 
 from __future__ import annotations
@@ -46,8 +50,12 @@ def main() -> None:
     parser.add_argument("set", help="a folder under benchmarks/data/specialize/")
     parser.add_argument("--adapter", action="append", default=[], help="LABEL=DIR of a specialised adapter (repeatable)")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--forced", action="store_true", help="teacher-forced scoring instead of decoding")
     args = parser.parse_args()
     items = load_set(args.set)
+    if args.forced:
+        forced(items, args)
+        return
     models = [ModelSpec("shipped", lambda: make_llm(None, backend="transformers"))]
     for spec in args.adapter:
         label, _, path = spec.partition("=")
@@ -66,6 +74,27 @@ def main() -> None:
                       f"{s['tool_name_em'] * 100:.1f} %", f"{round(s['no_call_accuracy'] * none)}/{none}" if none else "–")
     Console().print(table)
     print(f"{time.perf_counter() - started:.0f} s")
+
+
+def forced(items: list, args: argparse.Namespace) -> None:
+    from tooltune.eval.forced import score_forced, summarize_forced
+    from tooltune.llm.embedded import shipped_adapter
+    from tooltune.llm.loading import attach_adapter, load_tokenizer
+    from tooltune.train.model import load_training_model
+
+    tokenizer = load_tokenizer(None)
+    table = Table(title=f"{args.set}: {len(items)} hand-written requests, first turn teacher-forced")
+    for col in ("model", "tool + exact args", "tool name", "no call where none is due"):
+        table.add_column(col)
+    for label, path in [("shipped", str(shipped_adapter()))] + [tuple(a.split("=", 1)) for a in args.adapter]:
+        started = time.perf_counter()
+        model = attach_adapter(load_training_model(None), path, "adapter")
+        s = summarize_forced(score_forced(model, tokenizer, [i.sample for i in items], "json"))
+        none = s["items"] - s["call_items"]
+        table.add_row(label, f"{s['args_em'] * 100:.1f} % ({round(s['args_em'] * s['call_items'])}/{s['call_items']})",
+                      f"{s['tool_name_em'] * 100:.1f} %", f"{round(s['no_call_accuracy'] * none)}/{none}")
+        print(f"{label}: {time.perf_counter() - started:.0f} s", flush=True)
+    Console().print(table)
 
 
 if __name__ == "__main__":
