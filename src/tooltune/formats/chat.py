@@ -82,21 +82,25 @@ class ChatRenderer:
         hits = [text.find(m) + len(m) for m in self.end_markers if m in text]
         return min(hits) if hits else 0
 
-    def prefix_len(self, rendered: Rendered, ids: list[int]) -> int:
-        """How many of `ids` (this conversation's tokens) are its first turn, the system prompt
-        with the tool list, rendered alone: the part every sample over the same tools shares
-        (training's tree rows). 0 when there is no system turn or its tokens are not a prefix."""
+    def system_ids(self, rendered: Rendered) -> list[int]:
+        """The tokens of the first turn, the system prompt with the tool list, rendered alone ([]
+        without a system turn): what every conversation over the same tools starts with."""
         turns = rendered.turns
-        if len(turns) < 2 or turns[0].role != "system":
-            return 0
+        if not turns or turns[0].role != "system":
+            return []
         text = self._apply(turns[:1], rendered.tools, False)
-        cache = self.__dict__.setdefault("_prefix_ids", {})
+        cache = self.__dict__.setdefault("_system_ids", {})
         if text not in cache:
             if len(cache) > 64:
                 cache.clear()
             cache[text] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        head = cache[text]
-        return len(head) if ids[: len(head)] == head else 0
+        return cache[text]
+
+    def prefix_len(self, rendered: Rendered, ids: list[int]) -> int:
+        """How many of `ids` (this conversation's tokens) are its system turn (`system_ids`): the
+        part training's tree rows share. 0 when there is none or its tokens are not a prefix."""
+        head = self.system_ids(rendered) if len(rendered.turns) > 1 else []
+        return len(head) if head and ids[: len(head)] == head else 0
 
     def tokenize(self, rendered: Rendered) -> tuple[list[int], list[int]]:
         """input_ids and labels (-100 where not trained). Each run of same-flag text is tokenized on

@@ -83,8 +83,7 @@ def prompt_tokens(tools: list[dict[str, Any]], tokenizer: Any, fmt: str, lang: s
     from tooltune.formats import get_format
     from tooltune.formats.chat import ChatRenderer
 
-    rendered = get_format(fmt, lang).render([], tools)
-    return len(tokenizer(ChatRenderer(tokenizer)._apply(rendered.turns[:1], rendered.tools, False), add_special_tokens=False)["input_ids"])
+    return len(ChatRenderer(tokenizer).system_ids(get_format(fmt, lang).render([], tools)))
 
 
 class Run:
