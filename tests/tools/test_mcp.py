@@ -415,7 +415,7 @@ def test_servers_close_on_exit_and_on_ctrl_c(logs, how):
     if how == "ctrl-c":
         time.sleep(0.3)
         child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=15)
+    _, err = child.communicate(timeout=60)  # shutdown is bounded (mcp_session._CLOSE_S, twice); under load the child also needs time to start
     assert (how == "exit") == (child.returncode == 0), err
     deadline = time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:
