@@ -36,7 +36,7 @@ FLAGS = {
     "eval": ["--data", "--db", "--model", "--backend", "--adapter", "--weights", "--compare", "--format", "--formats", "--base-url", "--api-key",
              "--out", "--max-tokens", "--batch-size", "--lambda", "--string-numbers", "--no-string-numbers", "--normalize-strings",
              "--no-normalize-strings", "--prompt-lang", "--tool-role", "--free-run", "--no-free-run", "--extra-steps", "--plan", "--limit",
-             "--status", "--judge-model", "--judge-base-url", "--restart", "--no-restart", "--constrain", "--no-constrain", "--tools", "--execute"],
+             "--status", "--judge-model", "--judge-base-url", "--restart", "--no-restart", "--constrain", "--no-constrain", "--tools", "--execute", "--mcp-config"],
 }
 
 

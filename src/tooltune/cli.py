@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tooltune.cli_options import (
-    DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, format_option, lang_option,
+    DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, AdapterOpt, McpConfigOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, format_option, lang_option,
     tools_option,
 )
 from tooltune.errors import TooltuneError
@@ -89,7 +89,7 @@ def run(
     max_repeats: Annotated[int, typer.Option(help="Identical repeated tool calls tolerated before stopping with status loop")] = 2,
     constrain: ConstrainOpt = True,
     execute: Annotated[bool, typer.Option("--execute", help="Let tools that change state (MCP tools without a read-only hint) run without asking")] = False,
-    mcp_config: Annotated[Optional[str], typer.Option("--mcp-config", help='MCP servers from a {"mcpServers": {...}} file, beside --tools')] = None,
+    mcp_config: McpConfigOpt = None,
 ) -> None:
     """Answer QUESTION with an agent that can call tools, streaming every step."""
     from tooltune.agent import Agent

@@ -82,6 +82,8 @@ def constrain_option() -> Any:
     return typer.Option("--constrain/--no-constrain", help=CONSTRAIN_HELP)
 
 
+McpConfigOpt = Annotated[Optional[str], typer.Option("--mcp-config", help='MCP servers from a {"mcpServers": {...}} file (the desktop clients\' layout), beside --tools')]
+
 # The model options of every command that talks to a model (one help text each).
 ModelOpt = Annotated[Optional[str], model_option()]
 BaseUrlOpt = Annotated[Optional[str], base_url_option()]

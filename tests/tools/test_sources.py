@@ -92,3 +92,14 @@ def test_unknown_names_say_what_is_offered():
     assert str(err.value).startswith("--tools calculator,teleport: teleport is not a built-in tool (calculator, current_time, web_search)")
     with pytest.raises(TooltuneError, match="no tools given"):
         load_tools([""])
+
+
+def test_an_mcp_config_file_adds_its_servers_tools(tmp_path):
+    import sys
+
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"time": {"command": sys.executable, "args": ["-m", "mcp_server_time", "--local-timezone", "UTC"]}}}),
+                      encoding="utf-8")
+    reg = load_tools(["calculator"], mcp_config=str(config))
+    assert reg.names == ["calculator", "get_current_time", "convert_time"]
+    assert json.loads(reg.get("get_current_time").invoke({"timezone": "Asia/Tokyo"}).output)["timezone"] == "Asia/Tokyo"

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, model_option, tools_option
+from tooltune.cli_options import DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, McpConfigOpt, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, model_option, tools_option
 from tooltune.errors import TooltuneError
 
 
@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         api_key: ApiKeyOpt = None,
         format: Annotated[str, format_option()] = "react",
         tools: Annotated[list[str], tools_option("Tools for questions that list none, repeatable: " + TOOLS_GRAMMAR_HELP)] = [DEFAULT_TOOLS],
+        mcp_config: McpConfigOpt = None,
         max_steps: Annotated[int, typer.Option(help="Model steps for 'Run to end'")] = 6,
         max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 384,
         auth: Annotated[Optional[str], typer.Option(help="user:password login for the page")] = None,
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
             import gradio  # noqa: F401
         except ModuleNotFoundError:
             raise TooltuneError("the annotation page needs gradio: pip install 'tooltune[annotate]'") from None
-        registry = load_tools(tools)
+        registry = load_tools(tools, mcp_config=mcp_config)
         from tooltune.annotate.page import build_app, launch
         from tooltune.annotate.session import Annotator
         from tooltune.llm import make_llm

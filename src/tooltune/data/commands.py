@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tooltune.cli_options import DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, lang_option, model_option, tools_option
+from tooltune.cli_options import DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, McpConfigOpt, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, lang_option, model_option, tools_option
 from tooltune.data.rollout import RolloutConfig
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
@@ -44,14 +44,14 @@ def _existing_store(db: str):
     return Store(db)
 
 
-def _registry(tools: list[str], execute: bool = False):
+def _registry(tools: list[str], mcp_config: str | None = None):
     from tooltune.tools.sources import load_tools
 
-    return load_tools(tools, execute=execute)
+    return load_tools(tools, mcp_config=mcp_config)
 
 
 def generate(
-    db: DbOpt = "corpus.db", tools: ToolsOpt = [DEFAULT_TOOLS], lang: LangOpt = "en",
+    db: DbOpt = "corpus.db", tools: ToolsOpt = [DEFAULT_TOOLS], mcp_config: McpConfigOpt = None, lang: LangOpt = "en",
     count: Annotated[int, typer.Option(help="Generated questions the db should hold for this language (positives + negatives)")] = 20,
     negatives: Annotated[float, typer.Option(help="Share of hard negatives (no tool needed): 0.2 = 4:1")] = 0.2,
     style: Annotated[Optional[str], typer.Option(help="Extra instruction on style, e.g. 'casual, with typos'")] = None,
@@ -68,7 +68,7 @@ def generate(
     from tooltune.data.store import Store
 
     targets = split_counts(count, negatives)
-    specs = _registry(tools).to_openai()
+    specs = _registry(tools, mcp_config).to_openai()
     store = Store(db)
     llm = _llm(model, base_url, api_key)
     with _progress() as bar:
@@ -112,7 +112,7 @@ def judge(
 
 
 def rollout(
-    db: DbOpt = "corpus.db", tools: ToolsOpt = [DEFAULT_TOOLS],
+    db: DbOpt = "corpus.db", tools: ToolsOpt = [DEFAULT_TOOLS], mcp_config: McpConfigOpt = None,
     format: Annotated[str, format_option()] = R.fmt,
     max_steps: Annotated[int, typer.Option(help="Model steps per question")] = R.max_steps,
     max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = R.max_tokens,
@@ -130,7 +130,7 @@ def rollout(
 
     fmt = get_format(format)
     store = _existing_store(db)
-    registry = _registry(tools)
+    registry = _registry(tools, mcp_config)
     todo = len(pending_questions(store, retry_failed, limit))
     if not todo:
         console.print("nothing to roll out: no approved question without a rollout (run `tooltune judge` first?)")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from tooltune.cli_options import (
-    FORMAT_HELP, TOOLS_GRAMMAR_HELP, AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, config_from, corpus_option,
+    FORMAT_HELP, TOOLS_GRAMMAR_HELP, AdapterOpt, McpConfigOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, config_from, corpus_option,
     format_option, lang_option, tools_option,
 )
 from tooltune.errors import TooltuneError
@@ -103,6 +103,7 @@ def eval_command(
     constrain: ConstrainOpt = True,  # on where the backend enforces it (EvalSettings' own default is off, for library callers)
     tools: Annotated[Optional[list[str]], tools_option("Implementations for free runs, bound by tool name (default: the built-ins), repeatable: " + TOOLS_GRAMMAR_HELP)] = None,
     execute: Annotated[bool, typer.Option("--execute", help="Let MCP tools that change state run in free runs")] = False,
+    mcp_config: McpConfigOpt = None,
 ) -> None:
     """Evaluate tool use: call accuracy (AST + fuzzy), no-call accuracy, end-to-end success, per tool/language/format."""
     params = dict(locals())
@@ -128,10 +129,10 @@ def eval_command(
         judge = AnswerJudge(make_llm(judge_model, judge_base_url, api_key))
     settings = replace(settings, constrain=enforced_constraint(constrain, model, compare, base_url, adapter, backend, weights))
     implementations = None
-    if tools:
+    if tools or mcp_config:
         from tooltune.tools.sources import load_tools
 
-        implementations = load_tools(tools, execute=execute)
+        implementations = load_tools(tools or [], execute=execute, mcp_config=mcp_config)
     report = run_eval(items, specs, fmt_list, settings, out, str(data_path), batch_size=batch_size, judge=judge, restart=restart,
                       implementations=implementations)
     console = Console()

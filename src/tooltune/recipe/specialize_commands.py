@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import TOOLS_GRAMMAR_HELP, model_option, tools_option
+from tooltune.cli_options import TOOLS_GRAMMAR_HELP, McpConfigOpt, model_option, tools_option
 from tooltune.recipe.specialize import SpecializeConfig
 
 S = SpecializeConfig
@@ -24,7 +24,7 @@ def specialize(
     held_out: Annotated[int, typer.Option(help="Held-out requests scored before and after")] = S.held_out,
     lr: Annotated[float, typer.Option(help="Learning rate")] = S.lr,
     execute: Annotated[bool, typer.Option("--execute", help="Let MCP tools run for real during synthesis (they may change state)")] = False,
-    mcp_config: Annotated[Optional[str], typer.Option("--mcp-config", help='MCP servers from a {"mcpServers": {...}} file')] = None,
+    mcp_config: McpConfigOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed")] = S.seed,
 ) -> None:
     """Make the model good at YOUR tools: a corpus from their schemas, training on the CPU, and the
