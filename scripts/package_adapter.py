@@ -5,7 +5,7 @@ record it continues, the v3 corpus its pairs were mined from, the draws, the min
 pairs, the DPO run, and what was measured on it — so the shipped folder carries its own record, as
 the recipe's export stage writes one for the adapters it trains.
 
-Run (docs/training.md, "Run 4 ships as v3"):
+Run (docs/results.md, "DPO run 4"; docs/dpo.md):
   PYTHONPATH=src python scripts/package_adapter.py ADAPTER DEST --corpus runs/v3-gpu \
       --pairs runs/dpo3/pairs.jsonl runs/dpo3/pairs2.jsonl --mix runs/dpo4/mix.jsonl \
       --previous src/tooltune/llm/adapters/smollm2-tools-v2 [--measured NAME=REPORT.json ...]
@@ -22,7 +22,7 @@ from tooltune.messages import write_text_atomic
 from tooltune.recipe.export import write_adapter
 from tooltune.recipe.state import RECIPE
 
-# What made run 4 (docs/training.md): the commands, in order.
+# What made run 4 (docs/results.md, "DPO run 4"): the commands, in order.
 COMMANDS = [
     "tooltune recipe smollm2-tools --out runs/v3-gpu --stages sources,corpus --n-synth 30000",
     "python scripts/draw_mine_items.py runs/v3-gpu/corpus/train.jsonl runs/dpo3/mine_items.jsonl 3 "
@@ -39,7 +39,7 @@ COMMANDS = [
 
 
 # The same adapter from the recipe alone: its prefer stage re-made run 4 bit for bit (the same
-# draws, pairs and mix, the same 17 DPO losses, every weight equal; docs/training.md).
+# draws, pairs and mix, the same 17 DPO losses, every weight equal; docs/results.md).
 REPRODUCE = ["tooltune recipe smollm2-tools --out runs/v3-gpu --n-synth 30000 --stages sources,corpus",
              "tooltune recipe smollm2-tools --out runs/v3-gpu --n-synth 30000 --stages prefer --prefer-from v2 --eval-limit 80"]
 
@@ -76,7 +76,7 @@ def main() -> None:
     train_info = json.loads((args.adapter / "tooltune_train.json").read_text(encoding="utf-8"))
     record = {
         "recipe": RECIPE, "version": 3,
-        "made_by": "recipe v2's SFT adapter, then DPO + NLL on pairs mined where it fails on v3-corpus items (docs/training.md)",
+        "made_by": "recipe v2's SFT adapter, then DPO + NLL on pairs mined where it fails on v3-corpus items (docs/dpo.md)",
         "commands": COMMANDS,
         "reproduce": REPRODUCE,
         "corpus": json.loads((args.corpus / "corpus" / "done.json").read_text(encoding="utf-8")),

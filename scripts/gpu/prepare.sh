@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CPU side of a recipe run on a lent GPU (docs/recipe.md, "On a GPU machine"). Builds the
+# The CPU side of a recipe run on a lent GPU (docs/recipe.md, "Corpus on the CPU, training on a GPU"). Builds the
 # corpus here, then packs all the device needs into one bundle — the embedded GGUF, the corpus
 # stage (xz) and wheels of the dependencies the device image may lack (scripts/gpu/wheels.py) —
 # split into parts of 44 MiB: with the ~14 MiB working tree, under the 64 MiB one device call carries: .gpu/1, .gpu/2, … (git-ignored).

@@ -155,7 +155,7 @@ def test_rank0_alone_writes_checkpoints_and_both_ranks_resume_from_them(setup, d
 def test_the_fsdp_config_on_cpu_runs_as_ddp_and_says_so(setup, tmp_path):
     """accelerate 1.15 builds FSDP only on accelerators (torch's own FSDP2 does run on gloo): with
     configs/accelerate_fsdp.yaml moved to the CPU it silently sets up DDP. Pinned here so the
-    README's "FSDP has not run on CPU" is re-checked when accelerate changes; the trainer warns.
+    docs/distributed.md's "FSDP on the CPU: not through accelerate" is re-checked when accelerate changes; the trainer warns.
     Run with --lora (what the DDP configs' comments suggest), so LoRA under DDP is checked too."""
     root, base, data = setup
     config = tmp_path / "fsdp_cpu.yaml"

@@ -176,7 +176,7 @@ def held_out_names(items: list[EvalItem]) -> set[str]:
 def mix_mined(pair_files: list[Path], caps: dict[str, int]) -> tuple[list[str], Counter[str]]:
     """The rows of mined pair files, in order, keeping at most `caps[kind]` pairs of each kind (the
     rest: all). DPO learns what its pairs prefer, so run 1's 43 pairs preferring one more call
-    against one preferring none taught calling everywhere (docs/training.md): capping kinds is
+    against one preferring none taught calling everywhere (docs/results.md, the DPO runs): capping kinds is
     how a mix is balanced. Each file needs the report `pairs mine` wrote beside it."""
     kept: Counter[str] = Counter()
     rows: list[str] = []

@@ -6,7 +6,7 @@ Each held-out question (corpus_v3.knowledge_check_items: never trained on) is as
 tools offered that have nothing to do with it (seeded per question, from the bank's held-out side
 by default). Verdicts: `answered` (text, no refusal), `refused` (text matching REFUSAL), `called`
 (a tool call), `invalid` (unparseable). The automatic verdict was checked against hand ratings
-(README: the chat check); the base model's answer is kept beside each row for reading.
+(docs/results.md, "The chat check"); the base model's answer is kept beside each row for reading.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The recipe's optional `prefer` stage (run it by naming it: `--stages prefer`): preference
 training on an SFT adapter's own mistakes — how recipe v3's shipped adapter was made from v2's
-(`--prefer-from v2`; docs/training.md, "Run 4 ships as v3").
+(`--prefer-from v2`; docs/results.md, "DPO run 4").
 
   1. draw   train-side v3 rows by first episode kind, one stratified draw per `prefer_draws`
             entry (SEED:kind=N,...), where the SFT adapter errs most (no-fit requests, knowledge)

@@ -223,7 +223,7 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
 
 def _init_adapter(cfg: RecipeConfig) -> str | None:
     """The adapter the train stage continues: "v2" and "shipped" name the packaged ones (v3's CPU
-    segments continued v2's SFT adapter, docs/recipe.md), anything else is a folder."""
+    segments continued v2's SFT adapter, docs/results.md "Recipe v3 on the CPU"), anything else is a folder."""
     from tooltune.llm.embedded import named_adapter
 
     return named_adapter(cfg.init_adapter) if cfg.init_adapter else None

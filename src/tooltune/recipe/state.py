@@ -74,7 +74,7 @@ class RecipeConfig:
     teacher_format: str = "json"
     mix_synth: bool = False  # with a teacher: keep the synthesis too, teacher rows added to it
     review: bool = False  # write corpus/corpus.db for the human pass (the annotation page)
-    # The prefer stage (recipe/prefer.py). Its defaults are how v3 was made from v2 (docs/training.md,
+    # The prefer stage (recipe/prefer.py). Its defaults are how v3 was made from v2 (docs/results.md, "Preference training: four DPO runs";
     # run 4): draws by episode kind where v2 erred most, the argument kinds left out of the mix
     # (they cost run 3 the held-out set), the calls-preferring kind capped (run 1 learnt to call everywhere).
     prefer_from: str = "train"  # the SFT adapter: "train" (this recipe's), "v2" / "shipped" (packaged) or a folder
@@ -84,7 +84,7 @@ class RecipeConfig:
     prefer_weights: str = "int8"  # the SFT adapter's weights while mining (int8: 2x faster on the CPU)
     prefer_epochs: float = 1.0  # passes over the mixed pairs
     prefer_max_length: int = 2560
-    prefer_lr: float = 5e-5  # run 2 of docs/training.md; 2e-4 collapsed (run 1)
+    prefer_lr: float = 5e-5  # DPO run 2 in docs/results.md; 2e-4 collapsed (run 1)
     prefer_beta: float = 0.1
     prefer_nll_weight: float = 1.0  # prefer stage: RPO's NLL term on the chosen step (train --dpo --nll-weight)
 
