@@ -76,7 +76,7 @@ def main() -> None:
     train_info = json.loads((args.adapter / "tooltune_train.json").read_text(encoding="utf-8"))
     record = {
         "recipe": RECIPE, "version": 3,
-        "made_by": "recipe v2's SFT adapter, then DPO + NLL on pairs mined where it fails on v3-corpus items (docs/dpo.md)",
+        "made_by": "recipe v2's SFT adapter, then DPO + NLL on pairs mined where it fails on v3-corpus items (docs/training.md)",
         "commands": COMMANDS,
         "reproduce": REPRODUCE,
         "corpus": json.loads((args.corpus / "corpus" / "done.json").read_text(encoding="utf-8")),
