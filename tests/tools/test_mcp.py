@@ -400,6 +400,7 @@ spec = ServerSpec(name="child", command=sys.executable, args=({fixture!r},), env
 tools = {{t.name: t for t in mcp_tools([spec], log_dir={logs!r})}}
 print(tools["pid"].invoke({{}}).output, flush=True)
 if sys.argv[1] == "wait":
+    print("calling", flush=True)
     tools["slow"].invoke({{"seconds": 60}})
 """
 
@@ -413,7 +414,8 @@ def test_servers_close_on_exit_and_on_ctrl_c(logs, how):
     pid = int(child.stdout.readline())
     assert alive(pid)
     if how == "ctrl-c":
-        time.sleep(0.3)
+        assert child.stdout.readline().strip() == "calling"
+        time.sleep(1.0)  # inside the call by now, even on a loaded machine
         child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=60)  # shutdown is bounded (mcp_session._CLOSE_S, twice); under load the child also needs time to start
     assert (how == "exit") == (child.returncode == 0), err
