@@ -410,7 +410,9 @@ def test_servers_close_on_exit_and_on_ctrl_c(logs, how):
     """The server outlives its stdin closing, so only tooltune's close at exit (which escalates
     to SIGTERM) stops it: a child that just dies would leave it running."""
     code = textwrap.dedent(CHILD.format(fixture=str(FIXTURE), logs=str(logs)))
-    child = subprocess.Popen([sys.executable, "-c", code, "wait" if how == "ctrl-c" else "exit"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT as a terminal delivers it: a process that ignores it (an earlier test, a CI runner) would hand the ignore down
+    child = subprocess.Popen([sys.executable, "-c", code, "wait" if how == "ctrl-c" else "exit"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pid = int(child.stdout.readline())
     assert alive(pid)
     if how == "ctrl-c":
