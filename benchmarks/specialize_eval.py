@@ -28,7 +28,7 @@ from tooltune.eval.evaluate import ModelSpec, run_eval
 from tooltune.eval.items import make_item
 from tooltune.eval.runner import EvalSettings
 from tooltune.llm import make_llm
-from tooltune.messages import Message, Sample, ToolCall, read_jsonl
+from tooltune.messages import Message, Sample, ToolCall, read_jsonl, write_jsonl_atomic
 
 HERE = Path(__file__).resolve().parent / "data" / "specialize"
 
@@ -89,7 +89,11 @@ def forced(items: list, args: argparse.Namespace) -> None:
     for label, path in [("shipped", str(shipped_adapter()))] + [tuple(a.split("=", 1)) for a in args.adapter]:
         started = time.perf_counter()
         model = attach_adapter(load_training_model(None), path, "adapter")
-        s = summarize_forced(score_forced(model, tokenizer, [i.sample for i in items], "json"))
+        results = score_forced(model, tokenizer, [i.sample for i in items], "json")
+        s = summarize_forced(results)
+        out = Path(args.out or f"runs/bench-{args.set}")
+        out.mkdir(parents=True, exist_ok=True)  # per item: where greedy decoding would first leave the reference
+        write_jsonl_atomic(out / f"forced-{label}.jsonl", [{"id": i.id, **r} for i, r in zip(items, results)])
         none = s["items"] - s["call_items"]
         table.add_row(label, f"{s['args_em'] * 100:.1f} % ({round(s['args_em'] * s['call_items'])}/{s['call_items']})",
                       f"{s['tool_name_em'] * 100:.1f} %", f"{round(s['no_call_accuracy'] * none)}/{none}")

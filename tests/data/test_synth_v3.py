@@ -336,3 +336,25 @@ def test_topical_knowledge_offers_the_questions_own_topic_as_often_as_the_mix_sa
             beside += any(offered & {t.name for t in synth.topical.get(q, [])} for q in users)
         assert beside == {1.0: 38, 0.5: 23, 0.0: 5}[share], (share, beside)
     assert [sum(ep is not None for ep, _ in drawn[s]) for s in (1.0, 0.5, 0.0)] == [96, 45, 0]
+
+
+def test_per_tool_list_draws_k_requests_over_one_prompt(train_tools, smol_tokenizer):
+    """MixV3.per_tool_list = K: K samples in a row share tools and system turn, so the dataset
+    builder groups them behind one prompt (train/tree.py); then a new tool list is drawn. Samples
+    over Python functions and look-ups build their own lists and stay one per list."""
+    from itertools import groupby
+
+    from tooltune.data.synth import corpus_v3
+    from tooltune.train.dataset import build_corpus
+    from tooltune.train.tree import tree_rows
+
+    synth = SynthV3(train_tools, split_chat()[0], seed=5, mix=corpus_v3.MixV3(per_tool_list=4))
+    samples = [synth.sample()[0] for _ in range(40)]
+    heads = [json.dumps([s.tools, [m.to_openai() for m in s.messages if m.role == "system"]], sort_keys=True) for s in samples]
+    runs = [len(list(g)) for _, g in groupby(heads)]
+    assert set(runs[:-1]) == {1, 4} and runs[-1] <= 4 and runs.count(4) >= 5, runs
+    assert len(set(heads)) == len(runs)  # a list never comes back
+    assert len({json.dumps([m.to_openai() for m in s.messages], sort_keys=True) for s in samples}) == 40  # no request repeated
+    built = build_corpus(samples, smol_tokenizer, "json", max_length=8192)
+    grouped = sorted(len(r.branches) for r in tree_rows(built.train, 8192) if r.prefix)
+    assert grouped == sorted(n for n in runs if n > 1)  # each list's samples behind one prefix

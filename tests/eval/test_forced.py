@@ -66,6 +66,9 @@ def test_tree_scoring_agrees_with_a_plain_pass_token_by_token(lively_model, smol
         assert (got["agree"], got["tokens"]) == (sum(hits), len(pos))
         assert 0 < sum(hits) < len(pos) or i == 2  # the model gets some tokens right, not all: the check can see a shift
         assert got["exact"] == all(hits)
+        k = next((n for n, hit in enumerate(hits) if not hit), None)  # the first token greedy decoding gets wrong
+        assert got["miss"] == (None if k is None else {"before": smol_tokenizer.decode(labels[pos[0]:pos[k]]), "want": smol_tokenizer.decode([labels[pos[k]]]),
+                                                      "got": smol_tokenizer.decode([guess[pos[k] - 1]])})
         assert got["called"] == (guess[pos[0] - 1] == smol_tokenizer("<tool_call>", add_special_tokens=False)["input_ids"][0])
         assert got["expect_call"] == (i < 2) and got["tools"] == ([sample.messages[1].tool_calls[0].name] if i < 2 else [])
     assert results[0]["tokens"] > 10  # the whole first turn is scored: the call and the end of the turn

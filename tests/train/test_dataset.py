@@ -151,3 +151,26 @@ def test_sample_json_roundtrip_feeds_the_same_example(smol_tokenizer, demo_sampl
     again = Sample.from_openai(json.loads(demo_samples[3].to_json()))
     fmt, renderer = get_format("react"), ChatRenderer(smol_tokenizer)
     assert build_example(again, fmt, renderer).input_ids == build_example(demo_samples[3], fmt, renderer).input_ids
+
+
+def test_inspect_tree_shows_the_row_that_trains_a_sample(smol_tokenizer, demo_samples):
+    from tooltune.train.inspect import tree_view
+    from tooltune.train.tree import tree_rows
+
+    fmt, renderer = get_format("react"), ChatRenderer(smol_tokenizer)
+    english = [i for i, s in enumerate(demo_samples) if dialogue_lang(s.messages) == "en"]
+    examples = [build_example(demo_samples[i], fmt, renderer, source=i) for i in english]
+    rows = tree_rows(examples, 4096)
+    row = next(r for r in rows if r.prefix and any(b.source == english[1] for b in r.branches))
+    text, line = tree_view(rows, english[1], smol_tokenizer, prefix_chars=30)
+    plain = text.plain
+    prefix_text = smol_tokenizer.decode(row.prefix)
+    assert plain.startswith(f"── shared prefix: {len(row.prefix)} tokens, computed once for {len(row.branches)} branches ──\n"
+                            f"{prefix_text[:30]} … ({len(prefix_text) - 30} more characters)\n")
+    assert plain.count("── branch ") == len(row.branches) and plain.count("← --index") == 1
+    mine = next(k for k, b in enumerate(row.branches) if b.source == english[1])
+    assert f"── branch {mine + 1}/{len(row.branches)}: sample {english[1]}, {len(row.branches[mine])} tokens  ← --index ──" in plain
+    assert demo_samples[english[1]].messages[0].text in plain  # the branch's own request, highlighted
+    flat = sum(len(row.prefix) + len(b) for b in row.branches)
+    assert line == f"tree row: {len(row)} tokens for {len(row.branches)} samples that as plain rows take {flat} ({1 - len(row) / flat:.0%} fewer tokens to run)"
+    assert tree_view(rows, 10_000, smol_tokenizer) is None  # no such sample: no row

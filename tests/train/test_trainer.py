@@ -152,6 +152,10 @@ def test_cli_train_inspect_and_mistakes(tmp_path, base_dir, short_jsonl):
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     assert "How much is 1234 * 5678?" in text and "trained" in text and "loss weight > 1" in text
+    res = runner.invoke(app, ["inspect-sample", "--index", "1", "--model", str(base_dir), "--tree"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "── shared prefix: " in text and text.count("← --index") == 1 and "How much is 1234 * 5678?" in text and "fewer tokens to run" in text
 
     for args, message in [
         (["train", "--lora", "--full"], "choose one of --lora and --full"),

@@ -89,10 +89,19 @@ def score_forced(model: Any, tokenizer: Any, samples: list[Sample], fmt_name: st
                 f = items[branch.source]  # its trained tokens are the turn's, in order: the name comes first
                 results[branch.source] = {"exact": all(hits), "name": bool(f.name_tokens) and all(hits[: f.name_tokens]),
                                           "called": bool(guess) and guess[0] == open_token, "expect_call": bool(f.tools), "tools": f.tools,
-                                          "agree": sum(hits), "tokens": len(hits)}
+                                          "agree": sum(hits), "tokens": len(hits), "miss": _miss(tokenizer, labels, pos, guess, hits)}
                 at += len(branch)
     model.train(was_training)
     return [results[i] for i in range(len(items))]
+
+
+def _miss(tokenizer: Any, labels: list[int], pos: list[int], guess: list[int], hits: list[bool]) -> dict[str, str] | None:
+    """Where greedy decoding would first leave the reference: the reference text before that
+    token, the token it wants and the one the model would write (None when all agree)."""
+    k = next((i for i, hit in enumerate(hits) if not hit), None)
+    if k is None:
+        return None
+    return {"before": tokenizer.decode(labels[pos[0]:pos[k]]), "want": tokenizer.decode([labels[pos[k]]]), "got": tokenizer.decode([guess[k]])}
 
 
 def summarize_forced(results: list[dict[str, Any]]) -> dict[str, Any]:

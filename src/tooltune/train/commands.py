@@ -6,7 +6,7 @@ field there."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -156,6 +156,9 @@ def inspect_sample(
     format: FormatOpt = T.format,
     lang: LangOpt = T.lang,
     loss_scale: Annotated[Optional[str], typer.Option(help="Show per-span loss weights: react | none")] = T.loss_scale,
+    tree: Annotated[bool, typer.Option("--tree", help="Show the tree row that trains this sample: the prompt it shares with "
+                                       "other samples once, then every branch (training groups samples that way by default)")] = False,
+    max_length: Annotated[int, typer.Option(help="With --tree: the row length the grouping fills")] = T.max_length,
 ) -> None:
     """Print one training sample with the learned tokens highlighted (green; magenta = weight > 1)."""
     from tooltune.formats import get_format
@@ -170,10 +173,40 @@ def inspect_sample(
     if not 0 <= index < len(samples):
         raise TooltuneError(f"--index {index} is out of range: the data has {len(samples)} samples")
     tokenizer = _tokenizer(model)
+    if tree:
+        _inspect_tree(samples, index, tokenizer, format, lang, scale, max_length)
+        return
     sample = samples[index]
     example = build_example(sample, get_format(format, dialogue_lang(sample.messages) if lang == "auto" else lang), ChatRenderer(tokenizer), scale, source=index)
     console.print(highlight(example, tokenizer), highlight=False)
     console.print(f"\n[bold]{summary(example)}[/]  (dim = context, not learned)")
+
+
+def _inspect_tree(samples: list, index: int, tokenizer: Any, fmt: str, lang: str, scale: str | None, max_length: int) -> None:
+    """inspect-sample --tree: the grouping `tooltune train` does (train/tree.py), around one sample."""
+    from tooltune.formats import get_format
+    from tooltune.formats.chat import ChatRenderer
+    from tooltune.lang import dialogue_lang
+    from tooltune.train.dataset import build_example
+    from tooltune.train.inspect import highlight, summary, tree_view
+    from tooltune.train.tree import tree_rows
+
+    renderer, examples = ChatRenderer(tokenizer), []
+    for i, s in enumerate(samples):
+        ex = build_example(s, get_format(fmt, dialogue_lang(s.messages) if lang == "auto" else lang), renderer, scale, source=i)
+        if len(ex) <= max_length:
+            examples.append(ex)
+    shown = tree_view(tree_rows(examples, max_length), index, tokenizer)
+    if shown is None:
+        ex = next((e for e in examples if e.source == index), None)
+        if ex is None:
+            raise TooltuneError(f"sample {index} is longer than --max-length {max_length}: raise it to see its row")
+        console.print(highlight(ex, tokenizer), highlight=False)
+        console.print(f"\n[bold]{summary(ex)}[/]: a plain row (no other sample within --max-length {max_length} shares its prompt)")
+        return
+    text, line = shown
+    console.print(text, highlight=False)
+    console.print(f"\n[bold]{line}[/]  (dim = context, not learned)")
 
 
 def register(app: typer.Typer) -> None:

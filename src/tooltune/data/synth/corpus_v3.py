@@ -83,6 +83,11 @@ class MixV3:
     # "What is a prime number?" beside is_prime), which cannot answer them: a tool near the
     # question is no reason to call — BFCL irrelevance's commonest item.
     topical_knowledge: float = 0.5
+    # K: samples drawn over one tool list (same tools, descriptions, style and system turn) before a
+    # new list is drawn. K > 1 lets training run that tool prompt once for K requests (tree rows,
+    # train/tree.py); the number of distinct tool lists is then samples / K. The K - 1 follow-ups
+    # are drawn from the kinds a given tool list can hold (not Python functions, chains or look-ups).
+    per_tool_list: int = 1
 
     def kinds(self) -> tuple[list[str], list[float]]:
         names = ["composed", "template", "respectively", "pair", "python", "python_parallel", "python_no_fit", "chain", "ask", "knowledge", "lookup", "no_fit", "chat"]
@@ -143,6 +148,8 @@ class SynthV3:
         self.links = [(a, b, link) for a in tools for b in tools if (link := chain_link(a, b))]
         self.topical = topical_tools(tools)
         self.kinds: Counter[str] = Counter()
+        self._group: _ToolList | None = None  # the tool list the next per_tool_list - 1 samples reuse
+        self._left = 0
 
     def _offer(self, targets: list[Any], pool: list[Any], same: list[Any]) -> list[Any]:
         """Targets plus distractors: none (a single offered tool, as many real requests), a few,
@@ -199,7 +206,7 @@ class SynthV3:
         episodes = [ep]
         if rng.random() < 0.3 and (extra := self._text_episode(rng.choice(["knowledge", "chat"]), lang, [])):
             episodes.append(extra)
-        return self._assemble(episodes, [f.spec() for f in offered], lang), [e.kind for e in episodes]
+        return self._assemble(episodes, [f.spec() for f in offered], self._system(lang)), [e.kind for e in episodes]
 
     def _py_no_fit(self) -> tuple[Sample, list[str]] | None:
         """A math request (English: the Chinese python requests name their function) beside 1-3
@@ -216,7 +223,7 @@ class SynthV3:
         offered = rng.sample(others, rng.choice([1, 1, 1, 2, 3]))
         reply = cannot([(f.name, first_sentence(f.description)) for f in offered], "en", rng)
         ep = Episode(found[0].question, [], reply, kind="no_fit")
-        return self._assemble([ep], [f.spec() for f in offered], "en"), [ep.kind]
+        return self._assemble([ep], [f.spec() for f in offered], self._system("en")), [ep.kind]
 
     def _lookup_sample(self, lang: str) -> tuple[Sample, list[str]]:
         """A look-up with a search tool among bank distractors; a second turn is another look-up or
@@ -233,7 +240,7 @@ class SynthV3:
         elif extra == "bank" and bank:
             episodes.append(composed_single(rng.choice(bank), lang, rng))
         rng.shuffle(episodes)
-        return self._assemble(episodes, [t.spec(lang) for t in offered], lang), [e.kind for e in episodes]
+        return self._assemble(episodes, [t.spec(lang) for t in offered], self._system(lang)), [e.kind for e in episodes]
 
     def _py_parallel(self, fn: PyFunc, lang: str) -> Episode | None:
         rng = self.rng
@@ -271,9 +278,12 @@ class SynthV3:
             return ask_missing(target, lang, rng)
         return self._text_episode(kind, lang, offered)
 
-    def _assemble(self, episodes: list[Episode], tools: list[dict[str, Any]], lang: str) -> Sample:
+    def _system(self, lang: str) -> str | None:
         rng = self.rng
-        msgs: list[Message] = [Message("system", rng.choice(SYSTEMS[lang]))] if rng.random() < 0.25 else []
+        return rng.choice(SYSTEMS[lang]) if rng.random() < 0.25 else None
+
+    def _assemble(self, episodes: list[Episode], tools: list[dict[str, Any]], system: str | None) -> Sample:
+        msgs: list[Message] = [Message("system", system)] if system else []
         ids = [0]
         for ep in episodes:
             msgs += ep.messages(ids)
@@ -283,6 +293,9 @@ class SynthV3:
     def sample(self) -> tuple[Sample, list[str], str]:
         """One sample: (canonical sample, episode kinds, language)."""
         rng, mix = self.rng, self.mix
+        if self._left > 0 and self._group is not None:
+            self._left -= 1
+            return self._again(self._group)
         lang = "zh" if rng.random() < mix.zh else "en"
         names, weights = mix.kinds()
         while True:
@@ -306,16 +319,54 @@ class SynthV3:
                 first = first or self._bank_episode(kind, offered, target, lang)
             if first is None:
                 continue
-            episodes = [first]
-            for _ in range(rng.choice([0, 0, 1, 1, 2])):  # more turns over the same tools
-                k = rng.choices(names, weights)[0]
-                if k.startswith("python") or k in ("chain", "lookup"):
-                    continue
-                if (ep := self._bank_episode(k, offered, rng.choice(offered), lang)) is not None:
-                    episodes.append(ep)
-            rng.shuffle(episodes)
+            episodes = self._more_turns(first, offered, lang)
             desc_lang = lang if lang == "en" or rng.random() < 0.75 else "en"
-            sample = self._assemble(episodes, [t.spec(desc_lang) for t in offered], lang)
+            group = _ToolList(offered, lang, desc_lang, self._system(lang))
+            if mix.per_tool_list > 1:  # one seed restyles every sample of the list the same way
+                group.restyle_seed = rng.random() if rng.random() < mix.restyled else None
+                self._group, self._left = group, mix.per_tool_list - 1
+                return self._over(group, episodes)
+            sample = self._assemble(episodes, [t.spec(desc_lang) for t in offered], group.system)
             if rng.random() < mix.restyled:
                 sample = restyle(sample, rng, {t.name: t.domain for t in offered})
             return sample, [e.kind for e in episodes], lang
+
+    def _more_turns(self, first: Episode, offered: list[BankTool], lang: str) -> list[Episode]:
+        rng = self.rng
+        names, weights = self.mix.kinds()
+        episodes = [first]
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):  # more turns over the same tools
+            k = rng.choices(names, weights)[0]
+            if k.startswith("python") or k in ("chain", "lookup"):
+                continue
+            if (ep := self._bank_episode(k, offered, rng.choice(offered), lang)) is not None:
+                episodes.append(ep)
+        rng.shuffle(episodes)
+        return episodes
+
+    def _over(self, group: _ToolList, episodes: list[Episode]) -> tuple[Sample, list[str], str]:
+        sample = self._assemble(episodes, [t.spec(group.desc_lang) for t in group.offered], group.system)
+        if group.restyle_seed is not None:
+            sample = restyle(sample, random.Random(group.restyle_seed), {t.name: t.domain for t in group.offered})
+        return sample, [e.kind for e in episodes], group.lang
+
+    def _again(self, group: _ToolList) -> tuple[Sample, list[str], str]:
+        """A further sample over the current tool list (MixV3.per_tool_list)."""
+        rng = self.rng
+        names, weights = self.mix.kinds()
+        while True:
+            kind = rng.choices(names, weights)[0]
+            if kind.startswith("python") or kind in ("chain", "lookup"):
+                continue
+            first = self._bank_episode(kind, group.offered, rng.choice(group.offered), group.lang)
+            if first is not None:
+                return self._over(group, self._more_turns(first, group.offered, group.lang))
+
+
+@dataclass
+class _ToolList:
+    offered: list[BankTool]
+    lang: str
+    desc_lang: str
+    system: str | None
+    restyle_seed: float | None = None
