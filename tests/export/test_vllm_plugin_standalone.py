@@ -33,6 +33,10 @@ EXTRA = [
 ]
 TEXTS = {name: text for name, fmt, text, _ in CASES + INVALID if fmt == "json"} | dict(EXTRA)
 NEEDS_JSON_REPAIR = "json_missing_brace_closed"
+STEPS = (3, 10_000)  # a few characters per delta, and the whole text in one (content and calls together)
+
+
+CASE_IDS = [(name, step) for name in TEXTS for step in STEPS]
 
 
 def expected(text):
@@ -53,7 +57,7 @@ def run_bare(tmp_path, layout, extra_paths=()):
     plugin = tmp_path / "tooltune_tool_parser.py"
     plugin.write_text(plugin_text(), encoding="utf-8")
     standin = write_standin(tmp_path / f"vllm-{layout}", layout)
-    cases = [{"text": text, "tools": TOOLS, "step": 3} for text in TEXTS.values()]
+    cases = [{"text": text, "tools": TOOLS, "step": step} for text in TEXTS.values() for step in STEPS]
     r = subprocess.run([sys.executable, "-S", "-I", str(DRIVER), str(standin), str(plugin), *map(str, extra_paths)],
                        input=json.dumps(cases), capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -71,8 +75,8 @@ def without_optional_libraries(monkeypatch):
 def test_plugin_reads_like_tooltune_with_the_standard_library_only(tmp_path, layout, without_optional_libraries):
     got = run_bare(tmp_path, layout)
     assert got["importable"] == {"tooltune": False, "json_repair": False, "rapidfuzz": False, "jsonschema": False}
-    for name, result in zip(TEXTS, got["results"]):
-        assert result == expected(TEXTS[name]), name
+    for (name, step), result in zip(CASE_IDS, got["results"]):
+        assert result == expected(TEXTS[name]), (name, step)
 
 
 def test_plugin_uses_json_repair_when_vllms_environment_has_it(tmp_path):
@@ -82,9 +86,9 @@ def test_plugin_uses_json_repair_when_vllms_environment_has_it(tmp_path):
     shutil.copytree(Path(json_repair.__file__).parent, beside / "json_repair")
     got = run_bare(tmp_path, "0.32", [beside])
     assert got["importable"]["json_repair"] and not got["importable"]["tooltune"]
-    for name, result in zip(TEXTS, got["results"]):
-        assert result == expected(TEXTS[name]), name
-    repaired = got["results"][list(TEXTS).index(NEEDS_JSON_REPAIR)]
+    for (name, step), result in zip(CASE_IDS, got["results"]):
+        assert result == expected(TEXTS[name]), (name, step)
+    repaired = got["results"][CASE_IDS.index((NEEDS_JSON_REPAIR, 3))]
     assert repaired["whole"]["calls"] == [["web_search", {"query": "Everest"}]]
 
 
@@ -114,3 +118,19 @@ def test_a_missing_vllm_class_is_one_line_on_stderr(tmp_path):
     first = r.stderr.splitlines()[0]
     assert first.startswith("tooltune_tool_parser: vLLM's ToolParser is in none of vllm.tool_parsers.abstract_tool_parser, ")
     assert first.endswith("(vLLM: none importable); run vLLM with this plugin from vLLM's own Python, a release from 0.9 to 0.32")
+
+
+def test_the_build_refuses_what_could_not_run_without_tooltune():
+    from tooltune.errors import TooltuneError
+    from tooltune.export.vllm_plugin import _tooltune_imports
+
+    assert _tooltune_imports("try:\n    import json_repair\nexcept ImportError:\n    json_repair = None\n", "m") == []
+    assert _tooltune_imports("from tooltune.formats import json_layout, scan\n", "m") == [
+        "tooltune.formats.json_layout", "tooltune.formats.scan"]
+    for source, message in [("import json_repair\n", "m: imports json_repair outside the standard library without a fallback"),
+                            ("from rapidfuzz import fuzz\n", "m: imports rapidfuzz outside the standard library without a fallback"),
+                            ("import tooltune.toolspec\n", "m: `import tooltune.toolspec` cannot be carried"),
+                            ("from tooltune.formats import get_format\n", "m: `from tooltune.formats import get_format` names no module")]:
+        with pytest.raises(TooltuneError) as err:
+            _tooltune_imports(source, "m")
+        assert str(err.value).startswith(message)
