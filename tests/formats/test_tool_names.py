@@ -8,7 +8,7 @@ import pytest
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.messages import Message, ToolCall
-from tooltune.serve.templates import jinja_template
+from tooltune.export.templates import jinja_template
 
 NAME = "查询天气"
 WEATHER = {"type": "function", "function": {"name": NAME, "description": "查询城市天气",

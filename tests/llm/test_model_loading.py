@@ -126,7 +126,7 @@ def test_a_gguf_with_an_adapter_is_merged_once_then_loaded_from_the_cache(tmp_pa
     from transformers import AutoModelForCausalLM
 
     from tooltune.llm.loading import load_with_adapter, merged_source
-    from tooltune.serve.gguf_export import write_gguf
+    from tooltune.export.gguf_writer import write_gguf
 
     monkeypatch.setenv(weights_cache.CACHE_ENV, str(tmp_path / "cache"))
     gguf = write_gguf(copy.deepcopy(tiny_model), embedded.embedded_model_path(), tmp_path / "base.gguf", "f16", "")

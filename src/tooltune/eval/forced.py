@@ -21,12 +21,11 @@ from typing import Any
 
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
+from tooltune.formats.json_layout import CALL_OPEN
 from tooltune.lang import dialogue_lang
 from tooltune.messages import Sample
 from tooltune.train.dataset import IGNORE, Example
 from tooltune.train.tree import tree_rows
-
-CALL_OPEN = "<tool_call>"
 
 
 @dataclass

@@ -8,11 +8,11 @@ exactly what it is later asked to continue.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tooltune.formats import json_layout
 from tooltune.messages import Message, ToolCall
 
 
@@ -126,9 +126,7 @@ class PromptFormat(ABC):
         """The opening of a tool call in this format's syntax, which a server prefills when
         tool_choice forces a call; with `name`, up to where the arguments begin. This default is
         the json format's `<tool_call>` block, also what a native model is steered with."""
-        if name:
-            return "<tool_call>\n" + json.dumps({"name": name}, ensure_ascii=False)[:-1] + ', "arguments": '
-        return '<tool_call>\n{"name": "'
+        return json_layout.forced_call_prefix(name)
 
     def format_error_feedback(self, error: str) -> str:
         """The message fed back to the model after a completion it could not parse."""

@@ -15,7 +15,7 @@ backends' mask, `tooltune.llm.constrain`) enforces:
   or a named function when `tools` holds just that one); `choice="none"`: the opener can never
   be written.
 
-The call layout is the one the formats render for training (`JsonCallFormat.assistant_text`,
+The call layout is the one the formats render for training (`json_layout`,
 `react_layout.step_segments`): `json.dumps` separators, arguments in schema order. Covered: the
 json format, react (en and zh: both write `Action:`; the full-width and Chinese keywords the
 parser reads also open a call), and native for the hermes family (Qwen2.5/Qwen3 `<tool_call>`).
@@ -30,13 +30,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tooltune.formats import react_layout
+from tooltune.formats import json_layout, react_layout
 from tooltune.formats.base import PromptFormat
 from tooltune.toolspec import tool_name, tool_names, tool_params
 
 # json.dumps' own layout, so a constrained call is byte for byte what training rendered; no
 # free whitespace also means a model cannot loop on blank lines inside a call.
-JSON_LAYOUT = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": ", "lenient": True}
+JSON_LAYOUT = {"whitespace_flexible": False, "item_separator": json_layout.ITEM_SEPARATOR,
+               "key_separator": json_layout.KEY_SEPARATOR, "lenient": True}
 
 Choice = Literal["auto", "required", "none"]
 
@@ -50,7 +51,7 @@ class CallSyntax:
     json_call: bool  # {"name": …, "arguments": …} after the opener (else `Action:` layout)
 
 
-JSON_SYNTAX = CallSyntax("json", ("<tool_call>",), json_call=True)
+JSON_SYNTAX = CallSyntax("json", (json_layout.CALL_OPEN,), json_call=True)
 REACT_SYNTAX = CallSyntax("react", react_layout.CALL_OPENERS, json_call=False)
 SYNTAXES = {s.name: s for s in (JSON_SYNTAX, REACT_SYNTAX)}
 
@@ -83,7 +84,8 @@ class ToolConstraint:
         bodies = [_json_body(t) if syntax.json_call else _react_body(t) for t in self._specs()]
         alternatives = " | ".join(f"tool{i}" for i in range(len(bodies)))
         if syntax.json_call:
-            lines.append(f'call: "\\n" ({alternatives}) "\\n</tool_call>"')
+            head = json_layout.CALL_HEAD.removeprefix(json_layout.CALL_OPEN)  # the opener is OPEN's
+            lines.append(f"call: {_lit(head)} ({alternatives}) {_lit(json_layout.CALL_TAIL)}")
         else:
             lines.append(f'call: " " ({alternatives}) "\\n"')
         lines += [f"tool{i}: {body}" for i, body in enumerate(bodies)]

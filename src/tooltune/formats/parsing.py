@@ -2,7 +2,9 @@
 
 Order of attempts matters: strict JSON first (so valid input is never "repaired" into something
 else), then Python literals (`True`, `None`, single quotes), then a maintained JSON repair
-library on a copy with full-width punctuation normalised.
+library on a copy with full-width punctuation normalised. Both libraries are optional here: the
+exported vLLM plugin carries this module into an environment that may have neither (without
+json_repair that last repair is skipped; without rapidfuzz the same similarity is computed here).
 
 Whatever a model writes, these never raise anything but ArgumentError and take time roughly
 linear in the input: nesting deeper than MAX_DEPTH is refused before any decoder recurses into
@@ -19,8 +21,14 @@ import re
 import warnings
 from typing import Any
 
-import json_repair
-from rapidfuzz import fuzz, process
+try:
+    import json_repair
+except ImportError:  # the exported vLLM plugin runs this module where only the stdlib is sure
+    json_repair = None
+try:
+    from rapidfuzz.fuzz import ratio
+except ImportError:
+    ratio = None
 
 from tooltune.toolspec import tool_names, tool_params  # noqa: F401  (the spec accessors, re-exported for the parsers)
 
@@ -90,7 +98,7 @@ def loads_lenient(text: str) -> Any:
         return to_jsonable(literal_eval_quiet(text))
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         pass
-    for candidate in (text, text.translate(_FULLWIDTH)):
+    for candidate in (text, text.translate(_FULLWIDTH)) if json_repair is not None else ():
         if candidate.lstrip()[:1] not in "{[" or len(candidate) > MAX_REPAIR_CHARS:
             continue
         try:
@@ -174,10 +182,26 @@ def resolve_tool_name(raw: str, tool_names: list[str]) -> str | None:
     if _squash(name) in squashed:
         return squashed[_squash(name)]
     if tool_names and name:
-        best = process.extractOne(_squash(name), list(squashed), scorer=fuzz.ratio)
-        if best and best[1] >= 88:
-            return squashed[best[0]]
+        wanted = _squash(name)
+        score, best = max(((similarity(wanted, n), n) for n in squashed), key=lambda pair: pair[0])
+        if score >= 88:
+            return squashed[best]
     return None
+
+
+def similarity(a: str, b: str) -> float:
+    """rapidfuzz's `fuzz.ratio` (0-100: twice the longest common subsequence over both lengths),
+    from rapidfuzz when it is installed, else computed here (tool names are short)."""
+    if ratio is not None:
+        return ratio(a, b)
+    if not a and not b:
+        return 100.0
+    row = [0] * (len(b) + 1)
+    for ca in a:
+        prev_diag = 0
+        for j, cb in enumerate(b, 1):
+            prev_diag, row[j] = row[j], prev_diag + 1 if ca == cb else max(row[j], row[j - 1])
+    return 200.0 * row[-1] / (len(a) + len(b))
 
 
 def unknown_tool_error(raw: str, tools: list[dict[str, Any]]) -> str:

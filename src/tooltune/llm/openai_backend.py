@@ -19,13 +19,13 @@ breaks the streams of the others, so concurrency adapts instead of turning them 
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import threading
 import time
 from typing import Any
 
 from tooltune.errors import BackendError, TooltuneError
+from tooltune.formats import json_layout
 from tooltune.formats.base import Rendered
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText, cut_at_stop
 from tooltune.messages import ToolCall
@@ -52,13 +52,11 @@ def fold_tool_messages(messages: list[dict[str, Any]], tool_role: str) -> list[d
     out = []
     for m in messages:
         if m["role"] == "tool":
-            out.append({"role": tool_role, "content": f"<tool_response>\n{m.get('content') or ''}\n</tool_response>"})
+            out.append({"role": tool_role, "content": json_layout.response_block(m.get("content") or "")})
         elif m.get("tool_calls"):
-            calls = "\n".join(
-                "<tool_call>\n" + json.dumps({"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"] or "{}")}, ensure_ascii=False) + "\n</tool_call>"
-                for c in m["tool_calls"]
-            )
-            out.append({"role": "assistant", "content": "\n".join(filter(None, [m.get("content"), calls]))})
+            calls = [ToolCall.from_openai(c) for c in m["tool_calls"]]
+            calls_text = json_layout.assistant_text(None, [(c.name, c.arguments) for c in calls])
+            out.append({"role": "assistant", "content": "\n".join(filter(None, [m.get("content"), calls_text]))})
         else:
             out.append(m)
     return out

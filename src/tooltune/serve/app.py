@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,20 @@ from tooltune.serve.replies import ChunkMaker, generation_request, make_reply, r
 log = logging.getLogger("tooltune.serve")
 
 
+@dataclass
+class Served:
+    """What every route reads: the model, its format, the limits. Kept on `app.state.served`, so
+    the handlers are plain functions of the request."""
+
+    llm: LLM
+    fmt: PromptFormat
+    engine: BatchEngine
+    model_name: str
+    api_key: str | None
+    default_max_tokens: int
+    limits: Limits
+
+
 def create_app(
     llm: LLM, fmt: PromptFormat, model_name: str = "tooltune", api_key: str | None = None,
     max_batch: int = 8, max_queue: int = 64, default_max_tokens: int = 512, limits: Limits | None = None,
@@ -45,53 +60,70 @@ def create_app(
 
     app = FastAPI(title="tooltune", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.engine = engine
+    app.state.served = Served(llm, fmt, engine, model_name, api_key, default_max_tokens, limits)
     _install_error_handlers(app)
-
-    def authorize(request: Request) -> None:
-        if api_key is None:
-            return
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), api_key.encode()):
-            raise ApiError(401, "invalid or missing API key: send 'Authorization: Bearer <key>' with the server's --api-key",
-                           code="invalid_api_key")
-
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": model_name, "format": fmt.name, "queued": engine.waiting, "cancelled": engine.cancelled}
-
-    @app.get("/v1/models")
-    async def models(request: Request) -> dict[str, Any]:
-        authorize(request)
-        return {"object": "list", "data": [{"id": model_name, "object": "model", "created": 0, "owned_by": "tooltune"}]}
-
-    @app.post("/v1/chat/completions")
-    async def chat(request: Request) -> Any:
-        authorize(request)
-        req = parse_request(await read_body(request, limits.max_request_bytes), limits.max_messages, limits.max_tools)
-        if req.model != model_name:
-            raise ApiError(404, f"model {req.model!r} is not served here; this server serves {model_name!r}",
-                           "model", "model_not_found")
-        conv = to_conversation(req, default_max_tokens)
-        gen, prefix = generation_request(fmt, conv)
-        ids = await asyncio.to_thread(check_context, llm, gen)  # a 400 here costs no prefill
-        gen.cancel = threading.Event()
-        if req.stream:
-            live = not conv.tools and not prefix
-            pieces: asyncio.Queue[str] = asyncio.Queue()
-            loop = asyncio.get_running_loop()
-            on_text = (lambda text: loop.call_soon_threadsafe(pieces.put_nowait, text)) if live else None
-            future = _submit(engine, gen, on_text, ids)  # a full queue is a 429 before any byte is streamed
-            stream = _stream(future, pieces if live else None, fmt, conv, gen, prefix, model_name, limits.request_timeout)
-            return EventSourceResponse(stream, ping=15)
-        try:
-            completion = await answer_or_cancel(request, asyncio.wrap_future(_submit(engine, gen, None, ids)), gen,
-                                                limits.request_timeout)
-        except ClientGone:
-            log.info("client left before its answer; generation cancelled")
-            return Response(status_code=499)
-        return response_json(make_reply(fmt, conv, completion, prefix), model_name)
-
+    app.add_api_route("/health", health, methods=["GET"])
+    app.add_api_route("/v1/models", models, methods=["GET"])
+    app.add_api_route("/v1/chat/completions", chat, methods=["POST"])
     return app
+
+
+def _served(request: Request) -> Served:
+    return request.app.state.served
+
+
+def authorize(served: Served, request: Request) -> None:
+    """With --api-key, every /v1 route wants `Authorization: Bearer <key>` (compared in constant time)."""
+    if served.api_key is None:
+        return
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), served.api_key.encode()):
+        raise ApiError(401, "invalid or missing API key: send 'Authorization: Bearer <key>' with the server's --api-key",
+                       code="invalid_api_key")
+
+
+async def health(request: Request) -> dict[str, Any]:
+    served = _served(request)
+    return {"status": "ok", "model": served.model_name, "format": served.fmt.name, "queued": served.engine.waiting,
+            "cancelled": served.engine.cancelled}
+
+
+async def models(request: Request) -> dict[str, Any]:
+    served = _served(request)
+    authorize(served, request)
+    return {"object": "list", "data": [{"id": served.model_name, "object": "model", "created": 0, "owned_by": "tooltune"}]}
+
+
+async def chat(request: Request) -> Any:
+    """/v1/chat/completions: checked and rendered before it is queued (a 4xx costs no prefill),
+    then answered whole or as an SSE stream."""
+    served = _served(request)
+    authorize(served, request)
+    limits = served.limits
+    req = parse_request(await read_body(request, limits.max_request_bytes), limits.max_messages, limits.max_tools)
+    if req.model != served.model_name:
+        raise ApiError(404, f"model {req.model!r} is not served here; this server serves {served.model_name!r}",
+                       "model", "model_not_found")
+    conv = to_conversation(req, served.default_max_tokens)
+    gen, prefix = generation_request(served.fmt, conv)
+    ids = await asyncio.to_thread(check_context, served.llm, gen)  # a 400 here costs no prefill
+    gen.cancel = threading.Event()
+    if req.stream:
+        live = not conv.tools and not prefix
+        pieces: asyncio.Queue[str] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        on_text = (lambda text: loop.call_soon_threadsafe(pieces.put_nowait, text)) if live else None
+        future = _submit(served.engine, gen, on_text, ids)  # a full queue is a 429 before any byte is streamed
+        stream = _stream(future, pieces if live else None, served.fmt, conv, gen, prefix, served.model_name,
+                         limits.request_timeout)
+        return EventSourceResponse(stream, ping=15)
+    try:
+        completion = await answer_or_cancel(request, asyncio.wrap_future(_submit(served.engine, gen, None, ids)), gen,
+                                            limits.request_timeout)
+    except ClientGone:
+        log.info("client left before its answer; generation cancelled")
+        return Response(status_code=499)
+    return response_json(make_reply(served.fmt, conv, completion, prefix), served.model_name)
 
 
 def _submit(engine: BatchEngine, gen: Any, on_text: Any = None, ids: list[int] | None = None) -> Any:

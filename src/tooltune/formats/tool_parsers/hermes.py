@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tooltune.formats.base import Parsed
-from tooltune.formats.jsoncall import parse_tool_call_text
+from tooltune.formats.json_parse import parse_tool_call_text
 from tooltune.formats.tool_parsers.common import ToolParser
 
 

