@@ -16,14 +16,22 @@ TRL keeps its defaults
 (no packing, padding to the longest row, full logits, gradient checkpointing on); on CPU it is
 told use_cpu/bf16=False because its bf16 default refuses to start there.
 
+Rows that share a prompt (systems plain, shared, shared-frozen; benchmarks/shared_rows.py): the same
+samples as one row each or as tree rows of K samples behind one tool prompt, each system in a fresh
+process so its peak memory is its own; `--curve STEPS` overlays both systems' loss curves in a PNG.
+
 Run: .venv/bin/python benchmarks/train_throughput.py [--samples 64] [--repeats 1] [--systems fp32,bf16,packed,trl,trl-nockpt]
      (TRL: pip install 'tooltune[bench]')
+     .venv/bin/python benchmarks/train_throughput.py --systems plain,shared,shared-frozen --data fixed-list --per-list 16 --samples 32
+     .venv/bin/python benchmarks/train_throughput.py --systems plain,shared --data v3 --per-list 4 --samples 32
+     .venv/bin/python benchmarks/train_throughput.py --curve 100 --data v3 --per-list 2 --max-length 1024 --png docs/img/shared_rows_loss.png
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import importlib.util
 import statistics
 import tempfile
@@ -32,6 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import shared_rows
 from rich.console import Console
 from rich.table import Table
 
@@ -140,9 +149,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=N_SAMPLES, help="training samples per run (64 for the published table)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per system, alternating order; the table shows medians")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join([*SYSTEMS, *shared_rows.SYSTEMS])}")
+    parser.add_argument("--data", choices=["fixed-list", "v3"], default="fixed-list", help="workload of the plain/shared systems")
+    parser.add_argument("--per-list", type=int, default=16, help="K: samples behind one prompt (plain/shared systems)")
+    parser.add_argument("--max-length", type=int, default=4096, help="longest sample kept (plain/shared systems)")
+    parser.add_argument("--curve", type=int, default=0, help="train plain and shared rows STEPS steps each and plot both loss curves")
+    parser.add_argument("--png", default="shared_rows_loss.png", help="where --curve writes its plot")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:  # a child of run_systems
+        print(json.dumps(shared_rows.measure(args.one, args.data, args.samples, args.per_list, args.max_length)))
+        return
+    if args.curve:
+        plain, shared = shared_rows.curve(args.data, args.curve, args.per_list, args.max_length, args.png)
+        gap = max(abs(a - b) for a, b in zip(plain, shared))
+        console.print(f"{args.curve} steps: plain {plain[0]:.4f} -> {plain[-1]:.4f}, shared {shared[0]:.4f} -> {shared[-1]:.4f}; largest gap {gap:.2e}; plot {args.png}")
+        return
     names = [n.strip() for n in args.systems.split(",") if n.strip()]
+    tree_names = [n for n in names if n in shared_rows.SYSTEMS]
+    if tree_names:
+        console.print(shared_rows.table(shared_rows.run_systems(tree_names, args.data, args.samples, args.per_list, args.max_length, args.repeats),
+                                        args.data, args.per_list))
+        names = [n for n in names if n not in tree_names]
+        if not names:
+            return
     unknown = [n for n in names if n not in SYSTEMS]
     if unknown or not names or args.samples < BATCH or args.repeats < 1:
         parser.error(f"--systems from {', '.join(SYSTEMS)} (got {unknown or names}); --samples >= {BATCH}; --repeats >= 1")
