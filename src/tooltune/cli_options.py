@@ -12,11 +12,11 @@ that config from the command's parameters by field name instead of copying them 
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, Optional
 
 import typer
 
+from tooltune.configs import config_from  # noqa: F401  (the commands build their configs with it)
 from tooltune.lang import LANG_HELP
 
 CORPUS_FLAGS = ("--data", "--db")
@@ -93,15 +93,3 @@ AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help=ADAPTER_HEL
 CompareOpt = Annotated[Optional[str], typer.Option(help="Two models 'A,B' side by side, e.g. embedded-base,embedded")]
 WeightsOpt = Annotated[str, weights_option()]
 ConstrainOpt = Annotated[bool, constrain_option()]
-
-C = TypeVar("C")
-
-
-def config_from(cls: type[C], params: dict[str, Any], **overrides: Any) -> C:
-    """`cls(...)` from a command's parameters: every parameter named like a field of the config
-    dataclass goes in as it is, `overrides` replace the ones the command translates (e.g. `--full`
-    -> `lora=False`). A new option that matches a field therefore needs no line here."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    values = {k: v for k, v in params.items() if k in names}
-    values.update(overrides)
-    return cls(**values)

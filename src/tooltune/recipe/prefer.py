@@ -96,10 +96,10 @@ def _dpo(cfg: RecipeConfig, base: str | None, sft: Path, mix: Path, log: Callabl
     from tooltune.train.trainer import checkpoints
 
     out = stage_dir(cfg, "prefer") / "dpo"
-    tc = DPOConfig(data=str(mix), model=base, out=str(out), ref=str(sft), beta=cfg.prefer_beta, nll_weight=cfg.prefer_nll_weight,
-                   format=cfg.prefer_format, lr=cfg.prefer_lr, epochs=cfg.prefer_epochs, batch_size=cfg.batch_size,
-                   grad_accum=cfg.grad_accum, max_length=cfg.prefer_max_length, save_steps=cfg.save_steps, seed=cfg.seed,
-                   report_to="none", eval_split=0.0, scheduler="constant", warmup_ratio=0.0, resume=bool(checkpoints(out)), progress=False)
+    tc = DPOConfig.of(data=str(mix), model=base, out=str(out), ref=str(sft), beta=cfg.prefer_beta, nll_weight=cfg.prefer_nll_weight,
+                      format=cfg.prefer_format, lr=cfg.prefer_lr, epochs=cfg.prefer_epochs, batch_size=cfg.batch_size,
+                      grad_accum=cfg.grad_accum, max_length=cfg.prefer_max_length, save_steps=cfg.save_steps, seed=cfg.seed,
+                      report_to="none", eval_split=0.0, scheduler="constant", warmup_ratio=0.0, resume=bool(checkpoints(out)), progress=False)
     trainer = DPOTrainer(tc)  # loads the base itself, so its record says whether that is the embedded model
     res = trainer.run()
     last = res.history[-1] if res.history else {}

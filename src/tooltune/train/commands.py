@@ -1,7 +1,7 @@
 """CLI: `tooltune train`, `tooltune merge`, `tooltune sweep`, `tooltune inspect-sample`.
 
 Every default is `TrainConfig`'s (or `DPOConfig`'s), and `train` builds its config from its
-parameters by name (`config_from`): a new training option is one parameter line here and one
+parameters by name (`TrainConfig.of`): a new training option is one parameter line here and one
 field there."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from tooltune.cli_options import config_from, corpus_option, format_option, lang_option, model_option
+from tooltune.cli_options import corpus_option, format_option, lang_option, model_option
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
 from tooltune.train.dpo_config import DPOConfig
@@ -91,9 +91,9 @@ def train(
         if data == "demo":
             raise TooltuneError("--dpo needs pairs: pass --data pairs.jsonl (from `tooltune export --format dpo` or `tooltune pairs mine`) or a corpus.db")
         # pairs are never packed nor trimmed: --pack and --overlong stay out of a DPO run
-        _train_dpo(config_from(DPOConfig, params, lora=not full, loss_scale=_loss_scale(loss_scale), ref=ref or D.ref, overlong=D.overlong, pack=D.pack, tree=D.tree))
+        _train_dpo(DPOConfig.of(params, lora=not full, loss_scale=_loss_scale(loss_scale), ref=ref or D.ref, overlong=D.overlong, pack=D.pack, tree=D.tree))
         return
-    cfg = config_from(TrainConfig, params, data=_data_path(data), lora=not full, loss_scale=_loss_scale(loss_scale))
+    cfg = TrainConfig.of(params, data=_data_path(data), lora=not full, loss_scale=_loss_scale(loss_scale))
     with console.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'} and tokenizing…"):
         trainer = Trainer(cfg)
     c, w = trainer.corpus, trainer.total_steps()
@@ -142,7 +142,7 @@ def sweep(
     from tooltune.train.sweep import parse_lrs, run_sweep
 
     scales = [_loss_scale(s.strip() or None) for s in loss_scales.split(",")]
-    base = config_from(TrainConfig, params, data=_data_path(data), lora=not full)
+    base = TrainConfig.of(params, data=_data_path(data), lora=not full)
     png, csv_path, results = run_sweep(base, parse_lrs(lrs), scales)
     for label, res in results.items():
         console.print(f"{label}: final loss {res.history[-1]['loss']:.4f}, eval loss {res.eval_loss}")

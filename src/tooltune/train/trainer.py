@@ -17,10 +17,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, TypeVar
 
+from tooltune.configs import config_from
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
 from tooltune.formats import get_format
@@ -41,6 +42,8 @@ from tooltune.train.schedule import check_scheduler, make_scheduler  # re-export
 # call at 0.74x the speed of fp32 (docs/training.md#speed), so CPU stays fp32;
 # `--precision bf16` is there for CPUs with AMX (benchmarks/train_throughput.py measures both).
 PRECISIONS = ("auto", "fp32", "bf16")
+
+_Config = TypeVar("_Config", bound="TrainConfig")
 
 
 @dataclass
@@ -97,6 +100,13 @@ class TrainConfig:
     # Continue training this LoRA adapter (a folder with adapter_config.json) instead of a fresh
     # one: recipe v3 grows the shipped adapter on CPU rather than retraining it from nothing.
     init_adapter: str | None = None
+
+    @classmethod
+    def of(cls: type[_Config], values: Mapping[str, Any] | Any = None, /, **overrides: Any) -> _Config:
+        """The one way to make a training config: the fields named in `values` — a command's
+        parameters, another config (the sweep's base run) or a recipe's settings — then
+        `overrides` for what the caller translates or fixes; every other field keeps its default."""
+        return config_from(cls, values if values is not None else {}, **overrides)
 
     def validate(self) -> None:
         check_scheduler(self.scheduler)
@@ -172,7 +182,7 @@ class Trainer:
         packed = cfg.pack if cfg.pack is not None else torch.cuda.is_available()
         self.trees = self._use_trees(model)
         if self.trees:  # a tree row is a micro-batch of its own: --batch-size rows accumulate into a step
-            self.cfg = cfg = replace(cfg, batch_size=1, grad_accum=cfg.grad_accum * cfg.batch_size)
+            self.cfg = cfg = cfg.of(cfg, batch_size=1, grad_accum=cfg.grad_accum * cfg.batch_size)
         rows = (lambda examples: tree_rows(examples, cfg.max_length)) if self.trees else (lambda examples: make_rows(examples, cfg.max_length, packed))
         self.rows, self.eval_rows = rows(self.corpus.train), rows(self.corpus.eval)
         from accelerate.utils import set_seed
