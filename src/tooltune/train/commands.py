@@ -184,10 +184,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _train_dpo(cfg: DPOConfig) -> None:
-    from tooltune.train.dpo import DPOTrainer
+    from tooltune.train.dpo import dpo_trainer
 
     with console.status(f"loading the model, tokenizing the pairs and scoring them under the reference ({cfg.ref})…"):
-        trainer = DPOTrainer(cfg)
+        trainer = dpo_trainer(cfg)
     c = trainer.corpus
     console.print(f"{c.pairs} pairs -> {len(c.train)} train / {len(c.eval)} eval (x formats {cfg.format}); dropped: {c.identical} with chosen == rejected, "
                   f"{c.overlong} over --max-length; reference: {cfg.ref}; {trainer.total_steps()} steps")
