@@ -1,4 +1,4 @@
-"""DPO step cost: a pair as one row (the shared prompt once, train/fork.py) vs two rows, on the
+"""DPO step cost: a pair as one tree row (the shared prompt once, train/pair_tree.py) vs two rows, on the
 embedded SmolLM2-135M in fp32 with the shipped LoRA adapter trainable — what `tooltune train
 --dpo --ref <shipped adapter>` runs on a CPU.
 

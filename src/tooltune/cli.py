@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from tooltune.cli_options import (
-    DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, AdapterOpt, McpConfigOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, format_option, lang_option,
-    tools_option,
+    DEFAULT_TOOLS, MODEL_SELECTION, TOOLS_GRAMMAR_HELP, McpConfigOpt, ConstrainOpt, MaxTokensOpt,
+    agent_steps_option, format_option, lang_option, tools_option,
 )
 from tooltune.errors import TooltuneError
 
@@ -55,19 +55,15 @@ def _confirm_on_terminal(name: str, arguments: dict) -> bool:
 
 
 @app.command()
+@MODEL_SELECTION
 def run(
     question: Annotated[str, typer.Argument(help="The question for the agent")],
     tools: Annotated[list[str], tools_option(TOOLS_GRAMMAR_HELP)] = [DEFAULT_TOOLS],
     format: Annotated[str, format_option()] = "react",
     lang: Annotated[str, lang_option()] = "en",
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    backend: BackendOpt = "auto",
-    weights: WeightsOpt = "fp32",
-    adapter: AdapterOpt = None,
-    max_steps: Annotated[int, typer.Option(help="Stop after this many model steps")] = 6,
-    max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 256,
+    *, model, base_url, api_key, backend, weights, adapter,
+    max_steps: Annotated[int, agent_steps_option("Stop after this many model steps")] = 6,
+    max_tokens: MaxTokensOpt = 256,
     search_dir: Annotated[Optional[str], typer.Option(help="Folder of .txt/.md files for the local web_search")] = None,
     search_backend: Annotated[str, typer.Option(help="web_search backend: local | web")] = "local",
     system: Annotated[Optional[str], typer.Option(help="System prompt")] = None,

@@ -12,11 +12,13 @@ that config from the command's parameters by field name instead of copying them 
 
 from __future__ import annotations
 
-from dataclasses import fields
+import inspect
+from collections.abc import Callable
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
+from tooltune.configs import config_from  # noqa: F401  (the commands build their configs with it)
 from tooltune.lang import LANG_HELP
 
 CORPUS_FLAGS = ("--data", "--db")
@@ -37,6 +39,67 @@ CONSTRAIN_HELP = ("Hold tool calls to the offered tools and their JSON Schemas w
                   "free until a call opens); local transformers models only, json / react / native hermes formats")
 
 
+# Option groups: the options several commands share, one group per concern. Each option is
+# written once below (its flag, its usual help, its env var); a command whose use differs passes
+# its own help to the factory, and takes its default from its own config. tests/test_cli_options.py
+# holds every command to the groups (which commands take each option, with which help and default).
+
+# -- output ---------------------------------------------------------------------------------------
+OUT_FOLDER_HELP = "Output folder"
+REPORT_FOLDER_HELP = "Report folder; also holds the per-item results a rerun resumes from"
+
+
+def out_option(help: str = OUT_FOLDER_HELP) -> Any:
+    """`--out`: what a command writes, a folder or a file (its help says which)."""
+    return typer.Option("--out", help=help)
+
+
+# -- generation limits ----------------------------------------------------------------------------
+STEP_TOKENS_HELP = "Token budget per step"
+
+
+def max_tokens_option(help: str = STEP_TOKENS_HELP) -> Any:
+    """`--max-tokens`: the longest completion a command asks the model for."""
+    return typer.Option("--max-tokens", help=help)
+
+
+def agent_steps_option(help: str) -> Any:
+    """`--max-steps` of a command that runs the agent: model steps per run (training's
+    `--max-steps` counts optimizer steps: `training_option`)."""
+    return typer.Option("--max-steps", help=help)
+
+
+# -- batching -------------------------------------------------------------------------------------
+GENERATED_TOGETHER_HELP = "Completions generated together"
+ROWS_PER_MICRO_BATCH_HELP = "Rows per micro-batch"
+
+
+def batch_size_option(help: str = GENERATED_TOGETHER_HELP) -> Any:
+    """`--batch-size`: how many completions (or training rows) a command handles at once."""
+    return typer.Option("--batch-size", help=help)
+
+
+# -- training (train, sweep, recipe, specialize) ----------------------------------------------------
+TRAINING_HELP = {
+    "lr": "Peak learning rate",
+    "rank": "LoRA rank",
+    "batch_size": ROWS_PER_MICRO_BATCH_HELP,
+    "grad_accum": "Micro-batches per optimizer step",
+    "max_length": "Tokens per sample; longer samples are never truncated (see --overlong)",
+    "max_steps": "Stop after this many optimizer steps (overrides --epochs)",
+    "scheduler": "cosine | linear | constant, each after a linear warm-up from 0 (constant: the peak rate after the warm-up)",
+    "save_steps": "Checkpoint every N steps (0: at the end)",
+    "init_adapter": "Continue training this LoRA adapter folder instead of a fresh one (recipe v3 grows the shipped adapter)",
+}
+
+
+def training_option(name: str, help: str | None = None) -> Any:
+    """A training option by its `TrainConfig` field name (`--max-length` for `max_length`), with
+    `train`'s help unless the command words its use differently."""
+    return typer.Option("--" + name.replace("_", "-"), help=help or TRAINING_HELP[name])
+
+
+# -- model selection ------------------------------------------------------------------------------
 def weights_option(help: str = WEIGHTS_HELP) -> Any:
     """`--weights fp32|int8` of every command that generates locally (see tooltune.llm.int8)."""
     return typer.Option("--weights", help=help)
@@ -62,6 +125,17 @@ def model_option(help: str = MODEL_HELP) -> Any:
     return typer.Option("--model", help=help)
 
 
+def adapter_option(help: str = ADAPTER_HELP) -> Any:
+    """`--adapter`: a LoRA adapter on top of `--model`."""
+    return typer.Option("--adapter", help=help)
+
+
+def compare_option(help: str = "Two models 'A,B' side by side, e.g. embedded-base,embedded") -> Any:
+    """`--compare A,B`: two models side by side in one report."""
+    return typer.Option("--compare", help=help)
+
+
+# -- prompt ---------------------------------------------------------------------------------------
 def format_option(help: str = FORMAT_HELP) -> Any:
     """`--format`: the prompt format (tooltune.formats)."""
     return typer.Option("--format", help=help)
@@ -84,24 +158,49 @@ def constrain_option() -> Any:
 
 McpConfigOpt = Annotated[Optional[str], typer.Option("--mcp-config", help='MCP servers from a {"mcpServers": {...}} file (the desktop clients\' layout), beside --tools')]
 
+MaxTokensOpt = Annotated[int, max_tokens_option()]  # a step's budget (run, eval, rollout, annotate)
+
 # The model options of every command that talks to a model (one help text each).
 ModelOpt = Annotated[Optional[str], model_option()]
 BaseUrlOpt = Annotated[Optional[str], base_url_option()]
 ApiKeyOpt = Annotated[Optional[str], api_key_option()]
 BackendOpt = Annotated[str, typer.Option("--backend", help=BACKEND_HELP)]
-AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help=ADAPTER_HELP)]
-CompareOpt = Annotated[Optional[str], typer.Option(help="Two models 'A,B' side by side, e.g. embedded-base,embedded")]
+AdapterOpt = Annotated[Optional[str], adapter_option()]
+CompareOpt = Annotated[Optional[str], compare_option()]
 WeightsOpt = Annotated[str, weights_option()]
 ConstrainOpt = Annotated[bool, constrain_option()]
 
-C = TypeVar("C")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def config_from(cls: type[C], params: dict[str, Any], **overrides: Any) -> C:
-    """`cls(...)` from a command's parameters: every parameter named like a field of the config
-    dataclass goes in as it is, `overrides` replace the ones the command translates (e.g. `--full`
-    -> `lora=False`). A new option that matches a field therefore needs no line here."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    values = {k: v for k, v in params.items() if k in names}
-    values.update(overrides)
-    return cls(**values)
+class OptionGroup:
+    """Options several commands take together, declared once: each member's flag, help (its
+    `Annotated` alias) and usual default. A command names the members it takes as bare
+    keyword-only parameters (`*, model, adapter, base_url`) and `@GROUP` fills in each one's
+    declaration before typer reads the signature; `@GROUP(backend="llamacpp")` gives a command
+    its own default. The command's body sees ordinary parameters."""
+
+    def __init__(self, **members: tuple[Any, Any]) -> None:
+        self.members = members  # name -> (Annotated alias, default)
+
+    def __call__(self, func: F | None = None, /, **defaults: Any) -> Any:
+        def fill(f: F) -> F:
+            sig = inspect.signature(f, eval_str=True)
+            params = []
+            for p in sig.parameters.values():
+                if p.annotation is inspect.Parameter.empty:
+                    if p.name not in self.members:
+                        raise TypeError(f"{f.__name__}: parameter {p.name!r} has no declaration and is not an option of this group")
+                    alias, default = self.members[p.name]
+                    p = p.replace(annotation=alias, default=defaults.get(p.name, default))
+                params.append(p)
+            f.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+            return f
+
+        return fill(func) if func is not None else fill
+
+
+# Model selection: the model (or server) a command talks to.
+MODEL_SELECTION = OptionGroup(model=(ModelOpt, None), adapter=(AdapterOpt, None), compare=(CompareOpt, None), base_url=(BaseUrlOpt, None),
+                              api_key=(ApiKeyOpt, None), backend=(BackendOpt, "auto"), weights=(WeightsOpt, "fp32"))

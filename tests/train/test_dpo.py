@@ -17,7 +17,7 @@ from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.messages import Message, ToolCall
 from tooltune.train.dataset import IGNORE, build_step_example
-from tooltune.train.dpo import DPOConfig, DPOTrainer, build_pair_corpus, margins
+from tooltune.train.dpo import DPOConfig, build_pair_corpus, dpo_trainer, margins
 
 runner = CliRunner()
 
@@ -48,7 +48,7 @@ def _cfg(out, **kw):
 
 def test_dpo_starts_at_log2_and_raises_the_margin_on_its_pairs(tmp_path, make_tiny, smol_tokenizer, pairs):
     model = make_tiny()
-    trainer = DPOTrainer(_cfg(tmp_path / "dpo"), model, smol_tokenizer, pairs)
+    trainer = dpo_trainer(_cfg(tmp_path / "dpo"), model, smol_tokenizer, pairs)
     examples = trainer.corpus.train
     before = margins(trainer.model, smol_tokenizer, examples)
     # The reference was scored on the policy at its start values: margins are exactly 0 there.
@@ -69,7 +69,7 @@ def test_nll_weight_adds_the_chosen_steps_mean_token_nll_and_holds_it_up(tmp_pat
     import torch
     from tooltune.train.dpo import LogpModel, dpo_losses, pair_batch
 
-    trainer = DPOTrainer(_cfg(tmp_path / "rpo", nll_weight=1.0, max_steps=6), make_tiny(), smol_tokenizer, pairs)
+    trainer = dpo_trainer(_cfg(tmp_path / "rpo", nll_weight=1.0, max_steps=6), make_tiny(), smol_tokenizer, pairs)
     examples = trainer.corpus.train
     start = torch.tensor([p.ref_chosen for p in examples] + [p.ref_rejected for p in examples])
     losses, _ = dpo_losses(start, examples, 0.1, nll_weight=0.5)
@@ -83,7 +83,7 @@ def test_nll_weight_adds_the_chosen_steps_mean_token_nll_and_holds_it_up(tmp_pat
     assert all(a > p.ref_chosen for a, p in zip(chosen_after, examples)), ([p.ref_chosen for p in examples], chosen_after)
     assert json.loads((tmp_path / "rpo" / "tooltune_train.json").read_text())["dpo"]["nll_weight"] == 1.0
     with pytest.raises(TooltuneError, match="--nll-weight -1"):
-        DPOTrainer(_cfg(tmp_path / "x", nll_weight=-1.0), make_tiny(), smol_tokenizer, pairs)
+        dpo_trainer(_cfg(tmp_path / "x", nll_weight=-1.0), make_tiny(), smol_tokenizer, pairs)
 
 
 @pytest.mark.parametrize("fmt", ["json", "react"])
@@ -113,9 +113,9 @@ def test_pairs_whose_steps_are_equal_are_dropped_with_a_count(smol_tokenizer, pa
 
 def test_bad_dpo_options_are_one_line_errors(tmp_path, pairs, smol_tokenizer, make_tiny):
     with pytest.raises(TooltuneError, match="--ref .*no LoRA adapter"):
-        DPOTrainer(_cfg(tmp_path / "x", ref=str(tmp_path)), make_tiny(), smol_tokenizer, pairs)
+        dpo_trainer(_cfg(tmp_path / "x", ref=str(tmp_path)), make_tiny(), smol_tokenizer, pairs)
     with pytest.raises(TooltuneError, match="--beta"):
-        DPOTrainer(_cfg(tmp_path / "x", beta=0.0), make_tiny(), smol_tokenizer, pairs)
+        dpo_trainer(_cfg(tmp_path / "x", beta=0.0), make_tiny(), smol_tokenizer, pairs)
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"prompt": [{"role": "user", "content": "hi"}], "chosen": [], "rejected": []}) + "\n")
     for args, message in ((["--dpo", "--data", str(bad)], "bad.jsonl:1: 'chosen' must be a list of exactly one assistant message"),

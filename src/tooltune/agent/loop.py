@@ -25,7 +25,6 @@ from tooltune.agent.steps import ActionStep, Event, FinalAnswerStep, FormatError
 from tooltune.errors import TooltuneError
 from tooltune.formats import PromptFormat, get_format
 from tooltune.formats.base import Parsed
-from tooltune.formats.grammar import constraint_for
 from tooltune.formats.parsing import resolve_tool_name, tool_names
 from tooltune.llm.base import LLM, Completion, GenerationRequest
 from tooltune.messages import Message, ToolCall
@@ -105,12 +104,8 @@ class Agent:
     # -- one step -------------------------------------------------------------------------------
     def request(self, messages: list[Message]) -> GenerationRequest:
         specs = self.tool_specs
-        return GenerationRequest(
-            rendered=self._renderer.render(messages, specs), messages=list(messages), tools=specs,
-            native=self.format.native, stop=list(self.format.stop), max_tokens=self.max_tokens,
-            temperature=self.temperature, cancel=self._cancel,
-            constraint=constraint_for(self.format, specs) if self.constrain else None,
-        )
+        return GenerationRequest.for_format(self.format, self._renderer.render(messages, specs), messages, specs, max_tokens=self.max_tokens,
+                                            temperature=self.temperature, constrain=self.constrain, cancel=self._cancel)
 
     def parse(self, completion: Completion) -> Parsed:
         """A server that parsed the calls itself may have completed a call that hit max_tokens

@@ -6,7 +6,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, McpConfigOpt, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, model_option, tools_option
+from tooltune.cli_options import (
+    DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, McpConfigOpt, ApiKeyOpt, BaseUrlOpt, MaxTokensOpt, agent_steps_option, corpus_option, format_option, model_option, tools_option,
+)
 from tooltune.errors import TooltuneError
 
 
@@ -32,8 +34,8 @@ def register(app: typer.Typer) -> None:
         format: Annotated[str, format_option()] = "react",
         tools: Annotated[list[str], tools_option("Tools for questions that list none, repeatable: " + TOOLS_GRAMMAR_HELP)] = [DEFAULT_TOOLS],
         mcp_config: McpConfigOpt = None,
-        max_steps: Annotated[int, typer.Option(help="Model steps for 'Run to end'")] = 6,
-        max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = 384,
+        max_steps: Annotated[int, agent_steps_option("Model steps for 'Run to end'")] = 6,
+        max_tokens: MaxTokensOpt = 384,
         auth: Annotated[Optional[str], typer.Option(help="user:password login for the page")] = None,
     ) -> None:
         """Serve a page to step through agent runs, edit any step, continue from it, rate and save."""

@@ -11,7 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tooltune.cli_options import DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, McpConfigOpt, ApiKeyOpt, BaseUrlOpt, corpus_option, format_option, lang_option, model_option, tools_option
+from tooltune.cli_options import (
+    DEFAULT_TOOLS, TOOLS_GRAMMAR_HELP, McpConfigOpt, ApiKeyOpt, BaseUrlOpt, MaxTokensOpt, agent_steps_option, batch_size_option, corpus_option, format_option,
+    lang_option, max_tokens_option, model_option, out_option, tools_option,
+)
 from tooltune.data.rollout import RolloutConfig
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
@@ -57,10 +60,10 @@ def generate(
     style: Annotated[Optional[str], typer.Option(help="Extra instruction on style, e.g. 'casual, with typos'")] = None,
     prompt: Annotated[Optional[str], typer.Option(help="Override the question prompt (file or text with $tools $count $style)")] = None,
     negative_prompt: Annotated[Optional[str], typer.Option(help="Override the hard-negative prompt (file or text)")] = None,
-    batch_size: Annotated[int, typer.Option(help="Requests per round (batched locally, concurrent on a server)")] = 4,
+    batch_size: Annotated[int, batch_size_option("Requests per round (batched locally, concurrent on a server)")] = 4,
     per_request: Annotated[int, typer.Option(help="Questions asked for in one request")] = 10,
     temperature: Annotated[float, typer.Option(help="Sampling temperature (variety)")] = 0.8,
-    max_tokens: Annotated[int, typer.Option(help="Token budget per request")] = 400,
+    max_tokens: Annotated[int, max_tokens_option("Token budget per request")] = 400,
     model: ModelOpt = None, base_url: BaseUrlOpt = None, api_key: ApiKeyOpt = None,
 ) -> None:
     """Have an LLM write questions that need the tools (plus hard negatives); resumable."""
@@ -87,10 +90,10 @@ def generate(
 
 
 def judge(
-    db: DbOpt = "corpus.db", lang: Annotated[Optional[str], typer.Option(help="Only questions in this language")] = None,
+    db: DbOpt = "corpus.db", lang: Annotated[Optional[str], lang_option("Only questions in this language")] = None,
     prompt: Annotated[Optional[str], typer.Option(help="Override the judge prompt (file or text with $tools $question)")] = None,
-    batch_size: Annotated[int, typer.Option(help="Questions judged per round")] = 8,
-    max_tokens: Annotated[int, typer.Option(help="Token budget per verdict")] = 96,
+    batch_size: Annotated[int, batch_size_option("Questions judged per round")] = 8,
+    max_tokens: Annotated[int, max_tokens_option("Token budget per verdict")] = 96,
     rejudge: Annotated[bool, typer.Option(help="Judge questions that already have a verdict again")] = False,
     model: ModelOpt = None, base_url: BaseUrlOpt = None, api_key: ApiKeyOpt = None,
 ) -> None:
@@ -114,9 +117,9 @@ def judge(
 def rollout(
     db: DbOpt = "corpus.db", tools: ToolsOpt = [DEFAULT_TOOLS], mcp_config: McpConfigOpt = None,
     format: Annotated[str, format_option()] = R.fmt,
-    max_steps: Annotated[int, typer.Option(help="Model steps per question")] = R.max_steps,
-    max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = R.max_tokens,
-    batch_size: Annotated[int, typer.Option(help="Conversations stepped together")] = R.batch_size,
+    max_steps: Annotated[int, agent_steps_option("Model steps per question")] = R.max_steps,
+    max_tokens: MaxTokensOpt = R.max_tokens,
+    batch_size: Annotated[int, batch_size_option("Conversations stepped together")] = R.batch_size,
     sequential: Annotated[bool, typer.Option(help="One question at a time (no batching)")] = not R.batched,
     limit: Annotated[Optional[int], typer.Option(help="Roll out at most this many questions")] = None,
     retry_failed: Annotated[bool, typer.Option(help="Redo questions whose rollout failed")] = R.retry_failed,
@@ -147,7 +150,7 @@ def rollout(
 def import_cmd(
     path: Annotated[str, typer.Argument(help="JSONL or JSON-array file")],
     db: DbOpt = "corpus.db",
-    format: Annotated[str, typer.Option("--format", help="auto | openai | sharegpt | glaive | ms_agent | agentfabric | alpaca")] = "auto",
+    format: Annotated[str, format_option("auto | openai | sharegpt | glaive | ms_agent | agentfabric | alpaca")] = "auto",
     on_error: Annotated[str, typer.Option(help="skip: report bad records and go on | fail: stop at the first")] = "skip",
     status: Annotated[str, typer.Option(help="Status of imported samples: draft | approved")] = "draft",
 ) -> None:
@@ -163,9 +166,9 @@ def import_cmd(
 
 
 def export(
-    out: Annotated[str, typer.Option("--out", help="JSONL file to write")],
+    out: Annotated[str, out_option("JSONL file to write")],
     db: DbOpt = "corpus.db",
-    format: Annotated[str, typer.Option("--format", help="openai | sharegpt | react | agentfabric | alpaca | dpo (preference pairs from human edits)")] = "openai",
+    format: Annotated[str, format_option("openai | sharegpt | react | agentfabric | alpaca | dpo (preference pairs from human edits)")] = "openai",
     status: Annotated[str, typer.Option(help="Comma-separated statuses to export")] = "approved",
     with_errors: Annotated[bool, typer.Option(help="Include samples whose rollout ended in an error")] = False,
 ) -> None:

@@ -10,7 +10,9 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from tooltune.cli_options import AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, corpus_option, weights_option
+from tooltune.cli_options import (
+    MODEL_SELECTION, MaxTokensOpt, batch_size_option, corpus_option, format_option, out_option,
+)
 from tooltune.errors import TooltuneError
 from tooltune.toolspec import tool_names
 
@@ -36,20 +38,16 @@ def mine_log_dir(out: str, *settings: Any) -> Path:
 
 
 @pairs_app.command("mine")
+@MODEL_SELECTION
 def mine(
     data: Annotated[str, corpus_option("Train-side items: a corpus.db (approved samples) or a .jsonl of samples with reference steps")],
-    model: ModelOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    adapter: AdapterOpt = None,
-    backend: BackendOpt = "auto",
-    weights: Annotated[str, weights_option()] = "fp32",
-    format: Annotated[str, typer.Option("--format", help="Prompt format(s) to run the model in, comma-separated: json | react | native")] = "json",
+    *, model, base_url, api_key, adapter, backend, weights,
+    format: Annotated[str, format_option("Prompt format(s) to run the model in, comma-separated: json | react | native")] = "json",
     held_out: Annotated[Optional[str], typer.Option("--held-out", help="An eval .jsonl (or corpus.db) whose tools are never mined: items offering one are skipped")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N items")] = None,
-    batch_size: Annotated[int, typer.Option(help="Completions generated together")] = 4,
-    max_tokens: Annotated[int, typer.Option(help="Longest completion per step")] = 256,
-    out: Annotated[str, typer.Option("--out", help="Where to write the pairs (TRL rows, as `export --format dpo`); a report goes beside it")] = "pairs.jsonl",
+    batch_size: Annotated[int, batch_size_option()] = 4,
+    max_tokens: MaxTokensOpt = 256,
+    out: Annotated[str, out_option("Where to write the pairs (TRL rows, as `export --format dpo`); a report goes beside it")] = "pairs.jsonl",
 ) -> None:
     """Run the model teacher-forced over train-side items; pair each wrong step (rejected) with the reference step (chosen)."""
     from tooltune.data.io import refuse_benchmark_data

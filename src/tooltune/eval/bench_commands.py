@@ -7,7 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import AdapterOpt, CompareOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ModelOpt, constrain_option, weights_option
+from tooltune.cli_options import (
+    MODEL_SELECTION, REPORT_FOLDER_HELP, ConstrainOpt, batch_size_option, format_option, lang_option,
+    max_tokens_option, out_option,
+)
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
 
@@ -15,23 +18,18 @@ bench_app = typer.Typer(no_args_is_help=True, help="Standard tool-calling benchm
 
 
 @bench_app.command("bfcl")
+@MODEL_SELECTION
 def bfcl_command(
-    model: ModelOpt = None,
-    adapter: AdapterOpt = None,
-    compare: CompareOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    backend: BackendOpt = "auto",
-    weights: Annotated[str, weights_option()] = "fp32",
-    constrain: Annotated[bool, constrain_option()] = True,
+    *, model, adapter, compare, base_url, api_key, backend, weights,
+    constrain: ConstrainOpt = True,
     categories: Annotated[Optional[str], typer.Option(help="Comma-separated BFCL categories, or 'all' (default: simple_python,multiple,parallel,irrelevance)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Items per category (after shuffling with --seed); default: all")] = None,
     seed: Annotated[int, typer.Option(help="Shuffle seed of each category's items")] = 0,
-    format: Annotated[Optional[str], typer.Option("--format", help="json | react | native (default: json locally, native with --base-url)")] = None,
-    lang: Annotated[str, typer.Option(help=f"Prompt language of the format: {LANG_HELP}")] = "en",
-    max_tokens: Annotated[int, typer.Option(help="Token budget per completion")] = 256,
-    batch_size: Annotated[int, typer.Option(help="Completions generated together (local) or sent at once (endpoint)")] = 8,
-    out: Annotated[str, typer.Option(help="Report folder; also holds the per-item results a rerun resumes from")] = "bench_report",
+    format: Annotated[Optional[str], format_option("json | react | native (default: json locally, native with --base-url)")] = None,
+    lang: Annotated[str, lang_option(f"Prompt language of the format: {LANG_HELP}")] = "en",
+    max_tokens: Annotated[int, max_tokens_option("Token budget per completion")] = 256,
+    batch_size: Annotated[int, batch_size_option("Completions generated together (local) or sent at once (endpoint)")] = 8,
+    out: Annotated[str, out_option(REPORT_FOLDER_HELP)] = "bench_report",
     restart: Annotated[bool, typer.Option(help="Discard results already in --out instead of resuming")] = False,
 ) -> None:
     """Run BFCL (data and AST checker from the bfcl-eval package) and write report.json, report.md, bfcl.png."""
@@ -63,15 +61,11 @@ def bfcl_command(
 
 
 @bench_app.command("chat")
+@MODEL_SELECTION
 def chat_command(
-    model: ModelOpt = None,
-    adapter: AdapterOpt = None,
-    compare: CompareOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    backend: BackendOpt = "auto",
-    format: Annotated[str, typer.Option("--format", help="json | react | native")] = "json",
-    out: Annotated[Optional[str], typer.Option(help="Write every answer with its verdict to this JSON file")] = None,
+    *, model, adapter, compare, base_url, api_key, backend,
+    format: Annotated[str, format_option("json | react | native")] = "json",
+    out: Annotated[Optional[str], out_option("Write every answer with its verdict to this JSON file")] = None,
 ) -> None:
     """General chat with tools offered: held-out knowledge and small-talk questions, answered / refused / called."""
     import json

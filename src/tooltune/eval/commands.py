@@ -9,8 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from tooltune.cli_options import (
-    FORMAT_HELP, TOOLS_GRAMMAR_HELP, AdapterOpt, McpConfigOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, ConstrainOpt, ModelOpt, WeightsOpt, config_from, corpus_option,
-    format_option, lang_option, tools_option,
+    FORMAT_HELP, MODEL_SELECTION, REPORT_FOLDER_HELP, TOOLS_GRAMMAR_HELP, McpConfigOpt, ConstrainOpt, MaxTokensOpt, batch_size_option, compare_option, config_from,
+    corpus_option, format_option, lang_option, out_option, tools_option,
 )
 from tooltune.errors import TooltuneError
 from tooltune.eval.runner import EvalSettings
@@ -73,20 +73,17 @@ def _common_backend(names: list[str], adapter: str | None) -> str:
     return "llamacpp" if all(fits) else "transformers"
 
 
+@MODEL_SELECTION
 def eval_command(
     data: Annotated[Optional[str], corpus_option("Eval .jsonl (canonical samples) or corpus.db (approved samples); default: the shipped smoke set")] = None,
-    model: ModelOpt = None,
-    backend: BackendOpt = "auto",
-    adapter: AdapterOpt = None,
-    weights: WeightsOpt = "fp32",
-    compare: Annotated[Optional[str], typer.Option(help="Two models 'A,B' (base,tuned) side by side in one report")] = None,
+    *, model, backend, adapter, weights,
+    compare: Annotated[Optional[str], compare_option("Two models 'A,B' (base,tuned) side by side in one report")] = None,
     format: Annotated[Optional[str], format_option(f"One prompt format: {FORMAT_HELP} [default: {E.format}]")] = None,
     formats: Annotated[Optional[str], typer.Option(help="Several formats, e.g. react,json,native: reports the spread between them")] = None,
-    base_url: BaseUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    out: Annotated[str, typer.Option(help="Report folder (also holds the per-item results that make a rerun resume)")] = "eval_report",
-    max_tokens: Annotated[int, typer.Option(help="Token budget per step")] = E.max_tokens,
-    batch_size: Annotated[int, typer.Option(help="Completions generated together")] = 4,
+    base_url, api_key,
+    out: Annotated[str, out_option(REPORT_FOLDER_HELP)] = "eval_report",
+    max_tokens: MaxTokensOpt = E.max_tokens,
+    batch_size: Annotated[int, batch_size_option()] = 4,
     lam: Annotated[float, typer.Option("--lambda", help="λ in Score = EM(tool) + λ·fuzzy(args)")] = E.lam,
     string_numbers: Annotated[bool, typer.Option(help='Accept "70" for 70 in arguments (type-lenient)')] = E.string_numbers,
     normalize_strings: Annotated[bool, typer.Option(help="Compare string arguments ignoring case and extra spaces")] = E.normalize_strings,

@@ -8,23 +8,23 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from tooltune.cli_options import model_option
+from tooltune.cli_options import adapter_option, lang_option, model_option, out_option
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP, check_lang
 
 console = Console(stderr=True)
 
 ModelOpt = Annotated[str, model_option("embedded | embedded-v2 | embedded-base | HF model folder | .gguf file")]
-AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="PEFT LoRA folder applied on top of --model")]
+AdapterOpt = Annotated[Optional[str], adapter_option("PEFT LoRA folder applied on top of --model")]
 
 
 def export_model_cmd(
-    out: Annotated[str, typer.Option("--out", help="New folder to write (must not exist or be empty)")],
+    out: Annotated[str, out_option("New folder to write (must not exist or be empty)")],
     model: ModelOpt = "embedded",
     adapter: AdapterOpt = None,
     gguf: Annotated[Optional[str], typer.Option("--gguf", help="Also write a GGUF: f16 | q8_0")] = None,
     ollama: Annotated[bool, typer.Option("--ollama", help="Also write an ollama Modelfile (with --gguf: FROM the GGUF)")] = False,
-    lang: Annotated[str, typer.Option(help=f"Language of the json format's tool prompt: {LANG_HELP}")] = "en",
+    lang: Annotated[str, lang_option(f"Language of the json format's tool prompt: {LANG_HELP}")] = "en",
     dtype: Annotated[str, typer.Option(help="safetensors dtype: float32 | bfloat16 | float16")] = "float32",
 ) -> None:
     """Export merged weights + tokenizer + a chat template in the training layout (json format),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tooltune.errors import BackendError
-from tooltune.formats.base import Rendered
-from tooltune.formats.grammar import ToolConstraint
+from tooltune.formats.base import PromptFormat, Rendered
+from tooltune.formats.grammar import ToolConstraint, constraint_for
 from tooltune.messages import Message, ToolCall
 
 OnText = Callable[[str], None]
@@ -32,6 +32,21 @@ class GenerationRequest:
     # Tool calls held to the offered tools' schemas (formats.grammar); local backends enforce
     # it (tooltune.llm.constrain), servers ignore it. None: free decoding.
     constraint: ToolConstraint | None = None
+
+    @classmethod
+    def for_format(cls, fmt: PromptFormat, rendered: Rendered, messages: list[Message], tools: list[dict[str, Any]], *,
+                   max_tokens: int, temperature: float = 0.0, extra_stop: Sequence[str] = (), constrain: bool = True,
+                   choice: str = "auto", forced_name: str | None = None, prefix: str = "",
+                   cancel: threading.Event | None = None) -> GenerationRequest:
+        """The one way a prompt in `fmt` becomes a request (the agent's steps and the server's
+        replies): the format's stop strings first, then the caller's; the tool-call constraint for
+        `choice` (OpenAI's `tool_choice`; "function" forces `forced_name`) after the prefilled
+        `prefix`, or none when `constrain` is off."""
+        return cls(
+            rendered=rendered, messages=list(messages), tools=tools, native=fmt.native,
+            stop=list(dict.fromkeys([*fmt.stop, *extra_stop])), max_tokens=max_tokens, temperature=temperature, cancel=cancel,
+            constraint=constraint_for(fmt, tools, choice, forced_name, prefix) if constrain else None,
+        )
 
 
 @dataclass

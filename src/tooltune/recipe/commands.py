@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import api_key_option, base_url_option, config_from, model_option
+from tooltune.cli_options import api_key_option, base_url_option, config_from, model_option, out_option, training_option
 from tooltune.errors import TooltuneError
 from tooltune.recipe.state import OPTIONAL_STAGES, RECIPE, STAGES, RecipeConfig
 
@@ -20,20 +20,20 @@ R = RecipeConfig  # the defaults of every recipe option
 
 def recipe(
     name: Annotated[str, typer.Argument(help=f"Recipe name: {', '.join(RECIPES)}")],
-    out: Annotated[str, typer.Option("--out", help="Output folder; a rerun skips finished stages and resumes training")] = R.out,
+    out: Annotated[str, out_option("Output folder; a rerun skips finished stages and resumes training")] = R.out,
     stages: Annotated[Optional[str], typer.Option(help=f"Comma-separated stages to run (default: all): {','.join(s for s in STAGES if s not in OPTIONAL_STAGES)}")] = None,
     n_synth: Annotated[int, typer.Option(help="Synthetic training samples")] = R.n_synth,
     steps: Annotated[int, typer.Option(help="Training steps (each of --grad-accum micro-batches of --batch-size rows)")] = R.steps,
     # a text, not RecipeConfig.lr's float: it may also be 'sweep' (tests pin float("1e-3") == RecipeConfig.lr)
-    lr: Annotated[str, typer.Option(help="Learning rate of the final training, or 'sweep' for the one the sweep stage picked")] = "1e-3",
-    scheduler: Annotated[str, typer.Option(help="constant (stops on --minutes and grows run by run) | cosine | linear (need the whole --steps)")] = R.scheduler,
-    batch_size: Annotated[int, typer.Option(help="Rows per micro-batch (packed rows of --max-length tokens on a GPU)")] = R.batch_size,
-    grad_accum: Annotated[int, typer.Option(help="Micro-batches per optimizer step")] = R.grad_accum,
-    max_length: Annotated[int, typer.Option(help="Longest sample in tokens; longer ones are left out whole")] = R.max_length,
-    rank: Annotated[int, typer.Option(help="LoRA rank (alpha = 2 x rank)")] = R.rank,
+    lr: Annotated[str, training_option("lr", "Learning rate of the final training, or 'sweep' for the one the sweep stage picked")] = "1e-3",
+    scheduler: Annotated[str, training_option("scheduler", "constant (stops on --minutes and grows run by run) | cosine | linear (need the whole --steps)")] = R.scheduler,
+    batch_size: Annotated[int, training_option("batch_size", "Rows per micro-batch (packed rows of --max-length tokens on a GPU)")] = R.batch_size,
+    grad_accum: Annotated[int, training_option("grad_accum")] = R.grad_accum,
+    max_length: Annotated[int, training_option("max_length", "Longest sample in tokens; longer ones are left out whole")] = R.max_length,
+    rank: Annotated[int, training_option("rank", "LoRA rank (alpha = 2 x rank)")] = R.rank,
     sweep_lrs: Annotated[str, typer.Option(help="Learning rates the sweep stage tries, comma-separated")] = R.sweep_lrs,
     sweep_steps: Annotated[int, typer.Option(help="Steps of each sweep run")] = R.sweep_steps,
-    save_steps: Annotated[int, typer.Option(help="Checkpoint every N training steps (the last two are kept)")] = R.save_steps,
+    save_steps: Annotated[int, training_option("save_steps", "Checkpoint every N training steps (the last two are kept)")] = R.save_steps,
     device: Annotated[str, typer.Option(help="Where the eval stage runs both models: auto (a GPU when torch sees one) | cpu | cuda")] = R.device,
     eval_limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N held-out items")] = R.eval_limit,
     minutes: Annotated[Optional[float], typer.Option(help="Time budget of the train stage in this run; rerun to continue from its checkpoint")] = R.minutes,
@@ -50,7 +50,7 @@ def recipe(
     mix_synth: Annotated[bool, typer.Option("--mix-synth", help="Teacher: keep the synthesis too and add the teacher rows to it")] = R.mix_synth,
     corpus_version: Annotated[int, typer.Option(help="2: v2's bank dialogues only | 3: v3 samples (real-API schemas, stdlib functions, enumerations, knowledge) plus --replay of v2's")] = R.corpus_version,
     replay: Annotated[float, typer.Option(help="Share of v2 samples in a v3 corpus (0-1)")] = R.replay,
-    init_adapter: Annotated[Optional[str], typer.Option(help="Continue this LoRA adapter instead of a fresh one: a folder, 'v2' for the packaged v2 SFT adapter or 'shipped' for the packaged default")] = R.init_adapter,
+    init_adapter: Annotated[Optional[str], training_option("init_adapter", "Continue this LoRA adapter instead of a fresh one: a folder, 'v2' for the packaged v2 SFT adapter or 'shipped' for the packaged default")] = R.init_adapter,
     prefer_from: Annotated[str, typer.Option(help="prefer stage: the SFT adapter to mine and preference-train — 'train' (this recipe's), 'v2', 'shipped' or a folder")] = R.prefer_from,
     prefer_draws: Annotated[str, typer.Option(help="prefer stage: stratified draws of v3 rows to mine, SEED:kind=N,... separated by ';'")] = R.prefer_draws,
     prefer_caps: Annotated[str, typer.Option(help="prefer stage: mined pairs kept per mistake kind, kind=N,... (the rest: all)")] = R.prefer_caps,

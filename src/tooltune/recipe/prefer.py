@@ -7,7 +7,7 @@ training on an SFT adapter's own mistakes — how recipe v3's shipped adapter wa
   2. mine   the SFT adapter runs teacher-forced over each draw (items offering a held-out eval
             tool are skipped); each wrong step becomes a pair (data/mine.py)
   3. mix    the pairs of every draw, at most `prefer_caps` of a kind (data/mine.py `mix_mined`)
-  4. dpo    `DPOTrainer` with the SFT adapter as reference and starting point, one pass by default
+  4. dpo    `dpo_trainer` with the SFT adapter as reference and starting point, one pass by default
   5. judge  SFT vs SFT+DPO: BFCL (`bench_limit` items per category) and the held-out items
             (first `eval_limit`), in `prefer_format`
   6. ship   issue #28's rule: more BFCL items right and name + exact arguments on the held-out set
@@ -92,15 +92,15 @@ def _mine(cfg: RecipeConfig, base: str | None, sft: Path, device: str, log: Call
 
 
 def _dpo(cfg: RecipeConfig, base: str | None, sft: Path, mix: Path, log: Callable[[str], None]) -> dict[str, Any]:
-    from tooltune.train.dpo import DPOConfig, DPOTrainer
+    from tooltune.train.dpo import DPOConfig, dpo_trainer
     from tooltune.train.trainer import checkpoints
 
     out = stage_dir(cfg, "prefer") / "dpo"
-    tc = DPOConfig(data=str(mix), model=base, out=str(out), ref=str(sft), beta=cfg.prefer_beta, nll_weight=cfg.prefer_nll_weight,
-                   format=cfg.prefer_format, lr=cfg.prefer_lr, epochs=cfg.prefer_epochs, batch_size=cfg.batch_size,
-                   grad_accum=cfg.grad_accum, max_length=cfg.prefer_max_length, save_steps=cfg.save_steps, seed=cfg.seed,
-                   report_to="none", eval_split=0.0, scheduler="constant", warmup_ratio=0.0, resume=bool(checkpoints(out)), progress=False)
-    trainer = DPOTrainer(tc)  # loads the base itself, so its record says whether that is the embedded model
+    tc = DPOConfig.of(data=str(mix), model=base, out=str(out), ref=str(sft), beta=cfg.prefer_beta, nll_weight=cfg.prefer_nll_weight,
+                      format=cfg.prefer_format, lr=cfg.prefer_lr, epochs=cfg.prefer_epochs, batch_size=cfg.batch_size,
+                      grad_accum=cfg.grad_accum, max_length=cfg.prefer_max_length, save_steps=cfg.save_steps, seed=cfg.seed,
+                      report_to="none", eval_split=0.0, scheduler="constant", warmup_ratio=0.0, resume=bool(checkpoints(out)), progress=False)
+    trainer = dpo_trainer(tc)  # loads the base itself, so its record says whether that is the embedded model
     res = trainer.run()
     last = res.history[-1] if res.history else {}
     log(f"[prefer] DPO: {res.steps} of {trainer.total_steps()} steps over {len(trainer.corpus.train)} pair renderings, "

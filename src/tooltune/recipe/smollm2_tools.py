@@ -161,16 +161,18 @@ def _bank_names(row: dict[str, Any]) -> set[str]:
     return set(tool_names(row["tools"]))
 
 
-def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_steps: int) -> Any:
+def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_steps: int, **more: Any) -> Any:
     from tooltune.train.trainer import TrainConfig
 
-    # By default a constant rate after a short warm-up, so training can stop on a time budget at
-    # any step and continue in a later session without a schedule that assumed a fixed end.
-    # Packing is left to the trainer: on for CUDA, off on CPU (where it costs more than it saves).
-    return TrainConfig(out=str(out), format=",".join(f for f, _ in format_mix(cfg.formats)), lora=True, rank=cfg.rank, alpha=cfg.alpha, lr=lr, max_steps=steps,
-                       batch_size=cfg.batch_size, grad_accum=cfg.grad_accum, max_length=cfg.max_length, save_steps=save_steps,
-                       seed=cfg.seed, report_to="none", eval_split=0.0, pack=None, scheduler=cfg.scheduler,
-                       warmup_ratio=0.02 if cfg.scheduler == "constant" else 0.05)
+    # The recipe's training options (rank, alpha, batch size, accumulation, max length, scheduler,
+    # seed) carry over by name. By default a constant rate after a short warm-up, so training can
+    # stop on a time budget at any step and continue in a later session without a schedule that
+    # assumed a fixed end. Packing is left to the trainer: on for CUDA, off on CPU (where it costs
+    # more than it saves). `init_adapter` is the stage's to resolve ("v2", "shipped": `more`).
+    fixed = {"out": str(out), "format": ",".join(f for f, _ in format_mix(cfg.formats)), "lora": True, "lr": lr, "max_steps": steps,
+             "save_steps": save_steps, "report_to": "none", "eval_split": 0.0, "pack": None, "init_adapter": None,
+             "warmup_ratio": 0.02 if cfg.scheduler == "constant" else 0.05}
+    return TrainConfig.of(cfg, **{**fixed, **more})
 
 
 def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
@@ -184,8 +186,7 @@ def stage_sweep(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
     for lr in [float(x) for x in cfg.sweep_lrs.split(",")]:
         model, _ = load_pretrained(None)
         out = stage_dir(cfg, "sweep") / f"lr{lr:g}"
-        tc = _train_config(cfg, out, lr, cfg.sweep_steps, 0)
-        tc.save_model = False
+        tc = _train_config(cfg, out, lr, cfg.sweep_steps, 0, save_model=False)
         res = Trainer(tc, model, tokenizer, corpus=corpus).run()
         results[f"lr={lr:g}"] = res
         log(f"[sweep] lr {lr:g}: loss {res.history[-1]['loss']:.4f}, held-out loss {res.eval_loss}")
@@ -204,10 +205,8 @@ def stage_train(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]
     out = stage_dir(cfg, "train")
     model, tokenizer = load_pretrained(None)
     corpus = load_corpus(stage_dir(cfg, "corpus"), cfg, tokenizer, log)
-    tc = _train_config(cfg, out, _final_lr(cfg, log), cfg.steps, cfg.save_steps)
-    tc.resume = bool(checkpoints(out))
-    tc.max_minutes = cfg.minutes
-    tc.init_adapter = _init_adapter(cfg)
+    tc = _train_config(cfg, out, _final_lr(cfg, log), cfg.steps, cfg.save_steps, resume=bool(checkpoints(out)), max_minutes=cfg.minutes,
+                       init_adapter=_init_adapter(cfg))
     trainer = Trainer(tc, model, tokenizer, corpus=corpus)
     log(f"[train] {len(corpus.train)} train / {len(corpus.eval)} eval-loss examples, {corpus.overlong} dropped as overlong, "
         f"{cfg.steps} steps of {cfg.batch_size}{' (resuming)' if tc.resume else ''}")

@@ -195,9 +195,9 @@ class Run:
         built = build_corpus(samples, self.tokenizer, cfg.format, max_length=row, seed=cfg.seed)
         built.eval = build_corpus(held[:EARLY_STOP_ITEMS], self.tokenizer, cfg.format, max_length=row).train
         tdir = self.out / "train"
-        tcfg = TrainConfig(out=str(tdir), model=cfg.model, format=cfg.format, init_adapter=self.init, lr=cfg.lr, max_steps=1,
-                           batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, early_stop=2, save_steps=2, tree_prefix_grad=False,
-                           resume=bool(checkpoints(tdir)), report_to="none", seed=cfg.seed)
+        tcfg = TrainConfig.of(cfg, out=str(tdir), init_adapter=self.init, max_steps=1,  # its model, format, lr and seed
+                              batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, early_stop=2, save_steps=2, tree_prefix_grad=False,
+                              resume=bool(checkpoints(tdir)), report_to="none")
         return Trainer(tcfg, tokenizer=self.tokenizer, corpus=built)
 
     def step_seconds(self) -> float:

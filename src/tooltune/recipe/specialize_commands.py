@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tooltune.cli_options import TOOLS_GRAMMAR_HELP, McpConfigOpt, model_option, tools_option
+from tooltune.cli_options import TOOLS_GRAMMAR_HELP, McpConfigOpt, lang_option, model_option, out_option, tools_option, training_option
 from tooltune.recipe.specialize import SpecializeConfig
 
 S = SpecializeConfig
@@ -14,15 +14,15 @@ S = SpecializeConfig
 
 def specialize(
     tools: Annotated[list[str], tools_option(TOOLS_GRAMMAR_HELP)],
-    out: Annotated[str, typer.Option("--out", help="Output folder; rerunning the same command resumes")],
-    lang: Annotated[Optional[str], typer.Option("--lang", help="Request languages, comma-separated: en,zh (default: the languages of the tool descriptions)")] = None,
+    out: Annotated[str, out_option("Output folder; rerunning the same command resumes")],
+    lang: Annotated[Optional[str], lang_option("Request languages, comma-separated: en,zh (default: the languages of the tool descriptions)")] = None,
     minutes: Annotated[float, typer.Option(help="Time budget of the whole run (synthesis, training, evaluation)")] = S.minutes,
     review: Annotated[bool, typer.Option("--review", help="Write the corpus to a store for `tooltune annotate` and train only on the approved samples")] = False,
     model: Annotated[Optional[str], model_option("Base model: the embedded SmolLM2 by default, or an HF model folder")] = None,
-    init_adapter: Annotated[Optional[str], typer.Option(help="Adapter to start from (default: the shipped one; 'none' for a fresh LoRA)")] = None,
+    init_adapter: Annotated[Optional[str], training_option("init_adapter", "Adapter to start from (default: the shipped one; 'none' for a fresh LoRA)")] = None,
     samples: Annotated[int, typer.Option(help="Training samples to synthesise (training uses what the time budget allows)")] = S.samples,
     held_out: Annotated[int, typer.Option(help="Held-out requests scored before and after")] = S.held_out,
-    lr: Annotated[float, typer.Option(help="Learning rate")] = S.lr,
+    lr: Annotated[float, training_option("lr", "Learning rate")] = S.lr,
     execute: Annotated[bool, typer.Option("--execute", help="Let MCP tools run for real during synthesis (they may change state)")] = False,
     mcp_config: McpConfigOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed")] = S.seed,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from tooltune.cli_options import format_option, lang_option, model_option, weights_option
+from tooltune.cli_options import adapter_option, format_option, lang_option, max_tokens_option, model_option, weights_option
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
 from tooltune.serve.limits import Limits
@@ -15,7 +15,7 @@ from tooltune.serve.limits import Limits
 console = Console(stderr=True)
 
 ModelOpt = Annotated[str, model_option("embedded | embedded-v2 | embedded-base | HF model folder | .gguf file")]
-AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="PEFT LoRA folder applied on top of --model")]
+AdapterOpt = Annotated[Optional[str], adapter_option("PEFT LoRA folder applied on top of --model")]
 
 
 def serve(
@@ -30,7 +30,7 @@ def serve(
     served_name: Annotated[Optional[str], typer.Option(help="Model id clients must send (default: the --model value)")] = None,
     max_batch: Annotated[int, typer.Option(help="Most requests generated together")] = 8,
     max_queue: Annotated[int, typer.Option(help="Waiting requests beyond this get 429")] = 64,
-    max_tokens: Annotated[int, typer.Option(help="Default max_tokens when a request sets none")] = 512,
+    max_tokens: Annotated[int, max_tokens_option("Default max_tokens when a request sets none")] = 512,
     max_request_bytes: Annotated[int, typer.Option(help="Larger request bodies get 413")] = Limits.max_request_bytes,
     max_messages: Annotated[int, typer.Option(help="More messages in one request get 400")] = Limits.max_messages,
     max_tools: Annotated[int, typer.Option(help="More tools in one request get 400")] = Limits.max_tools,

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.formats.base import PromptFormat, Segment, Turn
-from tooltune.formats.grammar import constraint_for
 from tooltune.formats.parsing import strip_end_markers
 from tooltune.llm.base import Completion, GenerationRequest
 from tooltune.messages import ToolCall
@@ -35,11 +34,8 @@ def generation_request(fmt: PromptFormat, conv: Conversation) -> tuple[Generatio
         else:
             rendered.turns.append(Turn("assistant", [Segment(prefix)]))
         rendered.open_last = True
-    request = GenerationRequest(
-        rendered=rendered, messages=list(conv.messages), tools=conv.tools, native=fmt.native,
-        stop=list(dict.fromkeys([*fmt.stop, *conv.stop])), max_tokens=conv.max_tokens, temperature=conv.temperature,
-        constraint=constraint_for(fmt, conv.tools, conv.choice, conv.forced_name, prefix),
-    )
+    request = GenerationRequest.for_format(fmt, rendered, conv.messages, conv.tools, max_tokens=conv.max_tokens, temperature=conv.temperature,
+                                           extra_stop=conv.stop, choice=conv.choice, forced_name=conv.forced_name, prefix=prefix)
     return request, prefix
 
 

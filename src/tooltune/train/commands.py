@@ -1,7 +1,7 @@
 """CLI: `tooltune train`, `tooltune merge`, `tooltune sweep`, `tooltune inspect-sample`.
 
 Every default is `TrainConfig`'s (or `DPOConfig`'s), and `train` builds its config from its
-parameters by name (`config_from`): a new training option is one parameter line here and one
+parameters by name (`TrainConfig.of`): a new training option is one parameter line here and one
 field there."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from tooltune.cli_options import config_from, corpus_option, format_option, lang_option, model_option
+from tooltune.cli_options import adapter_option, corpus_option, format_option, lang_option, model_option, out_option, training_option
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
 from tooltune.train.dpo_config import DPOConfig
@@ -46,31 +46,31 @@ def train(
     lang: LangOpt = T.lang,
     lora: Annotated[bool, typer.Option("--lora", help="Train a LoRA adapter (default)")] = False,
     full: Annotated[bool, typer.Option("--full", help="Full fine-tuning of every weight")] = False,
-    rank: Annotated[int, typer.Option(help="LoRA rank")] = T.rank,
+    rank: Annotated[int, training_option("rank")] = T.rank,
     alpha: Annotated[int, typer.Option(help="LoRA alpha")] = T.alpha,
     targets: Annotated[str, typer.Option(help="LoRA target modules, comma-separated")] = T.targets,
-    lr: Annotated[float, typer.Option(help="Peak learning rate")] = T.lr,
+    lr: Annotated[float, training_option("lr")] = T.lr,
     epochs: Annotated[float, typer.Option(help="Passes over the data (fractions allowed)")] = T.epochs,
-    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimizer steps (overrides --epochs)")] = T.max_steps,
-    batch_size: Annotated[int, typer.Option(help="Rows per micro-batch")] = T.batch_size,
-    grad_accum: Annotated[int, typer.Option(help="Micro-batches per optimizer step")] = T.grad_accum,
-    max_length: Annotated[int, typer.Option(help="Tokens per sample; longer samples are never truncated (see --overlong)")] = T.max_length,
+    max_steps: Annotated[Optional[int], training_option("max_steps")] = T.max_steps,
+    batch_size: Annotated[int, training_option("batch_size")] = T.batch_size,
+    grad_accum: Annotated[int, training_option("grad_accum")] = T.grad_accum,
+    max_length: Annotated[int, training_option("max_length")] = T.max_length,
     overlong: Annotated[str, typer.Option(help="Samples over --max-length: eval (held out whole, default) | drop-turns (drop trailing turns until it fits)")] = T.overlong,
     pack: Annotated[Optional[bool], typer.Option("--pack/--no-pack", help="Pack several samples per row (attention stays inside each sample); default: on a GPU yes, on CPU no (the mask costs more than the padding saved)")] = T.pack,
     tree: Annotated[Optional[bool], typer.Option("--tree/--no-tree", help="Tree rows: samples that share their system-and-tools prompt train as one row with the prompt computed once (exact); default on, except with flash-attention")] = T.tree,
     eval_split: Annotated[float, typer.Option(help="Share of samples held out for the eval loss")] = T.eval_split,
     eval_steps: Annotated[int, typer.Option(help="Evaluate every N steps (0: at the end)")] = T.eval_steps,
-    save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps (0: at the end)")] = T.save_steps,
-    scheduler: Annotated[str, typer.Option(help="cosine | linear | constant, each after a linear warm-up from 0 (constant: the peak rate after the warm-up)")] = T.scheduler,
+    save_steps: Annotated[int, training_option("save_steps")] = T.save_steps,
+    scheduler: Annotated[str, training_option("scheduler")] = T.scheduler,
     warmup_ratio: Annotated[float, typer.Option(help="Share of steps spent warming up")] = T.warmup_ratio,
     loss_scale: LossScaleOpt = T.loss_scale,
     gradient_checkpointing: Annotated[bool, typer.Option("--gradient-checkpointing", help="Recompute activations to save memory")] = T.gradient_checkpointing,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (CUDA only)")] = T.compile,
     precision: Annotated[str, typer.Option(help="auto (bf16 autocast on a GPU with bf16, else fp32) | fp32 | bf16 (autocast, also on CPU: faster only where the CPU has AMX)")] = T.precision,
-    init_adapter: Annotated[Optional[str], typer.Option(help="Continue training this LoRA adapter folder instead of a fresh one (recipe v3 grows the shipped adapter)")] = T.init_adapter,
+    init_adapter: Annotated[Optional[str], training_option("init_adapter")] = T.init_adapter,
     seed: Annotated[int, typer.Option(help="Random seed")] = T.seed,
     report_to: Annotated[str, typer.Option(help="auto | tensorboard | wandb | none (CSV is always written)")] = T.report_to,
-    out: Annotated[str, typer.Option("--out", help="Output folder")] = T.out,
+    out: Annotated[str, out_option()] = T.out,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the latest checkpoint in --out")] = T.resume,
     dpo: Annotated[bool, typer.Option("--dpo", help="Preference training (DPO) on pairs: --data is a .jsonl from `export --format dpo` / `pairs mine`, or a corpus.db")] = False,
     ref: Annotated[Optional[str], typer.Option("--ref", help=f"DPO: the reference and starting point, an SFT adapter folder (trained further) or '{D.ref}' (a fresh LoRA)")] = None,
@@ -91,9 +91,9 @@ def train(
         if data == "demo":
             raise TooltuneError("--dpo needs pairs: pass --data pairs.jsonl (from `tooltune export --format dpo` or `tooltune pairs mine`) or a corpus.db")
         # pairs are never packed nor trimmed: --pack and --overlong stay out of a DPO run
-        _train_dpo(config_from(DPOConfig, params, lora=not full, loss_scale=_loss_scale(loss_scale), ref=ref or D.ref, overlong=D.overlong, pack=D.pack, tree=D.tree))
+        _train_dpo(DPOConfig.of(params, lora=not full, loss_scale=_loss_scale(loss_scale), ref=ref or D.ref, overlong=D.overlong, pack=D.pack, tree=D.tree))
         return
-    cfg = config_from(TrainConfig, params, data=_data_path(data), lora=not full, loss_scale=_loss_scale(loss_scale))
+    cfg = TrainConfig.of(params, data=_data_path(data), lora=not full, loss_scale=_loss_scale(loss_scale))
     with console.status(f"loading {model or 'the embedded SmolLM2-135M-Instruct'} and tokenizing…"):
         trainer = Trainer(cfg)
     c, w = trainer.corpus, trainer.total_steps()
@@ -111,8 +111,8 @@ def train(
 
 
 def merge(
-    adapter: Annotated[str, typer.Option("--adapter", help="Folder of a LoRA run (tooltune train --out)")],
-    out: Annotated[str, typer.Option("--out", help="Where to write the merged HF model folder")],
+    adapter: Annotated[str, adapter_option("Folder of a LoRA run (tooltune train --out)")],
+    out: Annotated[str, out_option("Where to write the merged HF model folder")],
     base: Annotated[Optional[str], typer.Option("--base", help="Base model (default: the one recorded at training)")] = None,
 ) -> None:
     """Merge a LoRA adapter into its base model: the result runs with `tooltune run --model OUT`."""
@@ -130,19 +130,19 @@ def sweep(
     format: FormatOpt = T.format,
     lang: LangOpt = T.lang,
     full: Annotated[bool, typer.Option("--full", help="Full fine-tuning instead of LoRA")] = False,
-    max_steps: Annotated[int, typer.Option(help="Optimizer steps per run")] = 20,  # a sweep run is short: not TrainConfig's "whole epoch"
-    batch_size: Annotated[int, typer.Option(help="Rows per micro-batch")] = T.batch_size,
-    max_length: Annotated[int, typer.Option(help="Tokens per row")] = T.max_length,
+    max_steps: Annotated[int, training_option("max_steps", "Optimizer steps per run")] = 20,  # a sweep run is short: not TrainConfig's "whole epoch"
+    batch_size: Annotated[int, training_option("batch_size")] = T.batch_size,
+    max_length: Annotated[int, training_option("max_length", "Tokens per row")] = T.max_length,
     loss_scales: Annotated[str, typer.Option(help="Also compare loss scales, e.g. 'none,react'")] = "none",
     eval_split: Annotated[float, typer.Option(help="Share of samples held out for the eval loss")] = T.eval_split,
-    out: Annotated[str, typer.Option("--out", help="Output folder for runs, sweep.png and sweep.csv")] = "runs/sweep",
+    out: Annotated[str, out_option("Output folder for runs, sweep.png and sweep.csv")] = "runs/sweep",
 ) -> None:
     """Short trainings per learning rate -> one PNG of loss and grad-norm curves plus a CSV."""
     params = dict(locals())
     from tooltune.train.sweep import parse_lrs, run_sweep
 
     scales = [_loss_scale(s.strip() or None) for s in loss_scales.split(",")]
-    base = config_from(TrainConfig, params, data=_data_path(data), lora=not full)
+    base = TrainConfig.of(params, data=_data_path(data), lora=not full)
     png, csv_path, results = run_sweep(base, parse_lrs(lrs), scales)
     for label, res in results.items():
         console.print(f"{label}: final loss {res.history[-1]['loss']:.4f}, eval loss {res.eval_loss}")
@@ -158,7 +158,7 @@ def inspect_sample(
     loss_scale: Annotated[Optional[str], typer.Option(help="Show per-span loss weights: react | none")] = T.loss_scale,
     tree: Annotated[bool, typer.Option("--tree", help="Show the tree row that trains this sample: the prompt it shares with "
                                        "other samples once, then every branch (training groups samples that way by default)")] = False,
-    max_length: Annotated[int, typer.Option(help="With --tree: the row length the grouping fills")] = T.max_length,
+    max_length: Annotated[int, training_option("max_length", "With --tree: the row length the grouping fills")] = T.max_length,
 ) -> None:
     """Print one training sample with the learned tokens highlighted (green; magenta = weight > 1)."""
     from tooltune.formats import get_format
@@ -217,10 +217,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _train_dpo(cfg: DPOConfig) -> None:
-    from tooltune.train.dpo import DPOTrainer
+    from tooltune.train.dpo import dpo_trainer
 
     with console.status(f"loading the model, tokenizing the pairs and scoring them under the reference ({cfg.ref})…"):
-        trainer = DPOTrainer(cfg)
+        trainer = dpo_trainer(cfg)
     c = trainer.corpus
     console.print(f"{c.pairs} pairs -> {len(c.train)} train / {len(c.eval)} eval (x formats {cfg.format}); dropped: {c.identical} with chosen == rejected, "
                   f"{c.overlong} over --max-length; reference: {cfg.ref}; {trainer.total_steps()} steps")

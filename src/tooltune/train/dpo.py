@@ -1,11 +1,13 @@
-"""Preference training (DPO) on step pairs, run by the SFT trainer's own loop.
+"""Preference training (DPO) on step pairs: a loss plugged into the SFT trainer's own loop.
 
 Why tooltune's own loop and not TRL's `DPOTrainer`: TRL is not installed by `make install` (only
 the `bench` extra pulls it), and its trainer renders rows with the model's chat template, not with
 the prompt formats (react / json) the agent prompts with. Here a pair is scored exactly as SFT
 trains and the agent prompts: `build_step_example` renders prompt + step through the format and
 `ChatRenderer`, labels only the step's tokens, and everything else — accelerate, LoRA,
-checkpoints, `--resume`, time budget, Ctrl-C, metrics, progress bar — is `Trainer`'s.
+checkpoints, `--resume`, time budget, Ctrl-C, metrics, progress bar — is `Trainer`'s: `DPO` is the
+objective (train/objective.py) it runs. The pairs behind one prompt train as one tree row, the
+prompt computed once (train/pair_tree.py).
 
 The loss is the sigmoid DPO loss of Rafailov et al. (2023):
     -log σ(β · ((log π(c) − log π_ref(c)) − (log π(r) − log π_ref(r))))
@@ -34,13 +36,14 @@ from tooltune.errors import TooltuneError
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer
 from tooltune.lang import dialogue_lang
-from tooltune.llm.loading import apply_adapter, attach_adapter, load_tokenizer
+from tooltune.llm.loading import apply_adapter
 from tooltune.train.dataset import IGNORE, Example, build_step_example, split_eval
-from tooltune.train.loss import LossModel
-from tooltune.train.model import RUN_INFO, load_training_model
-from tooltune.train.packing import collate
 from tooltune.train.dpo_config import DPOConfig
-from tooltune.train.fork import fork, fork_batch, forks_supported
+from tooltune.train.loss import LossModel, decoder_states
+from tooltune.train.model import RUN_INFO, tree_masks_supported
+from tooltune.train.objective import to_device
+from tooltune.train.packing import collate
+from tooltune.train.pair_tree import PairTree, pair_trees, tree_batch
 from tooltune.train.trainer import Trainer, progress_bar
 
 
@@ -102,36 +105,38 @@ def build_pair_corpus(pairs: list[StepPair], tokenizer: Any, formats: str = "rea
 
 
 class LogpModel(LossModel):
-    """Per-pair-side sums of the log-probabilities of the labelled tokens (the step), with the
-    output head applied only at scored positions, as `LossModel` does for the SFT loss. Takes
-    either `pair_batch`'s one-row-per-pair forks (train/fork.py) or two rows per pair."""
+    """Per-side sums of the log-probabilities of the labelled tokens (the step), with the output
+    head applied only at scored positions, as `LossModel` does for the SFT loss. Each token adds
+    into its `slots` entry; a batch of tree rows (`trees`, train/pair_tree.py) runs row by row,
+    each row's prompt once, and adds up."""
 
-    def forward(self, input_ids: Any, labels: Any = None, position_ids: Any = None, weights: Any = None, attention_mask: Any = None,
-                score_rows: Any = None, score_cols: Any = None, score_tokens: Any = None, score_slots: Any = None,
-                n_slots: Any = None) -> Any:
+    def forward(self, input_ids: Any = None, labels: Any = None, slots: Any = None, n_slots: Any = None, position_ids: Any = None,
+                attention_mask: Any = None, prefix_ids: Any = None, trees: list[dict[str, Any]] | None = None) -> Any:
         import torch
         import torch.nn.functional as F
 
+        if trees is not None:
+            return torch.stack([self(**t, n_slots=n_slots) for t in trees]).sum(0)
         decoder, head = self._parts()
-        hidden = decoder(input_ids=input_ids, position_ids=position_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
-        if score_rows is None:  # two rows per pair: position t predicts token t+1
-            targets = labels[:, 1:]
-            keep = targets != IGNORE
-            score_rows, score_tokens, n = keep.nonzero()[:, 0], targets[keep], input_ids.shape[0]
-            picked, score_slots = hidden[:, :-1][keep], score_rows
-        else:
-            picked, n = hidden[score_rows, score_cols], int(n_slots)
-        logps = -F.cross_entropy(head(picked).float(), score_tokens, reduction="none")
-        return torch.zeros(n, device=hidden.device, dtype=torch.float32).index_add(0, score_slots, logps)
+        hidden = decoder_states(decoder, input_ids, position_ids, attention_mask, prefix_ids)
+        targets = labels[:, 1:]  # position t predicts token t+1
+        keep = targets != IGNORE
+        logps = -F.cross_entropy(head(hidden[:, :-1][keep]).float(), targets[keep], reduction="none")
+        return torch.zeros(int(n_slots), device=hidden.device, dtype=torch.float32).index_add(0, slots[:, 1:][keep], logps)
 
 
 def pair_batch(pairs: list[PairExample], pad_id: int, forked: bool = True) -> dict[str, Any]:
     """One batch whose `LogpModel` output is the chosen steps' log-probs, then the rejected ones',
-    in pair order: each pair as one row with its prompt computed once (`forked`, train/fork.py),
-    or as two rows (where flash-attention takes no 4-D mask)."""
+    in pair order: the pairs behind one prompt as one tree row (`forked`, train/pair_tree.py), or
+    each side as a row of its own (where flash-attention takes no 4-D mask)."""
+    import torch
+
     if forked:
-        return fork_batch([fork(p.chosen, p.rejected) for p in pairs], pad_id)
-    return collate([[p.chosen] for p in pairs] + [[p.rejected] for p in pairs], pad_id)
+        return tree_batch(pair_trees(pairs), pairs, pad_id)
+    t = collate([[p.chosen] for p in pairs] + [[p.rejected] for p in pairs], pad_id)
+    t["slots"] = torch.arange(2 * len(pairs)).unsqueeze(1).expand_as(t["input_ids"]).contiguous()
+    t["n_slots"] = torch.tensor(2 * len(pairs))
+    return t
 
 
 def dpo_losses(logps: Any, pairs: list[PairExample], beta: float, nll_weight: float = 0.0) -> tuple[Any, Any]:
@@ -155,109 +160,99 @@ def _adapter_info(ref: str) -> dict[str, Any]:
     return json.loads(info_file.read_text(encoding="utf-8")) if info_file.exists() else {}
 
 
-class DPOTrainer(Trainer):
-    def __init__(self, cfg: DPOConfig, model: Any = None, tokenizer: Any = None, pairs: list[StepPair] | None = None) -> None:
-        cfg.validate()
-        self.cfg: DPOConfig = cfg
-        self.out = Path(cfg.out)
-        pairs = pairs if pairs is not None else read_pairs(cfg.data or "")  # bad data fails before the model loads
-        ref_info = _adapter_info(cfg.ref) if cfg.ref != "base" else {}
-        base = cfg.model or ref_info.get("base_model")  # an adapter that records no base is on the embedded model
-        self.base_model_path = str(Path(base).resolve()) if base else None
-        self.base_is_embedded = model is None and base is None
-        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(base)  # as Trainer: tokenizer, pairs, then weights
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        self.tokenizer = tokenizer
-        self.corpus = build_pair_corpus(pairs, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.seed)
-        if model is None:
-            model = load_training_model(base)
-        self.rows = [[p] for p in self.corpus.train]
-        self.eval_rows = [[p] for p in self.corpus.eval]
-        self.extra_info = {"dpo": {"ref": str(Path(cfg.ref).resolve()) if cfg.ref != "base" else "base", "beta": cfg.beta,
-                                   "nll_weight": cfg.nll_weight, **self.corpus.counts()}}
-        from accelerate.utils import set_seed
+def _pairs(rows: list[Any]) -> list[PairExample]:
+    """The pairs of a micro-batch, in the order its batch returns them: tree rows or [pair] rows."""
+    return [p for row in rows for p in (row.pairs if isinstance(row, PairTree) else row)]
 
-        set_seed(cfg.seed)
-        if cfg.ref != "base" and not cfg.lora:  # full fine-tuning from the SFT model: fold the adapter in
-            model = apply_adapter(model, cfg.ref, "--ref")
-        self.model = self._prepare_model(model)
-        self.forked = forks_supported(self.model)
-        self._reference_logps()
 
-    def _add_adapter(self, model: Any) -> Any:
-        """With an SFT adapter as reference, keep training that adapter; else a fresh LoRA."""
-        if self.cfg.ref == "base":
-            return super()._add_adapter(model)
-        return attach_adapter(model, self.cfg.ref, "--ref")
+class DPO:
+    """The DPO objective (train/objective.py): the mean preference loss over a step's pairs, with
+    the reward margin and accuracy as metrics. Its rows are the pairs behind one prompt as tree
+    rows, or one pair each where the model takes no tree mask."""
 
-    def _loss_module(self) -> Any:
-        return LogpModel(self.model)
+    metrics = ("reward_margin", "reward_accuracy")
 
-    def _reference_logps(self) -> None:
-        """The policy's log-probs now, at its start values = the reference model's."""
+    def __init__(self, cfg: DPOConfig, pairs: list[StepPair]) -> None:
+        self.cfg, self.pairs = cfg, pairs
+        self.ref_info = _adapter_info(cfg.ref) if cfg.ref != "base" else {}
+
+    def base_model(self, cfg: DPOConfig) -> str | None:
+        return cfg.model or self.ref_info.get("base_model")  # an adapter that records no base is on the embedded model
+
+    def corpus(self, cfg: DPOConfig, tokenizer: Any, samples: Any) -> PairCorpus:
+        return build_pair_corpus(self.pairs, tokenizer, cfg.format, cfg.lang, cfg.max_length, cfg.eval_split, cfg.seed)
+
+    def rows(self, examples: list[PairExample], cfg: DPOConfig, trees: bool, packed: bool) -> list[Any]:
+        return list(pair_trees(examples, cfg.max_length)) if trees else [[p] for p in examples]  # pairs are never packed
+
+    def loaded(self, model: Any, cfg: DPOConfig) -> Any:
+        """Full fine-tuning from an SFT adapter: the adapter folded into the weights first."""
+        return apply_adapter(model, cfg.ref, "--ref") if cfg.ref != "base" and not cfg.lora else model
+
+    def start_adapter(self, cfg: DPOConfig) -> tuple[str, str] | None:
+        """With an SFT adapter as reference, keep training that adapter; else as SFT does."""
+        if cfg.ref != "base":
+            return cfg.ref, "--ref"
+        return (cfg.init_adapter, "--init-adapter") if cfg.init_adapter else None
+
+    def module(self, model: Any, cfg: DPOConfig) -> Any:
+        return LogpModel(model)
+
+    def batch(self, rows: list[Any], pad_id: int) -> dict[str, Any]:
+        if rows and isinstance(rows[0], PairTree):
+            return tree_batch(rows, _pairs(rows), pad_id)
+        return pair_batch(_pairs(rows), pad_id, forked=False)
+
+    def count(self, rows: list[Any], batch: dict[str, Any]) -> int:
+        return len(_pairs(rows))
+
+    def sums(self, output: Any, rows: list[Any]) -> Any:
+        import torch
+
+        losses, margin = dpo_losses(output, _pairs(rows), self.cfg.beta, self.cfg.nll_weight)
+        return torch.stack([losses.sum(), margin.sum(), (margin > 0).float().sum()])
+
+    def start(self, trainer: Trainer) -> dict[str, Any]:
+        """Scores the reference, then names it for the run record."""
+        self._reference_logps(trainer)
+        cfg = self.cfg
+        return {"dpo": {"ref": str(Path(cfg.ref).resolve()) if cfg.ref != "base" else "base", "beta": cfg.beta,
+                        "nll_weight": cfg.nll_weight, **trainer.corpus.counts()}}
+
+    def _reference_logps(self, trainer: Trainer) -> None:
+        """The policy's log-probs now, at its start values = the reference model's, in the rows
+        and batches training uses."""
         import torch
 
         device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
-        model = self.model.to(device)
+        model = trainer.model.to(device)
         scorer = LogpModel(model)
-        everything = self.corpus.train + self.corpus.eval
+        rows, size = trainer.rows + trainer.eval_rows, trainer.cfg.batch_size
         autocast = torch.autocast(device.type, torch.bfloat16, enabled=self.cfg.mixed_precision() == "bf16")  # as the policy trains
         model.eval()
-        bar = progress_bar(len(everything), 0, self.cfg.progress, "reference log-probs", "pair")  # minutes on a CPU: show them
+        bar = progress_bar(len(_pairs(rows)), 0, self.cfg.progress, "reference log-probs", "pair")  # minutes on a CPU: show them
         with torch.no_grad(), autocast:
-            for start in range(0, len(everything), self.cfg.batch_size):
-                chunk = everything[start:start + self.cfg.batch_size]
-                batch = pair_batch(chunk, self.tokenizer.pad_token_id, self.forked)
-                logps = scorer(**{k: v.to(device) for k, v in batch.items() if k != "real_tokens"}).tolist()
-                for p, c, r in zip(chunk, logps[:len(chunk)], logps[len(chunk):]):
+            for start in range(0, len(rows), size):
+                chunk = rows[start:start + size]
+                batch = self.batch(chunk, trainer.tokenizer.pad_token_id)
+                batch.pop("real_tokens")
+                logps = scorer(**to_device(batch, device)).tolist()
+                pairs = _pairs(chunk)
+                for p, c, r in zip(pairs, logps[:len(pairs)], logps[len(pairs):]):
                     p.ref_chosen, p.ref_rejected = c, r
                 if bar is not None:
-                    bar.update(len(chunk))
+                    bar.update(len(pairs))
         if bar is not None:
             bar.close()
         model.train()
 
-    def _accumulate(self, acc: Any, loss_model: Any, micro_batches: list[list[list[Any]]]) -> tuple[float, int, dict[str, float]]:
-        """The mean DPO loss over every pair of the optimizer step (on all ranks)."""
-        from contextlib import nullcontext
 
-        import torch
-
-        groups = [[row[0] for row in mb] for mb in micro_batches]
-        n_global = int(acc.reduce(torch.tensor(sum(map(len, groups)), device=acc.device), "sum").item())
-        sums = torch.zeros(3, device=acc.device)  # loss, margin, margin > 0
-        tokens = 0
-        for i, pairs in enumerate(groups):
-            batch = pair_batch(pairs, self.tokenizer.pad_token_id, self.forked)
-            tokens += batch.pop("real_tokens")
-            sync = nullcontext() if i == len(groups) - 1 else acc.no_sync(loss_model)
-            with sync, acc.autocast():
-                losses, margin = dpo_losses(loss_model(**{k: v.to(acc.device) for k, v in batch.items()}), pairs, self.cfg.beta,
-                                           self.cfg.nll_weight)
-                acc.backward(losses.sum() * acc.num_processes / max(n_global, 1))
-            sums += torch.stack([losses.sum(), margin.sum(), (margin > 0).float().sum()]).detach()
-        loss, margin_sum, right = (acc.reduce(sums, "sum") / max(n_global, 1)).tolist()
-        return loss, tokens * acc.num_processes, {"reward_margin": margin_sum, "reward_accuracy": right}
-
-    def evaluate(self, loss_model: Any, acc: Any) -> float | None:
-        """Mean DPO loss over the held-out pairs (None without any)."""
-        import torch
-
-        if not self.eval_rows:
-            return None
-        loss_model.eval()
-        total = torch.zeros((), device=acc.device)
-        with torch.no_grad(), acc.autocast():
-            for i in range(acc.process_index * self.cfg.batch_size, len(self.eval_rows), acc.num_processes * self.cfg.batch_size):
-                pairs = [row[0] for row in self.eval_rows[i:i + self.cfg.batch_size]]
-                batch = pair_batch(pairs, self.tokenizer.pad_token_id, self.forked)
-                batch.pop("real_tokens")
-                losses, _ = dpo_losses(loss_model(**{k: v.to(acc.device) for k, v in batch.items()}), pairs, self.cfg.beta,
-                                           self.cfg.nll_weight)
-                total = total + losses.sum()
-        loss_model.train()
-        return float(acc.reduce(total, "sum").item() / len(self.eval_rows))
+def dpo_trainer(cfg: DPOConfig, model: Any = None, tokenizer: Any = None, pairs: list[StepPair] | None = None) -> Trainer:
+    """The trainer of a DPO run: `Trainer` with the `DPO` objective. Bad options, then bad pairs,
+    fail before the model loads."""
+    cfg.validate()
+    pairs = pairs if pairs is not None else read_pairs(cfg.data or "")
+    return Trainer(cfg, model, tokenizer, objective=DPO(cfg, pairs))
 
 
 def margins(model: Any, tokenizer: Any, pairs: list[PairExample], beta: float = 1.0) -> list[float]:
@@ -267,7 +262,7 @@ def margins(model: Any, tokenizer: Any, pairs: list[PairExample], beta: float = 
 
     model.eval()
     with torch.no_grad():
-        batch = pair_batch(pairs, tokenizer.pad_token_id, forks_supported(model))
+        batch = pair_batch(pairs, tokenizer.pad_token_id, tree_masks_supported(model))
         batch.pop("real_tokens")
         logps = LogpModel(model)(**batch)
     n = len(pairs)

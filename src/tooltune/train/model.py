@@ -20,6 +20,13 @@ def cuda_bf16() -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+def tree_masks_supported(model: Any) -> bool:
+    """False where attention runs in flash-attention kernels, which take no 4-D mask: no tree
+    rows there (train/tree.py, train/pair_tree.py)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "flash" not in str(getattr(base.config, "_attn_implementation", "") or "")
+
+
 def load_for_training(path: str | None) -> tuple[Any, Any]:
     """A fresh (model, tokenizer) pair in fp32 master weights (never the cached inference copy,
     since training mutates it). `None` means the embedded SmolLM2 GGUF."""

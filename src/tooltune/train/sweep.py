@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ def run_sweep(
         for lr in lrs:
             label = f"lr={lr:g}" + (f" scale={scale}" if scale else "")
             run_dir = out / label.replace("=", "").replace(" ", "_")
-            cfg = replace(base, lr=lr, loss_scale=scale, out=str(run_dir), resume=False, save_model=False, save_steps=0)
+            cfg = base.of(base, lr=lr, loss_scale=scale, out=str(run_dir), resume=False, save_model=False, save_steps=0)
             run_model = copy.deepcopy(model) if model is not None else None
             results[label] = train(cfg, run_model, tokenizer, samples)
             _clear_checkpoints(run_dir)

@@ -17,23 +17,23 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, TypeVar
 
+from tooltune.configs import config_from
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
 from tooltune.formats import get_format
 from tooltune.train.interrupt import graceful_stop
 from tooltune.llm.embedded import is_adapter_dir
 from tooltune.llm.loading import attach_adapter, load_tokenizer
-from tooltune.train.dataset import Corpus, Example, check_corpus_options, prepare_corpus
+from tooltune.train.dataset import Corpus, Example, check_corpus_options
 from tooltune.train.engine import accelerator, engine_mismatch
 from tooltune.train.metrics import MetricsLogger
-from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_training_model, save_trained
-from tooltune.train.fork import forks_supported
-from tooltune.train.packing import PackStats, batches, collate, make_rows, stats
-from tooltune.train.tree import tree_rows
+from tooltune.train.model import DEFAULT_TARGETS, apply_lora, cuda_bf16, load_training_model, save_trained, tree_masks_supported
+from tooltune.train.objective import SFT, Objective, to_device
+from tooltune.train.packing import PackStats, batches, stats
 from tooltune.train.schedule import check_scheduler, make_scheduler  # re-exported: older callers import check_scheduler from here
 
 # auto: bf16 autocast (fp32 master weights) on a GPU that runs bf16, fp32 elsewhere. On this
@@ -41,6 +41,8 @@ from tooltune.train.schedule import check_scheduler, make_scheduler  # re-export
 # call at 0.74x the speed of fp32 (docs/training.md#speed), so CPU stays fp32;
 # `--precision bf16` is there for CPUs with AMX (benchmarks/train_throughput.py measures both).
 PRECISIONS = ("auto", "fp32", "bf16")
+
+_Config = TypeVar("_Config", bound="TrainConfig")
 
 
 @dataclass
@@ -98,6 +100,13 @@ class TrainConfig:
     # one: recipe v3 grows the shipped adapter on CPU rather than retraining it from nothing.
     init_adapter: str | None = None
 
+    @classmethod
+    def of(cls: type[_Config], values: Mapping[str, Any] | Any = None, /, **overrides: Any) -> _Config:
+        """The one way to make a training config: the fields named in `values` — a command's
+        parameters, another config (the sweep's base run) or a recipe's settings — then
+        `overrides` for what the caller translates or fixes; every other field keeps its default."""
+        return config_from(cls, values if values is not None else {}, **overrides)
+
     def validate(self) -> None:
         check_scheduler(self.scheduler)
         for name in ("batch_size", "grad_accum", "max_length"):
@@ -150,42 +159,49 @@ def checkpoints(out: Path) -> list[Path]:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, model: Any = None, tokenizer: Any = None, samples: list[Sample] | None = None,
-                 corpus: Corpus | None = None) -> None:
+    """The one training loop; `objective` says what it minimises (train/objective.py): SFT by
+    default, DPO through `train.dpo.dpo_trainer`. `samples` are what the objective's corpus is
+    built from (SFT: samples; DPO: pairs)."""
+
+    def __init__(self, cfg: TrainConfig, model: Any = None, tokenizer: Any = None, samples: list[Any] | None = None,
+                 corpus: Corpus | None = None, objective: Objective | None = None) -> None:
         cfg.validate()
         self.cfg = cfg
+        self.objective: Objective = objective or SFT()
         self.out = Path(cfg.out)
-        self.base_model_path = str(Path(cfg.model).resolve()) if cfg.model else None
-        self.base_is_embedded = model is None and cfg.model is None
-        self.extra_info: dict[str, Any] = {}  # more keys for the saved run record (DPO: its reference and beta)
+        base = self.objective.base_model(cfg)
+        self.base_model_path = str(Path(base).resolve()) if base else None
+        self.base_is_embedded = model is None and base is None
         # Tokenizer, then corpus, then weights: bad data fails in seconds, before the model loads.
-        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(cfg.model)
+        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(base)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
         # a caller with its own rendering (e.g. a mix of formats) passes `corpus`
-        self.corpus: Corpus = corpus if corpus is not None else prepare_corpus(cfg, tokenizer, samples)
+        self.corpus: Any = corpus if corpus is not None else self.objective.corpus(cfg, tokenizer, samples)
         if model is None:
-            model = load_training_model(cfg.model)
+            model = load_training_model(base)
         import torch
 
         packed = cfg.pack if cfg.pack is not None else torch.cuda.is_available()
         self.trees = self._use_trees(model)
         if self.trees:  # a tree row is a micro-batch of its own: --batch-size rows accumulate into a step
-            self.cfg = cfg = replace(cfg, batch_size=1, grad_accum=cfg.grad_accum * cfg.batch_size)
-        rows = (lambda examples: tree_rows(examples, cfg.max_length)) if self.trees else (lambda examples: make_rows(examples, cfg.max_length, packed))
-        self.rows, self.eval_rows = rows(self.corpus.train), rows(self.corpus.eval)
+            self.cfg = cfg = cfg.of(cfg, batch_size=1, grad_accum=cfg.grad_accum * cfg.batch_size)
+        self.rows = self.objective.rows(self.corpus.train, cfg, self.trees, packed)
+        self.eval_rows = self.objective.rows(self.corpus.eval, cfg, self.trees, packed)
         from accelerate.utils import set_seed
 
         set_seed(cfg.seed)  # LoRA's A matrices are random: same seed, same adapter init
-        self.model = self._prepare_model(model)
+        self.model = self._prepare_model(self.objective.loaded(model, cfg))
+        # more keys for the saved run record (DPO: its reference and beta, after scoring the reference)
+        self.extra_info: dict[str, Any] = self.objective.start(self)
 
     def _use_trees(self, model: Any) -> bool:
         """Tree rows unless turned off, or the model's attention kernel takes no 4-D mask (then
         plain rows, said once)."""
         if self.cfg.tree is False:
             return False
-        if not forks_supported(model):
+        if not tree_masks_supported(model):
             print("note: flash-attention takes no 4-D mask; training on plain rows instead of tree rows", file=sys.stderr, flush=True)
             return False
         if self.cfg.gradient_checkpointing:
@@ -209,16 +225,12 @@ class Trainer:
         return model
 
     def _add_adapter(self, model: Any) -> Any:
-        """The trainable LoRA layers: a fresh adapter, or `init_adapter` trained further."""
-        if self.cfg.init_adapter:
-            return attach_adapter(model, self.cfg.init_adapter, "--init-adapter")
+        """The trainable LoRA layers: a fresh adapter, or the objective's (`--init-adapter`,
+        DPO's `--ref`) trained further."""
+        start = self.objective.start_adapter(self.cfg)
+        if start:
+            return attach_adapter(model, *start)
         return apply_lora(model, self.cfg.rank, self.cfg.alpha, self.cfg.targets)
-
-    def _loss_module(self) -> Any:
-        """The module handed to accelerate: the SFT loss over trained tokens."""
-        from tooltune.train.loss import LossModel
-
-        return LossModel(self.model, prefix_grad=self.cfg.tree_prefix_grad)
 
     def steps_per_epoch(self, world: int = 1) -> int:
         n_batches = math.ceil(len(self.rows) / self.cfg.batch_size)
@@ -241,7 +253,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=torch.cuda.is_available())
         scheduler = make_scheduler(optimizer, cfg.scheduler, total, warmup=round(cfg.warmup_ratio * total))
-        loss_model: Any = self._loss_module()
+        loss_model: Any = self.objective.module(self.model, cfg)
         if cfg.compile and torch.cuda.is_available():
             loss_model = torch.compile(loss_model, dynamic=True)
         loss_model, optimizer = acc.prepare(loss_model, optimizer)
@@ -319,30 +331,31 @@ class Trainer:
                 logger.close()
         return step, history, real_tokens, train_seconds, eval_loss
 
-    def _accumulate(self, acc: Any, loss_model: Any, micro_batches: list[list[list[Example]]]) -> tuple[float, int, dict[str, float]]:
+    def _accumulate(self, acc: Any, loss_model: Any, micro_batches: list[list[Any]]) -> tuple[float, int, dict[str, float]]:
         """Forward and backward over one optimizer step's micro-batches (gradients accumulate).
-        Returns (the step's loss, real tokens processed on all ranks, extra metrics for the log);
-        `DPOTrainer` overrides it with the preference loss."""
+        Returns (the step's loss, real tokens processed on all ranks, the objective's metrics);
+        each is its sum over the step divided by the step's count (trained tokens, pairs)."""
         import torch
 
-        tensors = [collate(mb, self.tokenizer.pad_token_id) for mb in micro_batches]
-        n_local = sum(int((t["labels"][:, 1:] != -100).sum()) for t in tensors)
-        # Ranks hold different token counts: every rank divides by the global count (one all-reduce
-        # for both numbers), so a token weighs the same on whichever rank it lands.
-        counts = torch.tensor([n_local, sum(t["real_tokens"] for t in tensors)], device=acc.device)
+        objective = self.objective
+        tensors = [objective.batch(mb, self.tokenizer.pad_token_id) for mb in micro_batches]
+        n_local = sum(objective.count(mb, t) for mb, t in zip(micro_batches, tensors))
+        # Ranks hold different counts: every rank divides by the global count (one all-reduce for
+        # both numbers), so a token (or a pair) weighs the same on whichever rank it lands.
+        counts = torch.tensor([n_local, sum(t.pop("real_tokens") for t in tensors)], device=acc.device)
         n_global, real_global = (int(x) for x in acc.reduce(counts, "sum").tolist())
-        loss_sum = torch.zeros((), device=acc.device)
-        for i, t in enumerate(tensors):
+        sums = torch.zeros(1 + len(objective.metrics), device=acc.device)
+        for i, (mb, t) in enumerate(zip(micro_batches, tensors)):
             sync = nullcontext() if i == len(tensors) - 1 else acc.no_sync(loss_model)
             with sync, acc.autocast():
-                part, _ = loss_model(**{k: v.to(acc.device) for k, v in t.items() if k != "real_tokens"})
-                acc.backward(part * acc.num_processes / max(n_global, 1))
-            loss_sum += part.detach()
-        loss = float(acc.reduce(loss_sum, "sum").item()) / max(n_global, 1)
-        return loss, real_global, {}
+                part = objective.sums(loss_model(**to_device(t, acc.device)), mb)
+                acc.backward(part[0] * acc.num_processes / max(n_global, 1))
+            sums += part.detach()
+        loss, *metrics = (x / max(n_global, 1) for x in acc.reduce(sums, "sum").tolist())
+        return loss, real_global, dict(zip(objective.metrics, metrics))
 
     def evaluate(self, loss_model: Any, acc: Any) -> float | None:
-        """Held-out loss: trained-token-weighted mean over the eval split (None without one)."""
+        """Held-out loss: the objective's loss averaged over its count on the eval split (None without one)."""
         import torch
 
         if not self.eval_rows:
@@ -355,9 +368,10 @@ class Trainer:
             # Rank r takes batches r, r + world, ...: disjoint, and together every eval row once.
             for i in range(acc.process_index * self.cfg.batch_size, len(self.eval_rows), acc.num_processes * self.cfg.batch_size):
                 rows = self.eval_rows[i:i + self.cfg.batch_size]
-                t = collate(rows, self.tokenizer.pad_token_id)
-                part, n = scorer(**{k: v.to(acc.device) for k, v in t.items() if k != "real_tokens"})
-                total, count = total + part.float(), count + n
+                t = self.objective.batch(rows, self.tokenizer.pad_token_id)
+                t.pop("real_tokens")
+                part = self.objective.sums(scorer(**to_device(t, acc.device)), rows)
+                total, count = total + part[0].float(), count + self.objective.count(rows, t)
         scorer.train()
         return float(acc.reduce(total, "sum").item() / max(acc.reduce(count, "sum").item(), 1))
 
