@@ -15,7 +15,7 @@ from typing import Any
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import Message, Sample
-from tooltune.toolspec import function_of, tool_description, tool_name, tool_parameters
+from tooltune.toolspec import function_of, tool_description, tool_name, tool_parameters, wrapped
 
 
 def qwen_json_schema(tools: list[dict[str, Any]], lang: str = "en") -> str:
@@ -23,7 +23,7 @@ def qwen_json_schema(tools: list[dict[str, Any]], lang: str = "en") -> str:
     intro = ("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
              "You are provided with function signatures within <tools></tools> XML tags:") if lang == "en" else \
             "# 工具\n\n你可以调用一个或多个函数来协助回答用户的问题。\n\n函数签名在 <tools></tools> XML 标签中给出："
-    body = "\n".join(json.dumps({"type": "function", "function": function_of(t)}, ensure_ascii=False) for t in tools)
+    body = "\n".join(json.dumps(wrapped(t), ensure_ascii=False) for t in tools)
     return f"{intro}\n<tools>\n{body}\n</tools>"
 
 

@@ -23,7 +23,7 @@ from tooltune.data.synth.bank import BankTool, random_name
 from tooltune.data.synth.values import render_value, result_value, sample_value
 from tooltune.lang import LANGS, detect_lang
 from tooltune.messages import Message, Sample, ToolCall, read_jsonl
-from tooltune.toolspec import function_of
+from tooltune.toolspec import tool_name, tool_parameters, wrapped
 
 CHAT_PATH = Path(__file__).resolve().parent / "chat.jsonl"
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -226,14 +226,14 @@ def mask(sample: Sample, rng: random.Random) -> Sample:
     params: dict[str, dict[str, str]] = {}
     tools = []
     for spec in sample.tools:
-        fn = function_of(spec)
-        new = names[fn["name"]] = random_name(rng, rng.choice(["fn_", "f", "tool_", ""]))
-        ren = params[fn["name"]] = {p: random_name(rng, "p_") for p in fn["parameters"].get("properties", {})}
-        props = {ren[k]: v for k, v in fn["parameters"].get("properties", {}).items()}
-        p2 = {**fn["parameters"], "properties": props}
+        name, schema = tool_name(spec), tool_parameters(spec)
+        new = names[name] = random_name(rng, rng.choice(["fn_", "f", "tool_", ""]))
+        ren = params[name] = {p: random_name(rng, "p_") for p in schema.get("properties", {})}
+        props = {ren[k]: v for k, v in schema.get("properties", {}).items()}
+        p2 = {**schema, "properties": props}
         if "required" in p2:
             p2["required"] = [ren[r] for r in p2["required"]]
-        tools.append({"type": "function", "function": {**fn, "name": new, "parameters": p2}})
+        tools.append(wrapped(spec, name=new, parameters=p2))
     msgs = []
     for m in sample.messages:
         m2 = Message(m.role, m.content, [ToolCall(names.get(c.name, c.name), {params.get(c.name, {}).get(k, k): v for k, v in c.arguments.items()}, c.id)
