@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tooltune.messages import Message, ToolCall
+from tooltune.prompts import fill
 
 
 @dataclass
@@ -132,4 +133,4 @@ class PromptFormat(ABC):
 
     def format_error_feedback(self, error: str) -> str:
         """The message fed back to the model after a completion it could not parse."""
-        return f"Format error: {error}. Please follow the required format."
+        return fill("format_error", self.lang, error=error)

@@ -23,12 +23,12 @@ from tooltune.data.synth.bank import BankTool, random_name
 from tooltune.data.synth.values import render_value, result_value, sample_value
 from tooltune.lang import LANGS, detect_lang
 from tooltune.messages import Message, Sample, ToolCall, read_jsonl
+from tooltune.prompts import prompt_lines
 from tooltune.toolspec import tool_name, tool_parameters, wrapped
 
 CHAT_PATH = Path(__file__).resolve().parent / "chat.jsonl"
 _SLOT = re.compile(r"\{(\w+)\}")
-SYSTEMS = {"en": ["You are a helpful assistant.", "You are a concise assistant that uses tools when they help.", "Answer the user's questions."],
-           "zh": ["你是一个乐于助人的助手。", "你是一个会使用工具的智能助手。", "请回答用户的问题。"]}
+SYSTEMS = {lang: prompt_lines("synth_system", lang) for lang in LANGS}  # prompts/synth_system_LANG.txt
 JOIN = {"en": ["{a} Also, {b}", "{a} And {b}", "Two things: {a} {b}", "{a} Then, {b}"], "zh": ["{a}另外，{b}", "{a}还有，{b}", "{a}同时，{b}"]}
 CHAIN = {"en": ["{a} Then use the {field} from that to {b}", "{a} After that, with that {field}, {b}"],
          "zh": ["{a}然后用查到的{field}，{b}", "{a}再根据得到的{field}，{b}"]}
