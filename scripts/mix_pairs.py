@@ -1,5 +1,5 @@
 """Mix mined preference pairs by kind: cap some kinds, so that the pairs preferring a call do not
-outnumber those preferring no call — the prefer stage's mix (`tooltune.data.mine.mix_mined`,
+outnumber those preferring no call — the prefer stage's mix (`tooltune.eval.mine.mix_mined`,
 `tooltune recipe smollm2-tools --stages prefer --prefer-caps kind=N,...`), for pairs mined by hand.
 
 Run: `python scripts/mix_pairs.py OUT_JSONL PAIRS_JSONL [PAIRS_JSONL ...] [kind=N ...]`
@@ -11,7 +11,7 @@ all). Prints the counts kept per kind.
 import sys
 from pathlib import Path
 
-from tooltune.data.mine import mix_mined
+from tooltune.eval.mine import mix_mined
 from tooltune.messages import write_text_atomic
 from tooltune.recipe.state import parse_counts
 

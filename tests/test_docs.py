@@ -1,11 +1,28 @@
 """Docs that cannot rot: the commands the README and the quickstart show parse against the real CLI,
-the README's relative links lead somewhere, and the README stays a short front page.
+the blocks marked runnable run, the README's relative links lead somewhere, and the README stays a
+short front page.
 
-Commands are parsed, never run: each `tooltune …` line of a ```bash block (and each `$ tooltune …`
-line of a ```console transcript) is resolved to its click command and handed to
-`command.make_context`, which rejects an unknown or renamed flag, a missing required option and a
-value of the wrong type, exactly as the shell would. (`mkdocs build --strict` in `make test` checks
-the links and anchors of the docs site itself.)"""
+Every command is parsed: each `tooltune …` line of a ```bash block (and each `$ tooltune …` line of
+a ```console transcript) is resolved to its click command and handed to `command.make_context`,
+which rejects an unknown or renamed flag, a missing required option and a value of the wrong
+type, exactly as the shell would.
+
+A block is also RUN when the line just before its opening fence is the HTML comment
+`<!-- runnable -->` (invisible on GitHub and on the docs site). Its `tooltune` lines run in order,
+in-process through the real CLI, in a fresh empty folder, with their arguments exactly as printed,
+and each must exit 0. Two things are arranged first, and nothing else:
+- the embedded model is the tiny random test model (2 layers, the SmolLM2 tokenizer, its final
+  norm zeroed so that it ends every reply at once): the commands run in seconds and test the
+  flags and the plumbing from the command line to the report, not the model's answers;
+- every ```python block of the same page whose first line is `# NAME.py` is written to NAME.py in
+  that folder, so `--tools my_tools.py` finds the file the page shows.
+
+What stays parsed only, unmarked: commands that run until stopped (`serve`), that need a network or
+a program outside the package (an OpenAI server at `--base-url`, `uvx`, an MCP server at a `.venv`
+path), that need an earlier command's 15-minute output (`specialize`, then `--adapter
+runs/mine/adapter`), and `export-model --gguf` (it needs a GGUF base; tests/serve/test_export.py
+covers exports). A flag renamed in the CLI fails both the parse and the run of every block that
+shows it. (`mkdocs build --strict` in `make test` checks the links and anchors of the docs site.)"""
 
 from __future__ import annotations
 
@@ -48,37 +65,73 @@ def fenced_blocks(path: Path) -> list[tuple[str, int, list[str]]]:
     return blocks
 
 
-def command_lines(path: Path) -> list[tuple[int, str]]:
-    """(line number, command) for every `tooltune …` command shown to be run (module docstring)."""
+def block_commands(info: str, start: int, body: list[str]) -> list[tuple[int, str]]:
+    """(line number, command) for every `tooltune …` command a block shows to be run (module docstring)."""
     found = []
-    for info, start, body in fenced_blocks(path):
-        if info not in SHELL_BLOCKS:
-            continue
-        n = 0
-        while n < len(body):
-            lineno, line = start + n, body[n].strip()
-            while line.endswith("\\") and n + 1 < len(body):  # a continued line
-                n += 1
-                line = line[:-1].rstrip() + " " + body[n].strip()
+    if info not in SHELL_BLOCKS:
+        return found
+    n = 0
+    while n < len(body):
+        lineno, line = start + n, body[n].strip()
+        while line.endswith("\\") and n + 1 < len(body):  # a continued line
             n += 1
-            if info == "console":
-                if not line.startswith("$ "):
-                    continue  # output, not a command
-                line = line[2:].strip()
-            if line.startswith("tooltune ") or line == "tooltune":
-                found.append((lineno, line))
+            line = line[:-1].rstrip() + " " + body[n].strip()
+        n += 1
+        if info == "console":
+            if not line.startswith("$ "):
+                continue  # output, not a command
+            line = line[2:].strip()
+        if line.startswith("tooltune ") or line == "tooltune":
+            found.append((lineno, line))
     return found
 
 
+def command_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, command) for every `tooltune …` command of the page's shell blocks."""
+    return [found for block in fenced_blocks(path) for found in block_commands(*block)]
+
+
+RUNNABLE_MARK = "<!-- runnable -->"
+
+
+def runnable_blocks(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, commands) of every shell block marked runnable (module docstring)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = []
+    for info, start, body in fenced_blocks(path):
+        fence = start - 2  # 0-based index of the opening fence
+        before = next((lines[i].strip() for i in range(fence - 1, -1, -1) if lines[i].strip()), "")
+        if before == RUNNABLE_MARK:
+            assert info in SHELL_BLOCKS, f"{path.name}:{start}: only shell blocks run, not ```{info}"
+            found.append((start, [line for _, line in block_commands(info, start, body)]))
+    return found
+
+
+def page_files(path: Path) -> dict[str, str]:
+    """The files a page shows: ```python blocks whose first line is `# NAME.py`."""
+    files = {}
+    for info, _, body in fenced_blocks(path):
+        first = re.match(r"^#\s*([\w.-]+\.py)\s*$", body[0].strip()) if info == "python" and body else None
+        if first:
+            files[first.group(1)] = "\n".join(body) + "\n"
+    return files
+
+
 # -- checking a command line against the CLI ---------------------------------------------------
-def check_command(line: str) -> None:
-    """Parse `line` with tooltune's click commands without running it; raise on any usage error."""
+def command_args(line: str) -> list[str]:
+    """The arguments of a `tooltune …` line: comments dropped, cut at the first shell operator."""
     args = shlex.split(line, comments=True)
     for i, arg in enumerate(args):
         if arg in SHELL_OPERATORS:
             args = args[:i]
             break
     assert args and args[0] == "tooltune", line
+    return args
+
+
+def check_command(line: str) -> None:
+    """Parse `line` with tooltune's click commands without running it; raise on any usage error."""
+    args = command_args(line)
     command, path, rest = typer.main.get_command(app), ["tooltune"], args[1:]
     while hasattr(command, "commands"):  # a group: the next word names a subcommand
         if not rest or rest[0] not in command.commands:
@@ -107,6 +160,78 @@ def test_the_front_pages_show_commands() -> None:
     assert len(readme) >= 4 and len(quickstart) >= 8, (readme, quickstart)
     for needed in ("tooltune run ", "tooltune specialize ", "tooltune serve", "tooltune export-model "):
         assert any(line.startswith(needed) for line in readme), f"the README shows no `{needed.strip()}` command"
+
+
+# -- running the blocks marked runnable ----------------------------------------------------------
+BLOCKS = [(path, start, commands) for path in RUNNABLE for start, commands in runnable_blocks(path)]
+
+
+@pytest.fixture(scope="session")
+def tiny_embedded(tmp_path_factory, tiny_llama, smol_tokenizer) -> Path:
+    """The tiny random test model saved as a model folder, its final norm zeroed: every logit is 0,
+    so greedy decoding picks token 0, which its generation config makes a stop token — each reply
+    ends at once, and a documented evaluation runs in seconds."""
+    import torch
+
+    model = tiny_llama(2048)
+    with torch.no_grad():
+        model.model.norm.weight.zero_()
+    model.generation_config.eos_token_id = [0, smol_tokenizer.eos_token_id]
+    folder = tmp_path_factory.mktemp("tiny-embedded")
+    model.save_pretrained(folder)
+    smol_tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def as_embedded(tiny_embedded, monkeypatch, tmp_path) -> Path:
+    """`embedded` (and `embedded-base`) name the tiny model, with no adapter; caches and outputs
+    go under a fresh folder, which is also the working folder."""
+    import tooltune.llm.embedded as embedded
+    import tooltune.llm.loading as loading
+    import tooltune.llm.transformers_backend as transformers_backend
+
+    for module in (embedded, loading, transformers_backend):
+        monkeypatch.setattr(module, "embedded_model_path", lambda: tiny_embedded)
+    monkeypatch.setattr(embedded, "shipped_adapter", lambda: None)
+    monkeypatch.setenv("TOOLTUNE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BFCL_PROJECT_ROOT", str(tmp_path / "bfcl"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.mark.parametrize(("path", "start", "commands"), BLOCKS, ids=[f"{p.name}:{n}" for p, n, _ in BLOCKS])
+def test_runnable_block_runs(path: Path, start: int, commands: list[str], as_embedded: Path) -> None:
+    from typer.testing import CliRunner
+
+    for name, text in page_files(path).items():
+        (as_embedded / name).write_text(text, encoding="utf-8")
+    if any(command_args(line)[1:3] == ["bench", "bfcl"] for line in commands):
+        pytest.importorskip("bfcl_eval", reason="BFCL's items come with the bfcl extra (make install)")
+    for line in commands:
+        result = CliRunner().invoke(app, command_args(line)[1:])
+        where = f"{path.relative_to(ROOT)}:{start}: `{line}`"
+        assert result.exception is None or isinstance(result.exception, SystemExit), f"{where} raised {result.exception!r}\n{result.output[-2000:]}"
+        assert result.exit_code == 0, f"{where} exited {result.exit_code}:\n{result.output[-2000:]}"
+
+
+def test_the_front_pages_mark_blocks_runnable() -> None:
+    """Blocks are marked (a lost marker would silently turn every block back into parse-only)."""
+    ran = {line.split(" ")[1] for _, _, commands in BLOCKS for line in commands}
+    assert {"run", "tools", "eval", "bench"} <= ran, ran
+    assert any(p == README for p, _, _ in BLOCKS), "the README's own tour runs"
+
+
+def test_runnable_blocks_and_page_files_are_read(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```python\n# t.py\nx = 1\n```\n\n<!-- runnable -->\n\n```bash\ntooltune tools   # all\n```\n\n"
+                    "```bash\ntooltune serve\n```\n\n<!-- runnable -->\n```console\n$ tooltune run 'a' \\\n  --max-steps 2\nout\n```\n",
+                    encoding="utf-8")
+    assert runnable_blocks(page) == [(9, ["tooltune tools   # all"]), (18, ["tooltune run 'a' --max-steps 2"])]
+    assert page_files(page) == {"t.py": "# t.py\nx = 1\n"}
+    assert command_args("tooltune run 'a b' --x 1 | head  # c") == ["tooltune", "run", "a b", "--x", "1"]
 
 
 @pytest.mark.parametrize("line", [
@@ -190,6 +315,22 @@ def test_readme_is_a_short_front_page() -> None:
     assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines: move detail into docs/ (at most {README_MAX_LINES})"
     head = "\n".join(lines[:30])
     assert "make run" in head and "make test" in head, "the two set-up commands belong in the README's first 30 lines"
+
+
+MEASUREMENT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|GB\b|min\b)|\b\d+/\d+\b")  # 54.5 %, 9.2 GB, 13.5 min, 5/8
+
+
+def unlinked_measurements(text: str) -> list[str]:
+    """Measured numbers of a page that are not inside a link to a results page entry."""
+    linked = re.sub(r"\[[^\]]*\]\((?:docs/)?results\.md#[^)]+\)", "", outside_code(text))
+    return MEASUREMENT.findall(linked)
+
+
+def test_every_number_in_the_readme_links_to_its_measurement() -> None:
+    """A number on the front page links to the results entry that measured it (command, hardware)."""
+    assert unlinked_measurements(README.read_text(encoding="utf-8")) == []
+    assert unlinked_measurements("[54.5 %](docs/results.md#x) vs 61.6 %, 9.2 GB, 5/8, `3 %` [2 %](docs/a.md#x)") == \
+        ["61.6 %", "9.2 GB", "5/8", "2 %"]
 
 
 def test_no_issue_numbers_in_readme_or_docs() -> None:

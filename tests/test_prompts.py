@@ -14,8 +14,10 @@ CALC = {"type": "function", "function": {"name": "calculator", "description": "E
 def test_every_prompt_but_agentfabric_exists_in_every_language():
     names = {p.stem.rsplit("_", 1)[0] for p in PROMPT_DIR.glob("*.txt")}
     assert names == {"react", "tool_desc", "json", "generate", "negatives", "judge", "agentfabric", "agentfabric_tool", "generate_style", "plan",
-                     "plan_subtask", "plan_retry", "plan_replan", "plan_reflect", "repeat_note"}
-    for name in names - {"agentfabric", "agentfabric_tool"}:  # AgentFabric's prompt is Chinese only
+                     "plan_subtask", "plan_retry", "plan_replan", "plan_reflect", "repeat_note", "format_error", "answer_judge",
+                     "tool_intro_qwen", "tool_intro_openai", "tool_intro_autogpt", "synth_system"}
+    # AgentFabric's prompt is Chinese only; the answer judge's is English only (only the judge model reads it)
+    for name in names - {"agentfabric", "agentfabric_tool", "answer_judge"}:
         assert [(PROMPT_DIR / f"{name}_{lang}.txt").is_file() for lang in LANGS] == [True] * len(LANGS)
 
 
@@ -65,3 +67,24 @@ def test_the_agents_planner_and_repeat_notes_read_the_prompt_folder():
         "Do not repeat the call: give the final answer, or try a different tool or different arguments.")
     assert fill("plan_replan", "zh", i=2, text="查天气", reason="超时", done="1. 完成") == (
         "子任务 2（查天气）失败：超时。请为任务剩下的部分写一个新的编号计划。\n已完成：\n1. 完成")
+
+
+def test_the_retry_feedback_judge_intros_and_synth_systems_come_from_the_folder():
+    from tooltune.data.augment import describe_tools
+    from tooltune.data.synth.dialogues import SYSTEMS
+    from tooltune.eval.answers import AnswerJudge
+    from tooltune.formats import get_format
+    from tooltune.llm import ScriptedLLM
+
+    assert get_format("json").format_error_feedback("no JSON") == "Format error: no JSON. Please follow the required format."
+    assert get_format("react", "zh").format_error_feedback("缺少 Action") == "格式错误：缺少 Action。请按要求的格式回答。"
+    prompt = AnswerJudge(ScriptedLLM([])).request("2+2?", "4", ["4", "four"]).messages[0].content
+    assert prompt == ("You are grading an assistant's answer against a reference answer.\nQuestion: 2+2?\nReference answer: 4 / four\n"
+                      "Assistant's answer: 4\n\nDoes the assistant's answer state the same fact or result as the reference? "
+                      "Reply with exactly one word: YES or NO.")
+    assert describe_tools([CALC], "qwen").startswith("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+                                                     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n")
+    assert describe_tools([CALC], "openai", "zh").startswith("你可以使用以下函数：\n[")
+    assert describe_tools([CALC], "autogpt") == 'Commands:\n1. Evaluate math.: "calculator", args: "expression": "<expression>"'
+    assert SYSTEMS == {"en": ["You are a helpful assistant.", "You are a concise assistant that uses tools when they help.", "Answer the user's questions."],
+                       "zh": ["你是一个乐于助人的助手。", "你是一个会使用工具的智能助手。", "请回答用户的问题。"]}

@@ -223,7 +223,7 @@ COMMAND_MODULES = {
     "tooltune.annotate.commands": ("annotate",),
     "tooltune.recipe.commands": ("recipe",),
     "tooltune.recipe.specialize_commands": ("specialize",),
-    "tooltune.data.mine_commands": ("pairs",),
+    "tooltune.eval.mine_commands": ("pairs",),
 }
 
 

@@ -94,10 +94,34 @@ def test_groups_are_rendered_once_and_earlier_prompts_never_change():
     assert shape(first) == snapshot  # splicing copies the open turn, it never edits a returned one
 
 
+def test_the_system_turn_is_cached_on_the_tools_content():
+    """An equal tool list built afresh (each server request, each eval item) reuses the system
+    turn; the same list changed in place renders it anew, and the prompt shows the change."""
+    import copy
+
+    fmt = get_format("react")
+    cache = RenderCache(fmt)
+    seen_tools = []
+    original = fmt.render
+    fmt.render = lambda m, t: (seen_tools.append(copy.deepcopy(t)) if not m else None) or original(m, t)
+    conv = [Message("user", "q")]
+    tools = copy.deepcopy(TOOLS)
+    cache.render(conv, tools)
+    cache.render(conv, copy.deepcopy(TOOLS))  # rebuilt, equal: a hit
+    assert len(seen_tools) == 1
+    tools[0]["function"]["description"] = "Changed in place."
+    changed = cache.render(conv, tools)  # same object, new content: a miss
+    assert len(seen_tools) == 2 and seen_tools[1][0]["function"]["description"] == "Changed in place."
+    assert shape(changed) == shape(original(conv, tools)) and "Changed in place." in changed.turns[0].text
+
+
 def test_agent_requests_match_the_full_render():
     steps = ['Thought: t\nAction: calculator\nAction Input: {"expression": "1+%d"}' % i for i in range(4)]
     agent = Agent(ScriptedLLM(steps + ["Final Answer: 5"]), builtin_registry(), "react", max_steps=6)
-    agent.run("q")
+    assert agent.run("q").status == "final"
+    # one request per step, each a step longer: a run that made no request, or stopped early,
+    # would leave nothing to compare below
+    assert [len(request.messages) for request in agent.llm.requests] == [1, 3, 5, 7, 9] and not agent.llm.queue
     for request in agent.llm.requests:
         assert shape(request.rendered) == shape(agent.format.render(request.messages, agent.tool_specs))
 

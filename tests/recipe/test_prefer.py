@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tooltune.data.mine import mix_mined
+from tooltune.eval.mine import mix_mined
 from tooltune.errors import TooltuneError
 from tooltune.messages import read_jsonl, write_jsonl_atomic
 from tooltune.recipe import smollm2_tools

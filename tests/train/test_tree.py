@@ -10,8 +10,8 @@ from tooltune.lang import dialogue_lang
 from tooltune.messages import Sample
 from tooltune.train.dataset import IGNORE, Example, build_corpus
 from tooltune.train.loss import LossModel
-from tooltune.train.packing import collate
-from tooltune.train.tree import TreeRow, collate_trees, samples_in, tree_rows
+from tooltune.train.packing import collate, collate_trees
+from tooltune.train.tree import TreeRow, samples_in, tree_rows
 
 
 def _same_tools(samples: list[Sample]) -> list[Sample]:

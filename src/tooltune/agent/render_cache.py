@@ -3,7 +3,7 @@
 `PromptFormat.render` re-renders the whole conversation and every tool description on every call,
 so an agent's per-step cost grew with its history. `RenderCache` wraps a format *without changing
 what it renders*: the system turn (system messages + tool descriptions) is rendered once per
-(system text, tool list), and the conversation is cut into *groups* — a user message, or an
+(system text, tool list's content), and the conversation is cut into *groups* — a user message, or an
 assistant message with the tool results that follow it — each rendered once by the format itself
 and spliced onto the cached turns of the groups before it.
 
@@ -24,6 +24,7 @@ from typing import Any
 
 from tooltune.formats.base import PromptFormat, Rendered, Turn
 from tooltune.messages import Message, ToolCall
+from tooltune.toolspec import tools_key
 
 Join = str  # "continue": an assistant group continues an open assistant turn; "separate": never joins
 
@@ -37,7 +38,7 @@ class RenderCache:
         self.format = fmt
         self.head_turns = len(fmt.render([], []).turns)  # the (empty) system turn a format always emits
         self.join: Join | None = _probe_once(fmt) if probe else join
-        self._system: dict[tuple[Any, ...], tuple[list[dict[str, Any]], Rendered]] = {}
+        self._system: dict[tuple[tuple[str, ...], str], Rendered] = {}
         # committed groups: (messages of the group, turns after joining it) — a stack, so a retry
         # prompt (conversation + a failed attempt) and the next step share everything before them
         self._checkpoints: list[tuple[tuple[Message, ...], tuple[Turn, ...]]] = []
@@ -62,7 +63,8 @@ class RenderCache:
         turns = self._committed_turns(groups[:-1], verified=grown is not None)
         last = self._group_render(groups[-1])
         turns = self._joined(turns, groups[-1], last.turns[self.head_turns :])
-        return Rendered(list(head.turns) + list(turns), tools=head.tools, open_last=last.open_last)
+        # the caller's own list (equal to the cached one's), as a whole render would hold it
+        return Rendered(list(head.turns) + list(turns), tools=tools if head.tools is not None else None, open_last=last.open_last)
 
     # -- pieces ---------------------------------------------------------------------------------
     def _grown(self, messages: list[Message]) -> tuple[list[tuple[Message, ...]], tuple[str, ...]] | None:
@@ -83,14 +85,15 @@ class RenderCache:
         return groups, system
 
     def _system_render(self, system: tuple[str, ...], messages: list[Message], tools: list[dict[str, Any]]) -> Rendered:
-        key = (system, id(tools))
+        """The system turn, keyed on the tools' content: an equal list built afresh (each request
+        to the server, each eval item) hits, and a list changed in place misses."""
+        key = (system, tools_key(tools))
         hit = self._system.get(key)
-        if hit is None or hit[0] is not tools:
+        if hit is None:
             if len(self._system) >= self.MAX_SYSTEM_ENTRIES:
                 self._system.clear()
-            hit = (tools, self.format.render([m for m in messages if m.role == "system"], tools))
-            self._system[key] = hit
-        return hit[1]
+            hit = self._system[key] = self.format.render([m for m in messages if m.role == "system"], tools)
+        return hit
 
     def _committed_turns(self, groups: list[tuple[Message, ...]], verified: bool = False) -> tuple[Turn, ...]:
         """Turns of all complete groups, reusing the longest matching prefix of checkpoints

@@ -15,27 +15,26 @@ from typing import Any
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import Message, Sample
-from tooltune.toolspec import function_of, tool_description, tool_name, tool_parameters
+from tooltune.prompts import fill
+from tooltune.toolspec import function_of, tool_description, tool_name, tool_parameters, wrapped
 
 
 def qwen_json_schema(tools: list[dict[str, Any]], lang: str = "en") -> str:
     """The Qwen2.5 chat template's block: each tool's OpenAI JSON inside <tools></tools>."""
-    intro = ("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-             "You are provided with function signatures within <tools></tools> XML tags:") if lang == "en" else \
-            "# 工具\n\n你可以调用一个或多个函数来协助回答用户的问题。\n\n函数签名在 <tools></tools> XML 标签中给出："
-    body = "\n".join(json.dumps({"type": "function", "function": function_of(t)}, ensure_ascii=False) for t in tools)
+    intro = fill("tool_intro_qwen", lang)
+    body = "\n".join(json.dumps(wrapped(t), ensure_ascii=False) for t in tools)
     return f"{intro}\n<tools>\n{body}\n</tools>"
 
 
 def openai_function_list(tools: list[dict[str, Any]], lang: str = "en") -> str:
     """A pretty-printed OpenAI `functions` list, as many hosted-API prompts show it."""
-    intro = "You have access to the following functions:" if lang == "en" else "你可以使用以下函数："
+    intro = fill("tool_intro_openai", lang)
     return f"{intro}\n" + json.dumps([function_of(t) for t in tools], ensure_ascii=False, indent=2)
 
 
 def autogpt_oneliner(tools: list[dict[str, Any]], lang: str = "en") -> str:
     """AutoGPT's command list: `1. description: "name", args: "a": "<a>", "b": "<b>"`."""
-    intro = "Commands:" if lang == "en" else "命令："
+    intro = fill("tool_intro_autogpt", lang)
     lines = []
     for i, t in enumerate(tools, 1):
         props = tool_parameters(t).get("properties", {})

@@ -29,7 +29,7 @@ from tooltune.formats.react import ReActFormat
 from tooltune.lang import dialogue_lang
 from tooltune.messages import Message, Sample, ToolCall
 from tooltune.prompts import fill
-from tooltune.toolspec import function_of, tool_description, tool_name, tool_names, tool_parameters
+from tooltune.toolspec import function_of, has_name, make_spec, tool_description, tool_name, tool_names, tool_parameters
 
 _USER = {"human", "user"}
 _ASSISTANT = {"gpt", "assistant", "model", "chatgpt", "bot"}
@@ -41,11 +41,9 @@ _ACTION_INPUT = re.compile(r"^\s*Action\s*Input\s*[:：]", re.M)
 # -- helpers ----------------------------------------------------------------------------------
 def wrap_tool(spec: dict[str, Any]) -> dict[str, Any]:
     """Any tool dict (OpenAI-wrapped or bare function) -> the OpenAI {"type": "function", ...} form."""
-    fn = function_of(spec)
-    if not isinstance(fn, dict) or "name" not in fn:
+    if not has_name(spec):
         raise TooltuneError(f"tool without a name: {json.dumps(spec, ensure_ascii=False)[:80]}")
-    out = {"name": fn["name"], "description": fn.get("description", ""), "parameters": fn.get("parameters") or {"type": "object", "properties": {}}}
-    return {"type": "function", "function": out}
+    return make_spec(tool_name(spec), tool_description(spec), tool_parameters(spec))
 
 
 def parse_tools(value: Any) -> list[dict[str, Any]]:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooltune.data.benchmark_data import refuse_benchmark_data
 from tooltune.data.convert import READERS, WRITERS, detect_format
+from tooltune.data.pairs import preference_pairs
 from tooltune.data.store import Store
 from tooltune.errors import TooltuneError
 from tooltune.lang import dialogue_lang
@@ -32,18 +34,6 @@ class ImportReport:
 
 def sample_hash(sample: Sample) -> str:
     return hashlib.sha1(sample.to_json().encode("utf-8")).hexdigest()
-
-
-# Installed benchmark data (BFCL's items live in the bfcl_eval package): evaluation only. A
-# number measured on items the model was trained on says nothing, so no such file enters a corpus.
-BENCHMARK_PACKAGES = ("bfcl_eval",)
-
-
-def refuse_benchmark_data(path: str | Path) -> None:
-    """Raise if `path` lies inside an installed benchmark package; called where files become corpus."""
-    hit = next((part for part in Path(path).resolve().parts if part in BENCHMARK_PACKAGES), None)
-    if hit:
-        raise TooltuneError(f"{path} is benchmark data ({hit}): it is for evaluation only and never enters a corpus or training")
 
 
 def read_records(path: str | Path) -> Iterator[tuple[str, Any]]:
@@ -126,8 +116,6 @@ def export_file(store: Store, path: str | Path, fmt: str = "openai", statuses: t
     """Write the chosen samples as JSONL in `fmt`, atomically; returns how many rows were written.
     `dpo` writes preference pairs from people's edits of model-written steps (see data/pairs.py)."""
     if fmt == "dpo":
-        from tooltune.data.pairs import preference_pairs
-
         rows = [pair.to_trl() for pair in preference_pairs(store, statuses)]
         write_jsonl_atomic(path, rows)
         return len(rows)

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tooltune.data.benchmark_data import refuse_benchmark_data
 from tooltune.data.store import Revision, Store, is_human_author, is_model_author
 from tooltune.errors import TooltuneError
-from tooltune.messages import Message
+from tooltune.messages import Message, read_jsonl
 
 
 @dataclass
@@ -44,7 +45,7 @@ class PreferencePair:
 @dataclass
 class StepPair:
     """A preference between two assistant steps after the same prompt: the one row shape that
-    human-edit pairs, mined pairs (data/mine.py) and `tooltune train --dpo` share."""
+    human-edit pairs, mined pairs (eval/mine.py) and `tooltune train --dpo` share."""
 
     prompt: list[Message]
     chosen: Message
@@ -84,9 +85,6 @@ class StepPair:
 
 def read_pairs(path: str | Path) -> list[StepPair]:
     """Preference pairs from a .jsonl of TRL rows, or straight from a corpus.db's approved samples."""
-    from tooltune.data.io import refuse_benchmark_data
-    from tooltune.messages import read_jsonl
-
     path = Path(path)
     refuse_benchmark_data(path)
     if not path.exists():

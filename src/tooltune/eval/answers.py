@@ -13,17 +13,10 @@ import re
 from tooltune.formats.base import Rendered, Segment, Turn
 from tooltune.llm.base import LLM, GenerationRequest
 from tooltune.messages import Message
+from tooltune.prompts import fill
 
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 _SPACE = re.compile(r"\s+")
-
-JUDGE_PROMPT = (
-    "You are grading an assistant's answer against a reference answer.\n"
-    "Question: {question}\nReference answer: {reference}\nAssistant's answer: {answer}\n\n"
-    "Does the assistant's answer state the same fact or result as the reference? "
-    "Reply with exactly one word: YES or NO."
-)
-
 
 def normalize_answer(text: str) -> str:
     text = _THOUSANDS.sub("", text.strip().lower())
@@ -47,7 +40,7 @@ class AnswerJudge:
         self.max_tokens = max_tokens
 
     def request(self, question: str, answer: str, references: list[str]) -> GenerationRequest:
-        prompt = JUDGE_PROMPT.format(question=question, reference=" / ".join(references), answer=answer)
+        prompt = fill("answer_judge", "en", question=question, reference=" / ".join(references), answer=answer)
         return GenerationRequest(
             rendered=Rendered([Turn("user", [Segment(prompt)])]), messages=[Message("user", prompt)],
             max_tokens=self.max_tokens, temperature=0.0,

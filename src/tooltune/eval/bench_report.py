@@ -67,7 +67,7 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tooltune.eval.report import save_png
+    from tooltune.charts import save_png
 
     categories = report["categories"]
     runs = report["runs"]

@@ -13,7 +13,7 @@ re-implements them. Three adjustments, each what BFCL's own handlers do:
   (an unknown tool, broken JSON) still counts as a call there — BFCL's FC handlers would have
   received it as one.
 
-BFCL is evaluation data only: `tooltune.data.io.refuse_benchmark_data` refuses any path inside
+BFCL is evaluation data only: `tooltune.data.benchmark_data.refuse_benchmark_data` refuses any path inside
 the package where files become corpus (import, training), so no benchmark item reaches training.
 """
 

@@ -9,11 +9,11 @@ is listed with its reason instead of failing the whole report.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooltune.charts import save_png
 from tooltune.eval.aggregate import HEADLINE, per_lang, per_tool, spread, summarize
 from tooltune.eval.planned import PLAN_ROWS
 from tooltune.messages import write_text_atomic
@@ -153,19 +153,6 @@ def _bars(ax: Any, groups: list[str], series: dict[str, list[float | None]], tit
     ax.set_title(title, fontsize=11)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", ncol=min(n, 4), frameon=False)
-
-
-def save_png(fig: Any, path: Path) -> None:
-    """Through a temp file and rename, like every other output, so no half-written PNG remains.
-    Every chart of the project (eval reports, sweeps, the recipe summary) is saved with this."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
 
 
 def write_charts(report: dict[str, Any], out_dir: Path) -> list[str]:

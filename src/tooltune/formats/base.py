@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from tooltune.formats import json_layout
 from tooltune.messages import Message, ToolCall
+from tooltune.prompts import fill
 
 
 @dataclass
@@ -130,4 +131,4 @@ class PromptFormat(ABC):
 
     def format_error_feedback(self, error: str) -> str:
         """The message fed back to the model after a completion it could not parse."""
-        return f"Format error: {error}. Please follow the required format."
+        return fill("format_error", self.lang, error=error)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from tooltune.errors import TooltuneError
-from tooltune.toolspec import function_of
+from tooltune.toolspec import has_name
 
 EXPECTED = 'expected {"format", "text", "tools"[, "tool_parser"]}'
 
@@ -42,8 +42,7 @@ def _check_tools(tools: Any) -> str | None:
     if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
         return "'tools' must be a list of OpenAI tool objects"
     for t in tools:
-        fn = function_of(t)
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        if not has_name(t):
             return "each tool needs a 'name' (or 'function': {'name': …})"
     return None
 

@@ -12,6 +12,13 @@ that touches no module, and a reader finds every prompt in one listing:
 - judge               the question judge (data/judge.py)
 - plan, plan_*        the planner: plan, sub-task, retry, re-plan, reflect (agent/planning.py)
 - repeat_note         the answer to a repeated identical call (agent/repeats.py)
+- format_error        what the model is told after a completion that did not parse
+                      (formats/base.py), in the agent's language
+- answer_judge        the end-to-end answer judge (eval/answers.py); English only: only the judge
+                      model reads it, and it compares answers in either language
+- tool_intro_*        the line before each tool-description style: qwen, openai, autogpt
+                      (data/augment.py)
+- synth_system        the system prompts synthesis draws from, one per line (data/synth/dialogues.py)
 
 A user may replace a corpus prompt with their own file or text (`override`); the shipped ones
 are read once and cached, since formats fill them on every render.
@@ -65,3 +72,8 @@ def fill_prompt(template: Template, **values: Any) -> str:
 def fill(name: str, lang: str, /, **values: Any) -> str:
     """The shipped prompt `name` in `lang`, filled."""
     return fill_prompt(_shipped(name, lang), **values)
+
+
+def prompt_lines(name: str, lang: str) -> list[str]:
+    """A shipped prompt that is a list of texts to draw from, one per line (synth_system)."""
+    return [line.strip() for line in _shipped(name, lang).template.splitlines() if line.strip()]

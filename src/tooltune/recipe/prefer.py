@@ -5,8 +5,8 @@ training on an SFT adapter's own mistakes — how recipe v3's shipped adapter wa
   1. draw   train-side v3 rows by first episode kind, one stratified draw per `prefer_draws`
             entry (SEED:kind=N,...), where the SFT adapter errs most (no-fit requests, knowledge)
   2. mine   the SFT adapter runs teacher-forced over each draw (items offering a held-out eval
-            tool are skipped); each wrong step becomes a pair (data/mine.py)
-  3. mix    the pairs of every draw, at most `prefer_caps` of a kind (data/mine.py `mix_mined`)
+            tool are skipped); each wrong step becomes a pair (eval/mine.py)
+  3. mix    the pairs of every draw, at most `prefer_caps` of a kind (eval/mine.py `mix_mined`)
   4. dpo    `dpo_trainer` with the SFT adapter as reference and starting point, one pass by default
   5. judge  SFT vs SFT+DPO: BFCL (`bench_limit` items per category) and the held-out items
             (first `eval_limit`), in `prefer_format`
@@ -66,7 +66,7 @@ def draw_items(corpus: Path, seed: int, want: dict[str, int]) -> list[dict[str, 
 
 def _mine(cfg: RecipeConfig, base: str | None, sft: Path, device: str, log: Callable[[str], None]) -> list[dict[str, Any]]:
     """Draw and mine each of `prefer_draws`; returns each draw's report (without per-pair detail)."""
-    from tooltune.data.mine import held_out_names, mine_pairs
+    from tooltune.eval.mine import held_out_names, mine_pairs
     from tooltune.eval.items import load_items
     from tooltune.llm import make_llm
 
@@ -151,7 +151,7 @@ def _ship(judged: dict[str, Any]) -> tuple[bool, str]:
 
 def stage_prefer(cfg: RecipeConfig, log: Callable[[str], None], base: str | None = None) -> dict[str, Any]:
     """Draw -> mine -> mix -> DPO -> judge -> ship decision. `base`: the base model folder (None = the embedded SmolLM2)."""
-    from tooltune.data.mine import mix_mined
+    from tooltune.eval.mine import mix_mined
     from tooltune.llm.transformers_backend import resolve_device
 
     sft = sft_adapter(cfg)

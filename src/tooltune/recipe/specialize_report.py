@@ -52,7 +52,8 @@ def _chart(path: Path, before: dict[str, Any], after: dict[str, Any]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tooltune.eval.report import _bars, save_png
+    from tooltune.charts import save_png
+    from tooltune.eval.report import _bars
 
     tools = sorted(set(before.get("per_tool", {})) | set(after.get("per_tool", {})))
     fig, axes = plt.subplots(1, 2, figsize=(max(10, 4 + 0.9 * len(tools)), 4.5), gridspec_kw={"width_ratios": [1, max(1, len(tools) / 3)]})

@@ -93,7 +93,7 @@ def chart(rows: list[dict[str, Any]], png: Path) -> None:
     fig.suptitle("SmolLM2-135M on 56 tools it never saw in training: base vs tuned (smollm2-tools adapter)")
     ax.legend(fontsize=8, ncol=len(runs), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)  # above the bars, never over them
     ax.grid(axis="y", alpha=0.3)
-    from tooltune.eval.report import save_png
+    from tooltune.charts import save_png
 
     save_png(fig, png)
 

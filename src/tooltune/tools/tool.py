@@ -20,7 +20,7 @@ import jsonschema
 import pydantic
 
 from tooltune.errors import TooltuneError
-from tooltune.toolspec import function_of
+from tooltune.toolspec import has_name, make_spec, no_parameters, tool_description, tool_extra, tool_name, tool_parameters
 
 DEFAULT_TIMEOUT_S = 30.0
 # One shared pool: a timed-out call keeps its thread until it returns (Python cannot kill
@@ -42,7 +42,7 @@ class ToolResult:
 class Tool:
     name: str
     description: str
-    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    parameters: dict[str, Any] = field(default_factory=no_parameters)
     func: Callable[..., Any] | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     # Freshness of a remembered result (agent.memory): `time_sensitive` results (the time, a share
@@ -81,21 +81,17 @@ class Tool:
     @classmethod
     def from_openai(cls, spec: dict[str, Any], func: Callable[..., Any] | None = None) -> Tool:
         """Accept {"type": "function", "function": {...}} or the bare function dict."""
-        fn = function_of(spec)
-        if "name" not in fn:
+        if not has_name(spec):
             raise TooltuneError(f"tool spec without a 'name': {json.dumps(spec)[:80]}")
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        ttl = fn.get("ttl", spec.get("ttl"))
+        name = tool_name(spec)
+        ttl = tool_extra(spec, "ttl")
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl < 0):
-            raise TooltuneError(f"tool {fn['name']}: 'ttl' must be a number of seconds >= 0, got {ttl!r}")
-        sensitive = bool(fn.get("time_sensitive", spec.get("time_sensitive", False)))
-        return cls(name=fn["name"], description=fn.get("description", ""), parameters=params, func=func, ttl=ttl, time_sensitive=sensitive)
+            raise TooltuneError(f"tool {name}: 'ttl' must be a number of seconds >= 0, got {ttl!r}")
+        sensitive = bool(tool_extra(spec, "time_sensitive", False))
+        return cls(name=name, description=tool_description(spec), parameters=tool_parameters(spec), func=func, ttl=ttl, time_sensitive=sensitive)
 
     def to_openai(self) -> dict[str, Any]:
-        return {
-            "type": "function",
-            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
-        }
+        return make_spec(self.name, self.description, self.parameters)
 
     @property
     def required(self) -> list[str]:

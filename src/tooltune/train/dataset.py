@@ -101,7 +101,7 @@ class Corpus:
 
 def load_samples(path: str | Path) -> list[Sample]:
     """Canonical samples from a JSONL file or from the approved rows of a corpus.db store."""
-    from tooltune.data.io import refuse_benchmark_data
+    from tooltune.data.benchmark_data import refuse_benchmark_data
 
     path = Path(path)
     refuse_benchmark_data(path)

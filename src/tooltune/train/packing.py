@@ -4,7 +4,8 @@ Rows carry no attention mask, only `position_ids` that restart at 0 for each sam
 the padding tail). transformers turns such position ids into a block-diagonal causal mask
 (`masking_utils.find_packed_sequence_indices`) for eager/SDPA attention, and flash-attention's
 varlen kernels read the same position ids, so the packed row computes exactly what each sample
-would alone (tests/train/test_proofs.py checks the logits).
+would alone (tests/train/test_proofs.py checks the logits). A tree row (train/tree.py) is
+collated here too, so one `collate` turns every kind of row into tensors.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tooltune.train.dataset import IGNORE, Example
-from tooltune.train.tree import TreeRow, collate_trees
+from tooltune.train.tree import TreeRow
 
 
 @dataclass
@@ -94,6 +95,39 @@ def collate(batch: list[list[Example]], pad_id: int, row_length: int | None = No
     }
     if use_weights:
         out["weights"] = torch.tensor(weights, dtype=torch.float32)
+    return out
+
+
+def collate_trees(batch: list[TreeRow], pad_id: int, pad_to_multiple: int = 8) -> dict[str, Any]:
+    """Tensors for `LossModel` from ONE tree row: `prefix_ids` [1, P], and the continuations one
+    after another in one row [1, N] whose position ids go on from P and whose `attention_mask`
+    [1, 1, N, P + N] (bool, True = may attend) lets each token see the prefix and the earlier
+    tokens of its own continuation. The model runs the prefix once, keeps its keys and values, and
+    runs the continuations on top (train/tree.py). A row without a prefix is a plain row."""
+    import torch
+
+    if len(batch) != 1:
+        raise ValueError("tree rows go one per micro-batch")
+    row = batch[0]
+    p = len(row.prefix)
+    if p == 0:
+        return collate([row.branches], pad_id, pad_to_multiple=pad_to_multiple)
+    ids, labels, positions, weights, segment = [], [], [], [], []
+    for k, b in enumerate(row.branches):
+        ids += b.input_ids
+        labels += b.labels  # its first token is untrained (tree_rows): never predicted across a boundary
+        positions += range(p, p + len(b))
+        weights += b.weights if b.weights is not None else [1.0 if lab != IGNORE else 0.0 for lab in b.labels]
+        segment += [k] * len(b)
+    n = len(ids)
+    seg = torch.tensor(segment)
+    own = (seg.unsqueeze(1) == seg.unsqueeze(0)) & torch.ones(n, n, dtype=torch.bool).tril()
+    mask = torch.cat([torch.ones(n, p, dtype=torch.bool), own], dim=1)
+    long = {"dtype": torch.long}
+    out = {"prefix_ids": torch.tensor([row.prefix], **long), "input_ids": torch.tensor([ids], **long), "labels": torch.tensor([labels], **long),
+           "position_ids": torch.tensor([positions], **long), "attention_mask": mask[None, None], "real_tokens": len(row)}
+    if any(b.weights is not None for b in row.branches):
+        out["weights"] = torch.tensor([weights], dtype=torch.float32)
     return out
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tooltune.train.dataset import IGNORE, Example
-from tooltune.train.tree import TreeRow, collate_trees
+from tooltune.train.packing import collate_trees
+from tooltune.train.tree import TreeRow
 
 
 @dataclass

@@ -86,6 +86,6 @@ def plot_sweep(path: Path, results: dict[str, TrainResult], title: str) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    from tooltune.eval.report import save_png
+    from tooltune.charts import save_png
 
     save_png(fig, path)

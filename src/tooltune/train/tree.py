@@ -6,7 +6,8 @@ continuations after it: each continuation's position ids go on from the prefix's
 attention mask lets a token see the prefix and the earlier tokens of its own continuation, never
 another continuation. Each token therefore sees exactly what it would see in its own row, so the
 summed token losses and their gradients equal those of K plain rows (tests/train/test_tree.py)
-while the prefix is computed once instead of K times.
+while the prefix is computed once instead of K times. The rows become tensors where packed rows do
+(train/packing.py `collate`, which hands a tree row to `collate_trees`).
 
 The loss reads targets by the usual one-position shift (`LossModel`), so a continuation's first
 token must not be a target — it would be predicted from the previous continuation's last token.
@@ -79,38 +80,3 @@ def _rejoin(prefix: list[int], branch: Example) -> Example:
 def samples_in(rows: list[Any]) -> int:
     """How many samples a list of rows (tree rows or packed rows) holds."""
     return sum(len(r.branches) if isinstance(r, TreeRow) else len(r) for r in rows)
-
-
-def collate_trees(batch: list[TreeRow], pad_id: int, pad_to_multiple: int = 8) -> dict[str, Any]:
-    """Tensors for `LossModel` from ONE tree row: `prefix_ids` [1, P], and the continuations one
-    after another in one row [1, N] whose position ids go on from P and whose `attention_mask`
-    [1, 1, N, P + N] (bool, True = may attend) lets each token see the prefix and the earlier
-    tokens of its own continuation. The model runs the prefix once, keeps its keys and values, and
-    runs the continuations on top (module docstring). A row without a prefix is a plain row."""
-    import torch
-
-    from tooltune.train.packing import collate
-
-    if len(batch) != 1:
-        raise ValueError("tree rows go one per micro-batch")
-    row = batch[0]
-    p = len(row.prefix)
-    if p == 0:
-        return collate([row.branches], pad_id, pad_to_multiple=pad_to_multiple)
-    ids, labels, positions, weights, segment = [], [], [], [], []
-    for k, b in enumerate(row.branches):
-        ids += b.input_ids
-        labels += b.labels  # its first token is untrained (tree_rows): never predicted across a boundary
-        positions += range(p, p + len(b))
-        weights += b.weights if b.weights is not None else [1.0 if lab != IGNORE else 0.0 for lab in b.labels]
-        segment += [k] * len(b)
-    n = len(ids)
-    seg = torch.tensor(segment)
-    own = (seg.unsqueeze(1) == seg.unsqueeze(0)) & torch.ones(n, n, dtype=torch.bool).tril()
-    mask = torch.cat([torch.ones(n, p, dtype=torch.bool), own], dim=1)
-    long = {"dtype": torch.long}
-    out = {"prefix_ids": torch.tensor([row.prefix], **long), "input_ids": torch.tensor([ids], **long), "labels": torch.tensor([labels], **long),
-           "position_ids": torch.tensor([positions], **long), "attention_mask": mask[None, None], "real_tokens": len(row)}
-    if any(b.weights is not None for b in row.branches):
-        out["weights"] = torch.tensor([weights], dtype=torch.float32)
-    return out

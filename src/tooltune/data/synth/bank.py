@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tooltune.errors import TooltuneError
+from tooltune.toolspec import make_spec
 
 BANK_PATH = Path(__file__).resolve().parent / "bank.jsonl"
 _SIMPLE = {"integer": "integer", "number": "number", "boolean": "boolean", "array": "array", "object": "object",
@@ -47,7 +48,7 @@ class BankTool:
         req = [rename.get(p["name"], p["name"]) for p in self.required]
         if req:
             params["required"] = req
-        return {"type": "function", "function": {"name": name or self.name, "description": self.description[lang], "parameters": params}}
+        return make_spec(name or self.name, self.description[lang], params)
 
 
 def param_schema(p: dict[str, Any], lang: str) -> dict[str, Any]:

@@ -23,12 +23,12 @@ from tooltune.data.synth.bank import BankTool, random_name
 from tooltune.data.synth.values import render_value, result_value, sample_value
 from tooltune.lang import LANGS, detect_lang
 from tooltune.messages import Message, Sample, ToolCall, read_jsonl
-from tooltune.toolspec import function_of
+from tooltune.prompts import prompt_lines
+from tooltune.toolspec import tool_name, tool_parameters, wrapped
 
 CHAT_PATH = Path(__file__).resolve().parent / "chat.jsonl"
 _SLOT = re.compile(r"\{(\w+)\}")
-SYSTEMS = {"en": ["You are a helpful assistant.", "You are a concise assistant that uses tools when they help.", "Answer the user's questions."],
-           "zh": ["你是一个乐于助人的助手。", "你是一个会使用工具的智能助手。", "请回答用户的问题。"]}
+SYSTEMS = {lang: prompt_lines("synth_system", lang) for lang in LANGS}  # prompts/synth_system_LANG.txt
 JOIN = {"en": ["{a} Also, {b}", "{a} And {b}", "Two things: {a} {b}", "{a} Then, {b}"], "zh": ["{a}另外，{b}", "{a}还有，{b}", "{a}同时，{b}"]}
 CHAIN = {"en": ["{a} Then use the {field} from that to {b}", "{a} After that, with that {field}, {b}"],
          "zh": ["{a}然后用查到的{field}，{b}", "{a}再根据得到的{field}，{b}"]}
@@ -226,14 +226,14 @@ def mask(sample: Sample, rng: random.Random) -> Sample:
     params: dict[str, dict[str, str]] = {}
     tools = []
     for spec in sample.tools:
-        fn = function_of(spec)
-        new = names[fn["name"]] = random_name(rng, rng.choice(["fn_", "f", "tool_", ""]))
-        ren = params[fn["name"]] = {p: random_name(rng, "p_") for p in fn["parameters"].get("properties", {})}
-        props = {ren[k]: v for k, v in fn["parameters"].get("properties", {}).items()}
-        p2 = {**fn["parameters"], "properties": props}
+        name, schema = tool_name(spec), tool_parameters(spec)
+        new = names[name] = random_name(rng, rng.choice(["fn_", "f", "tool_", ""]))
+        ren = params[name] = {p: random_name(rng, "p_") for p in schema.get("properties", {})}
+        props = {ren[k]: v for k, v in schema.get("properties", {}).items()}
+        p2 = {**schema, "properties": props}
         if "required" in p2:
             p2["required"] = [ren[r] for r in p2["required"]]
-        tools.append({"type": "function", "function": {**fn, "name": new, "parameters": p2}})
+        tools.append(wrapped(spec, name=new, parameters=p2))
     msgs = []
     for m in sample.messages:
         m2 = Message(m.role, m.content, [ToolCall(names.get(c.name, c.name), {params.get(c.name, {}).get(k, k): v for k, v in c.arguments.items()}, c.id)

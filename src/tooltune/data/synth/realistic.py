@@ -36,7 +36,7 @@ from tooltune.data.synth.dialogues import Call, Episode, simulate
 from tooltune.data.synth.values import render_value, sample_value
 from tooltune.lang import detect_lang
 from tooltune.messages import Message, Sample, ToolCall
-from tooltune.toolspec import function_of
+from tooltune.toolspec import make_spec, tool_description, tool_name, tool_parameters
 
 PYFUNCS_PATH = Path(__file__).resolve().parent / "pyfuncs.jsonl"
 CALL_SECONDS = 1.0  # a real call takes microseconds; one that runs this long never ends (`time_limit`)
@@ -160,26 +160,25 @@ def restyle(sample: Sample, rng: random.Random, domains: dict[str, str] | None =
     as_string: set[tuple[str, str]] = set()
     tools = []
     for spec in sample.tools:
-        fn = function_of(spec)
-        new = names[fn["name"]] = _style_name(fn["name"], style, domains.get(fn["name"], "api"))
-        ren = params[fn["name"]] = {p: _style_name(p, pstyle, "") for p in fn["parameters"].get("properties", {})}
+        name, fn_schema, desc = tool_name(spec), tool_parameters(spec), tool_description(spec)
+        new = names[name] = _style_name(name, style, domains.get(name, "api"))
+        ren = params[name] = {p: _style_name(p, pstyle, "") for p in fn_schema.get("properties", {})}
         props = {}
-        for k, schema in fn["parameters"].get("properties", {}).items():
+        for k, schema in fn_schema.get("properties", {}).items():
             schema = dict(schema)
-            lang = detect_lang(schema.get("description", "") + fn.get("description", ""))
+            lang = detect_lang(schema.get("description", "") + desc)
             if "enum" in schema and rng.random() < 0.5:
                 vals = schema.pop("enum")
                 schema["description"] = schema.get("description", "") + rng.choice(PROSE_VALUES[lang]).format(vals=", ".join(map(str, vals)))
             if schema.get("type") == "integer" and rng.random() < 0.2:
                 schema["type"] = "string"
-                as_string.add((fn["name"], k))
+                as_string.add((name, k))
             if rng.random() < 0.15:
                 schema.pop("description", None)
             props[ren[k]] = schema
-        p2 = {**fn["parameters"], "properties": props}
+        p2 = {**fn_schema, "properties": props}
         if "required" in p2:
             p2["required"] = [ren[r] for r in p2["required"]]
-        desc = fn.get("description", "")
         roll = rng.random()
         if roll < 0.15:
             desc = ""
@@ -187,7 +186,7 @@ def restyle(sample: Sample, rng: random.Random, domains: dict[str, str] | None =
             desc = re.split(r"[,.，。(（]", desc)[0]
         elif roll < 0.5:
             desc += rng.choice(LONG_TAIL[detect_lang(desc)])
-        tools.append({"type": "function", "function": {"name": new, "description": desc, "parameters": p2}})
+        tools.append(make_spec(new, desc, p2))
 
     def args_of(call: ToolCall) -> dict[str, Any]:
         ren = params.get(call.name, {})
@@ -296,7 +295,7 @@ class PyFunc:
         params: dict[str, Any] = {"type": "object", "properties": self.properties}
         if self.required:
             params["required"] = list(self.required)
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": params}}
+        return make_spec(self.name, self.description, params)
 
     def execute(self, args: dict[str, Any], seconds: float = CALL_SECONDS) -> Any:
         """The real call; TimeoutError past `seconds` (see `time_limit`)."""

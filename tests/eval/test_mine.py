@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tooltune.cli import app
-from tooltune.data.mine import mine_pairs
+from tooltune.eval.mine import mine_pairs
 from tooltune.eval.items import make_item
 from tooltune.formats import get_format
 from tooltune.formats.chat import ChatRenderer

@@ -1,4 +1,4 @@
-"""CLI: `tooltune pairs mine`: preference pairs from the model's own mistakes (data/mine.py)."""
+"""CLI: `tooltune pairs mine`: preference pairs from the model's own mistakes (eval/mine.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from tooltune.cli_options import (
     MODEL_SELECTION, MaxTokensOpt, batch_size_option, corpus_option, format_option, out_option,
 )
 from tooltune.errors import TooltuneError
-from tooltune.toolspec import tool_names
 
 console = Console(stderr=True)
 pairs_app = typer.Typer(no_args_is_help=True, help="Preference pairs for `tooltune train --dpo`.")
@@ -24,7 +23,7 @@ def _held_out_names(path: str | None) -> set[str]:
     """Tool names of an eval set (its items' tools) that mining must never touch."""
     if path is None:
         return set()
-    from tooltune.data.mine import held_out_names
+    from tooltune.eval.mine import held_out_names
     from tooltune.eval.items import load_items
 
     return held_out_names(load_items(path))
@@ -50,8 +49,8 @@ def mine(
     out: Annotated[str, out_option("Where to write the pairs (TRL rows, as `export --format dpo`); a report goes beside it")] = "pairs.jsonl",
 ) -> None:
     """Run the model teacher-forced over train-side items; pair each wrong step (rejected) with the reference step (chosen)."""
-    from tooltune.data.io import refuse_benchmark_data
-    from tooltune.data.mine import mine_pairs
+    from tooltune.data.benchmark_data import refuse_benchmark_data
+    from tooltune.eval.mine import mine_pairs
     from tooltune.eval.items import load_items
     from tooltune.eval.runner import load_results
     from tooltune.formats import get_format
