@@ -76,8 +76,10 @@ def test_the_retry_feedback_judge_intros_and_synth_systems_come_from_the_folder(
     from tooltune.formats import get_format
     from tooltune.llm import ScriptedLLM
 
-    assert get_format("json").format_error_feedback("no JSON") == "Format error: no JSON. Please follow the required format."
-    assert get_format("react", "zh").format_error_feedback("缺少 Action") == "格式错误：缺少 Action。请按要求的格式回答。"
+    from tooltune.agent.loop import format_error_feedback
+
+    assert format_error_feedback(get_format("json"), "no JSON") == "Format error: no JSON. Please follow the required format."
+    assert format_error_feedback(get_format("react", "zh"), "缺少 Action") == "格式错误：缺少 Action。请按要求的格式回答。"
     prompt = AnswerJudge(ScriptedLLM([])).request("2+2?", "4", ["4", "four"]).messages[0].content
     assert prompt == ("You are grading an assistant's answer against a reference answer.\nQuestion: 2+2?\nReference answer: 4 / four\n"
                       "Assistant's answer: 4\n\nDoes the assistant's answer state the same fact or result as the reference? "

@@ -28,6 +28,7 @@ from tooltune.formats.base import Parsed
 from tooltune.formats.parsing import resolve_tool_name, tool_names
 from tooltune.llm.base import LLM, Completion, GenerationRequest
 from tooltune.messages import Message, ToolCall
+from tooltune.prompts import fill
 from tooltune.tools import ToolRegistry, ToolResult
 
 _DONE = object()
@@ -181,7 +182,7 @@ class Agent:
     def retry_messages(self, failed: FormatErrorStep) -> list[Message]:
         """What a retry adds to the prompt: the bad completion and the error fed back to the model.
         Only the retry prompt sees these; the canonical trajectory never does."""
-        return [Message("assistant", failed.raw), Message("user", self.format.format_error_feedback(failed.error))]
+        return [Message("assistant", failed.raw), Message("user", format_error_feedback(self.format, failed.error))]
 
     def execute(self, calls: list[ToolCall], emit: Any = None, history: list[Message] | None = None) -> list[ToolResult]:
         """Run one step's calls — several at once, at most `max_parallel_calls` — and return the
@@ -317,6 +318,13 @@ class Agent:
                 return traj
         traj.status = Status.STOPPED if self._cancel.is_set() else Status.MAX_STEPS
         return traj
+
+
+def format_error_feedback(fmt: PromptFormat, error: str) -> str:
+    """The message fed back to the model after a completion it could not parse, in the format's
+    language (prompts/format_error_*.txt). Here, not on the format: the formats are carried into
+    the exported vLLM plugin, which parses only and has no prompts folder."""
+    return fill("format_error", fmt.lang, error=error)
 
 
 def start_messages(messages: list[Message] | str, system: str | None = None) -> list[Message]:

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 from tooltune.formats import json_layout
 from tooltune.messages import Message, ToolCall
-from tooltune.prompts import fill
 
 
 @dataclass
@@ -128,7 +127,3 @@ class PromptFormat(ABC):
         tool_choice forces a call; with `name`, up to where the arguments begin. This default is
         the json format's `<tool_call>` block, also what a native model is steered with."""
         return json_layout.forced_call_prefix(name)
-
-    def format_error_feedback(self, error: str) -> str:
-        """The message fed back to the model after a completion it could not parse."""
-        return fill("format_error", self.lang, error=error)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from tooltune.train.trainer import TrainConfig, Trainer
+    from tooltune.train.trainer import TrainConfig
 
 
 class Objective(Protocol):
@@ -46,7 +46,7 @@ class Objective(Protocol):
     def sums(self, output: Any, rows: list[Any]) -> Any:
         """A 1-D tensor: the loss summed over `rows` (with its graph), then each metric's sum."""
 
-    def start(self, trainer: Trainer) -> dict[str, Any]:
+    def start(self, trainer: Any) -> dict[str, Any]:  # the Trainer running this objective
         """Runs once the model is ready; returns keys for the saved run record."""
 
 
@@ -92,7 +92,7 @@ class SFT:
     def sums(self, output: Any, rows: list[Any]) -> Any:
         return output[0].reshape(1)
 
-    def start(self, trainer: Trainer) -> dict[str, Any]:
+    def start(self, trainer: Any) -> dict[str, Any]:  # the Trainer running this objective
         return {}
 
 
