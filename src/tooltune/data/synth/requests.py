@@ -22,6 +22,13 @@ SHAPES = {
     "zh": ["请{p}，{A}。", "帮我{p}，{A}。", "{A}，{p}。", "我想{p}，{A}", "能不能{p}？{A}", "{p}：{A}", "麻烦{p}一下，{A}，谢谢！", "{A}，帮忙{p}"],
 }
 HELD_SHAPES = {"en": {9, 10, 11}, "zh": {6, 7}}
+# A getter ("Get the current time in a timezone", "Shows the commit logs") is also asked for as a
+# question about what it returns: {np} is the description's object ("the current time in Tokyo").
+QUESTION_SHAPES = ["What's {np}{A}?", "What is {np}{A}?", "Tell me {np}{A}.", "{NP}{A}?", "I want to know {np}{A}.", "Show me {np}{A}."]
+HELD_QUESTIONS = {4, 5}
+QUESTION_SHARE = 0.4
+GETTERS = frozenset("get gets show shows return returns fetch fetches display displays list lists retrieve retrieves".split())
+DETERMINERS = ("the ", "a ", "an ", "all ", "any ", "some ", "my ", "your ", "its ", "their ", "this ", "these ", "each ", "every ")
 EXTRA_VERBS = frozenset("show switch stage unstage list get convert commit checkout push pull display return fetch tell browse recognize "
                         "identify transcribe generate translate parse look".split())
 ZH_VERBS = ("获取", "查询", "查", "生成", "翻译", "识别", "转换", "搜索", "浏览", "计算", "发送", "创建", "删除", "显示", "列出", "将", "把", "根据", "帮", "提供", "返回")
@@ -100,15 +107,51 @@ def join(parts: list[str], lang: str) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1] if parts else ""
 
 
+def absorb(p: str, name: str, drawn: Drawn) -> str | None:
+    """The purpose with its generic mention of parameter `name` ("in a specific timezone",
+    "for the given city") replaced by the value ("in Tokyo"), or None when it names none: people
+    put the value where the description says what kind of value goes, never "timezone timezone"."""
+    noun = words(name).split()[-1] if words(name) else ""
+    if len(noun) < 3:
+        return None
+    generic = rf"\b(?:a|an|the|some|any)\s+(?:specific|given|particular|certain|provided|specified|target|desired)?\s*{re.escape(noun)}s?\b"
+    found = re.search(generic, p, flags=re.IGNORECASE)
+    return p[: found.start()] + drawn.surface + p[found.end():] if found else None
+
+
+def noun_phrase(p: str) -> str | None:
+    """What a getter's purpose returns ("get current time in Tokyo" -> "the current time in
+    Tokyo"), for question shapes; None when the purpose is no getter."""
+    verb, _, rest = p.partition(" ")
+    if verb.lower() not in GETTERS or len(rest.split()) < 2 or rest.lower().startswith(("me ", "you ", "us ")):
+        return None
+    return rest if rest.lower().startswith(DETERMINERS) else "the " + rest
+
+
 def request(tool: Tool, args: dict[str, Drawn], lang: str, rng: random.Random, shape: int) -> str:
-    """The request for one call of `tool` with `args`, in sentence shape `shape` (SHAPES)."""
+    """The request for one call of `tool` with `args`, in sentence shape `shape` (SHAPES); for an
+    English getter, some of the time as a question about what it returns (QUESTION_SHAPES, on the
+    same side of the held-out split as `shape`)."""
     props = tool.parameters.get("properties", {})
     kinds = [param_kind(n, props.get(n, {})) for n in args]
     names = list(args)
     rng.shuffle(names)
-    parts = [arg_phrase(n, props.get(n, {}), args[n], lang, rng, kinds.count(param_kind(n, props.get(n, {}))) > 1) for n in names]
     p = purpose(tool, lang, rng)
+    if lang == "en":  # a value said where the description names its kind, at most one per request
+        for n in names:
+            if (said := absorb(p, n, args[n])) is not None:
+                p, names = said, [m for m in names if m != n]
+                break
+    parts = [arg_phrase(n, props.get(n, {}), args[n], lang, rng, kinds.count(param_kind(n, props.get(n, {}))) > 1) for n in names]
     terse = " ".join([words(tool.name)] + [args[n].surface for n in names])
-    text = SHAPES[lang][shape].format(P=p[:1].upper() + p[1:], p=p, A=join(parts, lang), T=terse)
-    text = re.sub(r"\s+([.?!,])", r"\1", text).replace(" :", ":").strip()
+    np = noun_phrase(p) if lang == "en" else None
+    if np and rng.random() < QUESTION_SHARE:
+        held = shape in HELD_SHAPES[lang]
+        pick = rng.choice([i for i in range(len(QUESTION_SHAPES)) if (i in HELD_QUESTIONS) == held])
+        a = (" " + join(parts, lang)) if parts else ""
+        text = QUESTION_SHAPES[pick].format(np=np, NP=np[:1].upper() + np[1:], A=a)
+    else:
+        text = SHAPES[lang][shape].format(P=p[:1].upper() + p[1:], p=p, A=join(parts, lang), T=terse)
+    text = re.sub(r"\s+([.?!,，。])", r"\1", text).replace(" :", ":").strip()
+    text = re.sub(r"^[:：,，]\s*", "", re.sub(r"\s{2,}", " ", text))  # a shape whose {A} was all absorbed
     return text[:1].upper() + text[1:] if lang == "en" else text
