@@ -47,7 +47,8 @@ from rich.table import Table
 from tooltune.messages import Sample, read_jsonl
 from tooltune.train.dataset import DEMO_CORPUS, build_corpus, split_per_turn
 from tooltune.train.packing import batches, make_rows, stats
-from tooltune.train.trainer import TrainConfig, train
+from tooltune.train.config import TrainConfig
+from tooltune.train.trainer import train
 
 CUDA = torch.cuda.is_available()
 N_SAMPLES = 64

@@ -151,6 +151,7 @@ GROUPS = {
         'train': (1, TRAINING_HELP['grad_accum']),
     },
     '--max-length': {
+        'inspect-sample': (1024, 'With --tree: the row length the grouping fills'),
         'recipe': (2048, 'Longest sample in tokens; longer ones are left out whole'),
         'sweep': (1024, 'Tokens per row'),
         'train': (1024, TRAINING_HELP['max_length']),

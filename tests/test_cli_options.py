@@ -15,7 +15,7 @@ from tooltune.errors import TooltuneError
 from tooltune.eval.runner import EvalSettings
 from tooltune.recipe.state import RecipeConfig
 from tooltune.train.dpo_config import DPOConfig
-from tooltune.train.trainer import TrainConfig
+from tooltune.train.config import TrainConfig
 
 runner = CliRunner()
 

@@ -119,23 +119,29 @@ def run(
         llm, registry, fmt, lang, max_steps=max_steps, max_tokens=max_tokens, max_tools=max_tools, memory=store,
         auto_memory=auto_memory, context_window=context_window, max_repeats=max_repeats, constrain=constrain,
     )
-    if plan:
-        from tooltune.agent.planning import Planner
-
-        result = Planner(agent, limits).run(question, system=system, on_event=lambda e: _print_event(out, e))
-        trajectory = result.trajectory
-        style = "green" if result.status == "complete" else "yellow"
-        out.print(f"[bold {style}]Plan {result.status}:[/] {escape(result.message)}" + (f"\n[bold green]Answer:[/] {escape(result.answer)}" if result.answer else ""))
-    else:
-        trajectory = None
-        for event in agent.stream(question, system=system):
-            _print_event(out, event)
-            if event.kind == "stopped":
-                trajectory = event.data["trajectory"]
+    trajectory = _answer(agent, question, system, limits if plan else None, out)
     if save and trajectory:
         trajectory.save(save)
     if as_json and trajectory:
         print(json.dumps(trajectory.to_json(), ensure_ascii=False, indent=2))
+
+
+def _answer(agent: Any, question: str, system: str | None, plan: Any, out: Any) -> Any:
+    """`run`'s agent at work, every event printed as it comes; with `plan` (its PlanLimits) the
+    planner drives the agent. Returns the trajectory (None if the run ended without one)."""
+    if plan is not None:
+        from tooltune.agent.planning import Planner
+
+        result = Planner(agent, plan).run(question, system=system, on_event=lambda e: _print_event(out, e))
+        style = "green" if result.status == "complete" else "yellow"
+        out.print(f"[bold {style}]Plan {result.status}:[/] {escape(result.message)}" + (f"\n[bold green]Answer:[/] {escape(result.answer)}" if result.answer else ""))
+        return result.trajectory
+    trajectory = None
+    for event in agent.stream(question, system=system):
+        _print_event(out, event)
+        if event.kind == "stopped":
+            trajectory = event.data["trajectory"]
+    return trajectory
 
 
 def _print_event(out: Console, event: Any) -> None:

@@ -132,6 +132,7 @@ def test_bm25_ranks_the_needed_tool_first():
     assert selector.top("translate this into French", 1) == ["translate_text"]
     assert selector.top("share price of ACME", 2)[0] == "stock_price"
     assert select_tools(many_tools(), "translate to French", 1, always=("send_email",)).names == ["translate_text", "send_email"]
+    assert select_tools(many_tools(), "translate to French", len(many_tools())) is None  # nothing to leave out
 
 
 def test_agent_offers_only_the_top_k_tools(tmp_path):

@@ -16,7 +16,8 @@ from tooltune.data.synth.bank import load_bank, split_bank
 from tooltune.data.synth.corpus import split_chat
 from tooltune.data.synth.corpus_v3 import SynthV3, knowledge_check_items, load_knowledge
 from tooltune.data.synth.dialogues import single
-from tooltune.data.synth.realistic import PyFunc, intent, load_pyfuncs, py_episode, respectively, restyle, words
+from tooltune.data.synth.pyfuncs import PyFunc, load_pyfuncs, py_episode
+from tooltune.data.synth.realistic import intent, respectively, restyle, words
 from tooltune.messages import Sample
 from tooltune.tools import Tool
 

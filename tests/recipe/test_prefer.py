@@ -82,7 +82,8 @@ def test_prefer_is_off_by_default_and_ships_only_a_winner(tmp_path):
 
 
 def test_prefer_stage_end_to_end_on_a_tiny_model(tmp_path, monkeypatch, tiny_model, smol_tokenizer):
-    from tooltune.train.trainer import TrainConfig, train
+    from tooltune.train.config import TrainConfig
+    from tooltune.train.trainer import train
 
     base = tmp_path / "tiny"
     tiny_model.save_pretrained(base)

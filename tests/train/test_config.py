@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tooltune.recipe.state import RecipeConfig
 from tooltune.train.dpo_config import DPOConfig
-from tooltune.train.trainer import TrainConfig
+from tooltune.train.config import TrainConfig
 
 
 def test_fields_by_name_then_overrides_the_rest_default():

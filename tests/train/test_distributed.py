@@ -24,7 +24,8 @@ import pytest
 from tooltune.messages import Sample, write_jsonl_atomic
 from tooltune.train.dataset import split_eval
 from tooltune.train.packing import batches
-from tooltune.train.trainer import TrainConfig, Trainer, train
+from tooltune.train.config import TrainConfig
+from tooltune.train.trainer import Trainer, train
 from tooltune.train.tree import TreeRow
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from tooltune.errors import TooltuneError
-from tooltune.train.trainer import TrainConfig, train
+from tooltune.train.config import TrainConfig
+from tooltune.train.trainer import train
 
 
 def test_precision_maps_to_accelerate_and_rejects_unknown_values():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tooltune.train.trainer import TrainConfig, train
+from tooltune.train.config import TrainConfig
+from tooltune.train.trainer import train
 
 
 @pytest.mark.slow

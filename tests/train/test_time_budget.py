@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from peft import PeftModel
 
-from tooltune.train.trainer import TrainConfig, checkpoints, train
+from tooltune.train.config import TrainConfig
+from tooltune.train.trainer import checkpoints, train
 
 
 def test_time_budget_stops_with_an_adapter_checkpoint_and_resume_continues(tmp_path, make_tiny, smol_tokenizer, short_samples):

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from tooltune.cli import app
 from tooltune.errors import TooltuneError
 from tooltune.train.metrics import FIELDS, read_metrics
-from tooltune.train.trainer import TrainConfig, train
+from tooltune.train.config import TrainConfig
+from tooltune.train.trainer import train
 
 runner = CliRunner()
 

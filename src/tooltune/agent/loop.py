@@ -265,10 +265,8 @@ class Agent:
         """The loop itself, synchronous; `on_event` receives every event."""
         self._cancel.clear()
         msgs = start_messages(messages, system)
-        self.offered = None
         task = next((m.text for m in reversed(msgs) if m.role == "user"), "")
-        if self.max_tools is not None and len(self.tools) > self.max_tools:
-            self.offered = select_tools(self.tools, task, self.max_tools, always=MEMORY_TOOLS)
+        self.offered = select_tools(self.tools, task, self.max_tools, always=MEMORY_TOOLS) if self.max_tools is not None else None
         traj = Trajectory(msgs, self.tool_specs)
 
         counted = [0, 0]  # messages seen, assistant messages among them: O(1) per event, not O(history)

@@ -45,11 +45,12 @@ class ToolSelector:
         return self.rank(query)[:k]
 
 
-def select_tools(registry: ToolRegistry, query: str, k: int, always: tuple[str, ...] = ()) -> ToolRegistry:
+def select_tools(registry: ToolRegistry, query: str, k: int, always: tuple[str, ...] = ()) -> ToolRegistry | None:
     """The k tools of `registry` that best match `query`, in registry order, plus `always` (memory
-    tools, which every task may use). A registry of at most k tools is returned whole."""
+    tools, which every task may use). None when the registry holds at most k tools: nothing is
+    left out, and the caller offers the registry whole. The one place that compares the count."""
     if len(registry) <= k:
-        return registry
+        return None
     candidates = [t for t in registry if t.name not in always]
     chosen = set(ToolSelector([t.to_openai() for t in candidates]).top(query, k))
     return ToolRegistry(t for t in registry if t.name in chosen or t.name in always)

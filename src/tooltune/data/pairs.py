@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tooltune.data.benchmark_data import refuse_benchmark_data
+from tooltune.data.inputs import read_input
 from tooltune.data.store import Revision, Store, is_human_author, is_model_author
 from tooltune.errors import TooltuneError
-from tooltune.messages import Message, read_jsonl
+from tooltune.messages import Message
 
 
 @dataclass
@@ -85,21 +85,10 @@ class StepPair:
 
 def read_pairs(path: str | Path) -> list[StepPair]:
     """Preference pairs from a .jsonl of TRL rows, or straight from a corpus.db's approved samples."""
-    path = Path(path)
-    refuse_benchmark_data(path)
-    if not path.exists():
-        raise TooltuneError(f"{path} not found: pass the .jsonl that `tooltune export --format dpo` or `tooltune pairs mine` wrote, or a corpus.db")
-    if path.suffix == ".db":
-        store = Store(path)
-        try:
-            pairs = [StepPair(p.prompt, p.chosen, p.rejected, p.tools) for p in preference_pairs(store)]
-        finally:
-            store.close()
-    else:
-        pairs = [StepPair.from_trl(obj, f"{path}:{lineno}") for lineno, obj in read_jsonl(path)]
-    if not pairs:
-        raise TooltuneError(f"{path} holds no preference pairs (a corpus.db gives pairs only where a person edited a model-written step of an approved sample)")
-    return pairs
+    return read_input(
+        path, lambda store: [StepPair(p.prompt, p.chosen, p.rejected, p.tools) for p in preference_pairs(store)], StepPair.from_trl,
+        not_found="{path} not found: pass the .jsonl that `tooltune export --format dpo` or `tooltune pairs mine` wrote, or a corpus.db",
+        empty="{path} holds no preference pairs (a corpus.db gives pairs only where a person edited a model-written step of an approved sample)")
 
 
 def hf_message(message: Message) -> dict[str, Any]:

@@ -25,12 +25,12 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tooltune.data.revisions import (REVISED_FIELDS, REVISION_COLUMNS, STATUSES, Revision, check_status, checked_fields, dump,
                                      insert_revision, is_human_author, is_model_author)
+from tooltune.data.rows import StoredQuestion, StoredSample, question_from_row, sample_from_row
 from tooltune.errors import TooltuneError
 from tooltune.messages import Sample
 
@@ -96,45 +96,6 @@ class StaleRevisionError(TooltuneError):
     def __init__(self, message: str, current: int = 0) -> None:
         super().__init__(message)
         self.current = current
-
-
-@dataclass
-class StoredQuestion:
-    id: int
-    text: str
-    lang: str | None
-    kind: str
-    tools: list[dict[str, Any]]
-    judge_verdict: str | None
-    judge_reason: str | None
-    source: str
-    status: str
-    meta: dict[str, Any] = field(default_factory=dict)
-    created_at: float = 0.0
-
-    @property
-    def expect_tool_call(self) -> bool:
-        return self.kind == "positive"
-
-
-@dataclass
-class StoredSample:
-    id: int
-    sample: Sample
-    status: str
-    source: str
-    expect_tool_call: bool | None
-    lang: str | None
-    human_score: int | None
-    human_comment: str
-    judge_verdict: str | None
-    judge_reason: str | None
-    revision: int
-    meta: dict[str, Any]
-    question_id: int | None = None
-    error: str | None = None
-    created_at: float = 0.0
-    updated_at: float = 0.0
 
 
 class Store:
@@ -228,10 +189,7 @@ class Store:
         if judged is not None:
             where.append("judge_verdict IS NOT NULL" if judged else "judge_verdict IS NULL")
         for row in self._paged("questions", " AND ".join(where), params):
-            yield StoredQuestion(
-                row["id"], row["text"], row["lang"], row["kind"], json.loads(row["tools"]), row["judge_verdict"],
-                row["judge_reason"], row["source"], row["status"], json.loads(row["meta"]), row["created_at"],
-            )
+            yield question_from_row(row)
 
     def question_norms(self) -> list[tuple[str, str | None]]:
         """(normalised text, lang) of every stored question: the dedupe memory of `generate`."""
@@ -302,13 +260,13 @@ class Store:
             where.append("data LIKE ? ESCAPE '\\'")
             params.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         for row in self._paged("samples", " AND ".join(where), params):
-            yield _sample_from_row(row)
+            yield sample_from_row(row)
 
     def get_sample(self, sample_id: int) -> StoredSample:
         rows = self._query("SELECT * FROM samples WHERE id = ?", [sample_id])
         if not rows:
             raise TooltuneError(f"no sample with id {sample_id} in {self.path}")
-        return _sample_from_row(rows[0])
+        return sample_from_row(rows[0])
 
     def revise(self, sample_id: int, *, author: str = "human", expected_revision: int | None = None,
                sample: Sample | None = None, **fields: Any) -> int:
@@ -405,14 +363,3 @@ class Store:
         done = self.question_ids_with_samples()
         needle = (search or "").lower()
         return [q for q in self.questions() if q.id not in done and q.status != "rejected" and needle in q.text.lower()]
-
-
-def _sample_from_row(row: sqlite3.Row) -> StoredSample:
-    expect = row["expect_tool_call"]
-    return StoredSample(
-        id=row["id"], sample=Sample.from_openai(json.loads(row["data"])), status=row["status"], source=row["source"],
-        expect_tool_call=None if expect is None else bool(expect), lang=row["lang"], human_score=row["human_score"],
-        human_comment=row["human_comment"], judge_verdict=row["judge_verdict"], judge_reason=row["judge_reason"],
-        revision=row["revision"], meta=json.loads(row["meta"]), question_id=row["question_id"], error=row["error"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
-    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tooltune.errors import TooltuneError
+from tooltune.errors import TooltuneError, located
 from tooltune.lang import dialogue_lang
 from tooltune.messages import Message, Sample, ToolCall, read_jsonl
 
@@ -129,12 +129,11 @@ def _from_jsonl(path: Path) -> Iterator[EvalItem]:
     for lineno, obj in read_jsonl(path):
         if not isinstance(obj, dict):
             raise TooltuneError(f"{path}:{lineno}: each line must be a JSON object with 'messages' and 'tools'")
-        try:
-            sample = Sample.from_openai(obj)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise TooltuneError(f"{path}:{lineno}: not a canonical sample ({type(exc).__name__}: {exc})") from None
-        except TooltuneError as exc:
-            raise TooltuneError(f"{path}:{lineno}: {exc}") from None
+        with located(f"{path}:{lineno}"):
+            try:
+                sample = Sample.from_openai(obj)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise TooltuneError(f"not a canonical sample ({type(exc).__name__}: {exc})") from None
         yield make_item(f"line{lineno}", sample, obj, f"{path}:{lineno}")
 
 

@@ -58,7 +58,8 @@ def offered_sets(item: EvalItem, pool: list[dict[str, Any]], k: int) -> tuple[li
     names = set(tool_names(pool))
     everything = pool + [s for s in item.tools if tool_name(s) not in names]
     question = next((m.text for m in reversed(item.question()) if m.role == "user"), "")
-    chosen = select_tools(ToolRegistry.from_openai(everything), question, k).names
+    offered = ToolRegistry.from_openai(everything)
+    chosen = (select_tools(offered, question, k) or offered).names  # None: all k or fewer are offered
     return everything, [s for s in everything if tool_name(s) in chosen]
 
 

@@ -162,7 +162,7 @@ def _bank_names(row: dict[str, Any]) -> set[str]:
 
 
 def _train_config(cfg: RecipeConfig, out: Path, lr: float, steps: int, save_steps: int, **more: Any) -> Any:
-    from tooltune.train.trainer import TrainConfig
+    from tooltune.train.config import TrainConfig
 
     # The recipe's training options (rank, alpha, batch size, accumulation, max length, scheduler,
     # seed) carry over by name. By default a constant rate after a short warm-up, so training can

@@ -185,7 +185,8 @@ class Run:
         import random
 
         from tooltune.train.dataset import build_corpus
-        from tooltune.train.trainer import TrainConfig, Trainer, checkpoints
+        from tooltune.train.config import TrainConfig
+        from tooltune.train.trainer import Trainer, checkpoints
 
         cfg = self.cfg
         row = self._state()["prompt_tokens"] + BRANCH_TOKENS

@@ -12,7 +12,7 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from tooltune.llm.base import LLM
 from tooltune.serve.engine import BatchEngine, QueueFull
 from tooltune.serve.limits import ClientGone, Limits, answer_or_cancel, cancel, check_context, read_body, timed_out
 from tooltune.serve.protocol import ApiError, parse_request, to_conversation
-from tooltune.serve.replies import ChunkMaker, generation_request, make_reply, response_json, tool_call_deltas
+from tooltune.serve.replies import ChunkMaker, Reply, generation_request, make_reply, response_json, tool_call_deltas
 
 log = logging.getLogger("tooltune.serve")
 
@@ -141,29 +141,17 @@ async def _stream(
     parsed first (a half-written call cannot be told from an answer), then sent as content or as
     tool-call deltas: id and name first, then argument fragments. A client that goes away (the
     generator is cancelled or closed) or the deadline passing cancels the generation."""
-    live = pieces is not None
     chunk = ChunkMaker(model)
     done = asyncio.wrap_future(future)
     deadline = asyncio.get_running_loop().time() + timeout
-    sent, finished, getter = "", False, None
+    sent, finished = "", False
     try:
         yield chunk({"role": "assistant", "content": ""})
-        while not done.done():
-            left = deadline - asyncio.get_running_loop().time()
-            getter = asyncio.ensure_future(pieces.get()) if live else asyncio.ensure_future(asyncio.sleep(left))
-            await asyncio.wait({getter, done}, timeout=max(left, 0), return_when=asyncio.FIRST_COMPLETED)
-            if live and getter.done():
-                sent += getter.result()
-                yield chunk({"content": getter.result()})
-            else:
-                getter.cancel()
-            if not done.done() and asyncio.get_running_loop().time() >= deadline:
-                raise timed_out(timeout)
-        completion = await done
-        while live and not pieces.empty():
-            piece = pieces.get_nowait()
-            sent += piece
-            yield chunk({"content": piece})
+        async with contextlib.aclosing(_generated_text(done, pieces, deadline, timeout)) as text:
+            async for piece in text:
+                sent += piece
+                yield chunk({"content": piece})
+        completion = done.result()
         finished = True
     except ApiError as exc:  # the deadline: an in-band error, which the openai client raises
         yield json.dumps(exc.to_json())
@@ -176,11 +164,41 @@ async def _stream(
         yield "[DONE]"
         return
     finally:
-        if getter is not None:
-            getter.cancel()
         if not finished:  # the client went away, or the deadline passed: stop generating for it
             cancel(gen, done)
-    reply = make_reply(fmt, conv, completion, prefix)
+    for event in _closing_chunks(chunk, make_reply(fmt, conv, completion, prefix), sent, live=pieces is not None):
+        yield event
+
+
+async def _generated_text(done: asyncio.Future[Any], pieces: asyncio.Queue[str] | None, deadline: float,
+                          timeout: float) -> AsyncIterator[str]:
+    """The text as the engine generates it (none without `pieces`: a reply with tools is parsed
+    whole), until the generation ends. Past `deadline` it raises the timeout error; a failed
+    generation raises its error here, before the text still queued is sent."""
+    loop = asyncio.get_running_loop()
+    getter = None
+    try:
+        while not done.done():
+            left = deadline - loop.time()
+            getter = asyncio.ensure_future(pieces.get() if pieces is not None else asyncio.sleep(left))
+            await asyncio.wait({getter, done}, timeout=max(left, 0), return_when=asyncio.FIRST_COMPLETED)
+            if pieces is not None and getter.done():
+                yield getter.result()
+            else:
+                getter.cancel()
+            if not done.done() and loop.time() >= deadline:
+                raise timed_out(timeout)
+    finally:
+        if getter is not None:
+            getter.cancel()
+    done.result()
+    while pieces is not None and not pieces.empty():
+        yield pieces.get_nowait()
+
+
+def _closing_chunks(chunk: ChunkMaker, reply: Reply, sent: str, live: bool) -> Iterator[str]:
+    """The chunks after the generation: the reasoning, the content not streamed yet (all of it
+    unless it streamed live), the tool-call deltas, the finish reason with usage, then [DONE]."""
     if reply.reasoning:
         yield chunk({"reasoning_content": reply.reasoning})
     if reply.content and not live:

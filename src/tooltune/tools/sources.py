@@ -26,7 +26,7 @@ from typing import Any
 
 import jsonschema
 
-from tooltune.errors import TooltuneError
+from tooltune.errors import TooltuneError, located
 from tooltune.tools.registry import ToolRegistry, builtin_registry
 from tooltune.tools.tool import Tool
 
@@ -95,10 +95,8 @@ def tools_from_json(path: Path) -> list[Tool]:
         raise TooltuneError(f"--tools {path}: expected a JSON list of tool specs (or {{\"tools\": [...]}})")
     tools = []
     for i, spec in enumerate(specs):
-        try:
+        with located(f"--tools {path}: tool #{i + 1}"):
             tools.append(Tool.from_openai(spec))
-        except TooltuneError as exc:
-            raise TooltuneError(f"--tools {path}: tool #{i + 1}: {exc}") from None
     return tools
 
 

@@ -15,7 +15,7 @@ from tooltune.cli_options import adapter_option, corpus_option, format_option, l
 from tooltune.errors import TooltuneError
 from tooltune.lang import LANG_HELP
 from tooltune.train.dpo_config import DPOConfig
-from tooltune.train.trainer import TrainConfig
+from tooltune.train.config import TrainConfig
 
 console = Console()
 T = TrainConfig  # the defaults of every training option

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from tooltune.errors import TooltuneError
+from tooltune.errors import TooltuneError, located
 from tooltune.formats import PromptFormat, get_format, react_layout
 from tooltune.formats.chat import ChatRenderer
 from tooltune.lang import LANG_CHOICES, dialogue_lang
-from tooltune.messages import Message, Sample, read_jsonl
+from tooltune.messages import Message, Sample
 
 IGNORE = -100
 DEMO_CORPUS = Path(__file__).resolve().parent / "data" / "demo_corpus.jsonl"
@@ -101,30 +101,17 @@ class Corpus:
 
 def load_samples(path: str | Path) -> list[Sample]:
     """Canonical samples from a JSONL file or from the approved rows of a corpus.db store."""
-    from tooltune.data.benchmark_data import refuse_benchmark_data
+    from tooltune.data.inputs import read_input
 
-    path = Path(path)
-    refuse_benchmark_data(path)
-    if not path.exists():
-        raise TooltuneError(f"training data {path} not found: pass a .jsonl file of samples or a corpus.db")
-    if path.suffix == ".db":
-        from tooltune.data.store import Store
+    return read_input(
+        path, lambda store: [row.sample for row in store.samples(status="approved")], _sample_of_line,
+        not_found="training data {path} not found: pass a .jsonl file of samples or a corpus.db",
+        empty="{path} holds no samples (a corpus.db needs approved samples)")
 
-        store = Store(path)
-        try:
-            samples = [row.sample for row in store.samples(status="approved")]
-        finally:
-            store.close()
-    else:
-        samples = []
-        for lineno, obj in read_jsonl(path):
-            try:
-                samples.append(Sample.from_openai(obj))
-            except TooltuneError as exc:
-                raise TooltuneError(f"{path}:{lineno}: {exc}") from None
-    if not samples:
-        raise TooltuneError(f"{path} holds no samples (a corpus.db needs approved samples)")
-    return samples
+
+def _sample_of_line(obj: Any, where: str) -> Sample:
+    with located(where):
+        return Sample.from_openai(obj)
 
 
 def token_weights(renderer: ChatRenderer, rendered: Any, ids: list[int], scale: dict[str, tuple[float, float]]) -> list[float]:

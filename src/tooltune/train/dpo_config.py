@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tooltune.errors import TooltuneError
 from tooltune.llm.loading import require_adapter
-from tooltune.train.trainer import TrainConfig
+from tooltune.train.config import TrainConfig
 
 
 @dataclass

@@ -13,7 +13,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from tooltune.train.trainer import TrainConfig
+    from tooltune.train.config import TrainConfig
+
+
+class Prepared(Protocol):
+    """What an objective's `start` sees of the trainer once the model is ready: the trainer
+    implements it, and this module need not import the trainer (which imports this module)."""
+
+    cfg: TrainConfig
+    model: Any
+    tokenizer: Any
+    corpus: Any
+    rows: list[Any]
+    eval_rows: list[Any]
 
 
 class Objective(Protocol):
@@ -46,7 +58,7 @@ class Objective(Protocol):
     def sums(self, output: Any, rows: list[Any]) -> Any:
         """A 1-D tensor: the loss summed over `rows` (with its graph), then each metric's sum."""
 
-    def start(self, trainer: Any) -> dict[str, Any]:  # the Trainer running this objective
+    def start(self, trainer: Prepared) -> dict[str, Any]:
         """Runs once the model is ready; returns keys for the saved run record."""
 
 
@@ -92,7 +104,7 @@ class SFT:
     def sums(self, output: Any, rows: list[Any]) -> Any:
         return output[0].reshape(1)
 
-    def start(self, trainer: Any) -> dict[str, Any]:  # the Trainer running this objective
+    def start(self, trainer: Prepared) -> dict[str, Any]:
         return {}
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from tooltune.errors import TooltuneError
 from tooltune.messages import write_text_atomic
-from tooltune.train.trainer import TrainConfig, TrainResult, train
+from tooltune.train.config import TrainConfig
+from tooltune.train.trainer import TrainResult, train
 
 
 def parse_lrs(text: str) -> list[float]:

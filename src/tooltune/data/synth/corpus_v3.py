@@ -31,9 +31,8 @@ from typing import Any
 
 from tooltune.data.synth.bank import BankTool, stable_fraction
 from tooltune.data.synth.dialogues import SYSTEMS, Episode, ask_missing, cannot, chain, chain_link, chat, no_fit, parallel, single
-from tooltune.data.synth.realistic import (
-    RESULT_ANSWER, PyFunc, compose, composed_single, first_sentence, intent, load_pyfuncs, needs_verb, py_call, py_episode, respectively, restyle, words,
-)
+from tooltune.data.synth.pyfuncs import PyFunc, load_pyfuncs, py_call, py_episode
+from tooltune.data.synth.realistic import RESULT_ANSWER, compose, composed_single, first_sentence, intent, needs_verb, respectively, restyle, words
 from tooltune.data.synth.dialogues import Call
 from tooltune.data.synth.lookup import lookup, pick_tool
 from tooltune.lang import LANGS
