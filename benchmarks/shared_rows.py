@@ -133,7 +133,7 @@ def curve(data: str, steps: int, per_list: int, max_length: int, png: str, lr: f
     torch.manual_seed(0)
     base, tok = load_for_training(None)
     base = apply_lora(base, 16, 32, LORA)
-    examples = build_corpus(samples(data, steps * per_list * 2, per_list), tok, "json", max_length=max_length).train
+    examples = build_corpus(samples(data, steps * per_list * 5, per_list), tok, "json", max_length=max_length).train
     rows = [r for r in grouped(examples, per_list) if len(r.branches) == per_list][:steps]
     if len(rows) < steps:
         raise SystemExit(f"only {len(rows)} full groups of {per_list} fit --max-length {max_length}")
