@@ -72,3 +72,50 @@ def test_an_ignored_sigint_stays_ignored():
             assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # SIGTERM is still caught
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_fitted_total_is_the_last_step_the_time_left_can_hold():
+    from tooltune.train.schedule import fitted_total
+
+    assert fitted_total(step=3, total=20, seconds_per_step=10.0, seconds_left=45.0) == 7  # four more steps fit
+    assert fitted_total(step=3, total=5, seconds_per_step=10.0, seconds_left=450.0) == 5  # never longer than planned
+    assert fitted_total(step=3, total=20, seconds_per_step=10.0, seconds_left=1.0) == 4  # at least one more step
+    assert fitted_total(step=3, total=20, seconds_per_step=0.0, seconds_left=1.0) == 20
+
+
+def test_fit_deadline_ends_the_decay_where_the_time_runs_out(tmp_path, make_tiny, smol_tokenizer, short_samples, monkeypatch):
+    """A machine slower than planned: every step takes 10 s of a 65 s budget, so six steps fit of
+    the twenty planned. With fit_deadline the cosine is shortened to end at step 6; without it the
+    deadline cuts the run at step 7 at a high rate."""
+    from tooltune.train import trainer as trainer_module
+    from tooltune.train.schedule import get_lr
+
+    class SlowClock:  # the clock moves only while a step computes: 10 s a step
+        now = 0.0
+
+        def monotonic(self):
+            return self.now
+
+        perf_counter = monotonic
+
+    clock = SlowClock()
+    accumulate = trainer_module.Trainer._accumulate
+
+    def slow_accumulate(self, *args):
+        clock.now += 10.0
+        return accumulate(self, *args)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_accumulate", slow_accumulate)
+    runs = {}
+    for fit in (False, True):
+        clock.now = 0.0
+        monkeypatch.setattr(trainer_module, "time", clock)
+        cfg = TrainConfig(lora=True, rank=4, alpha=8, lr=1e-3, max_steps=20, batch_size=1, max_length=1024, eval_split=0.0, warmup_ratio=0.0,
+                          out=str(tmp_path / f"fit{fit}"), progress=False, report_to="none", scheduler="cosine", max_minutes=65 / 60, fit_deadline=fit)
+        runs[fit] = train(cfg, make_tiny(), smol_tokenizer, short_samples)
+    plain, fitted = runs[False], runs[True]
+    assert [r["lr"] for r in plain.history] == [get_lr(s, 1e-3, "cosine", 20, 0) for s in range(len(plain.history))]
+    assert plain.steps == 7 and plain.history[-1]["lr"] > 0.75e-3  # cut off near the peak
+    lrs = [r["lr"] for r in fitted.history]
+    assert fitted.steps == len(lrs) == 6 and lrs[-1] == get_lr(5, 1e-3, "cosine", 6, 0) < 0.1e-3  # decayed to its low end by the deadline
+    assert lrs == sorted(lrs, reverse=True)

@@ -36,7 +36,8 @@ MAX_TOOLS = 64  # more than one prompt of a 135M model can usefully hold: split 
 MAX_PROMPT_TOKENS = 3072  # the tool prompt, leaving room for the dialogue in a 4,096-token row
 BRANCH_TOKENS = 2400  # requests after the tool prompt in one tree row: memory grows ~2.5 MB a token
 # A tree row's cost on a 2-core CPU: its prompt runs forward only (a third of a trained token's
-# work), its requests forward and backward, at about this many tokens/s (benchmarks/tree_rows.py)
+# work), its requests forward and backward, at about this many tokens/s
+# (benchmarks/train_throughput.py --systems shared-frozen)
 STEP_TOKENS_S = 68.0
 EARLY_STOP_ITEMS = 8  # held-out requests whose loss decides early stopping
 
@@ -197,8 +198,8 @@ class Run:
         built.eval = build_corpus(held[:EARLY_STOP_ITEMS], self.tokenizer, cfg.format, max_length=row).train
         tdir = self.out / "train"
         tcfg = TrainConfig.of(cfg, out=str(tdir), init_adapter=self.init, max_steps=1,  # its model, format, lr and seed
-                              batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, early_stop=2, save_steps=2, tree_prefix_grad=False,
-                              resume=bool(checkpoints(tdir)), report_to="none")
+                              batch_size=1, max_length=row, scheduler="cosine", warmup_ratio=0.1, early_stop=2, save_steps=2,
+                              tree_prefix_grad=False, fit_deadline=True, resume=bool(checkpoints(tdir)), report_to="none")
         return Trainer(tcfg, tokenizer=self.tokenizer, corpus=built)
 
     def step_seconds(self) -> float:

@@ -78,6 +78,10 @@ class TrainConfig:
     # Stop (with a checkpoint) after this many minutes of this invocation; `resume` continues.
     # With a constant schedule a run can grow session by session.
     max_minutes: float | None = None
+    # With max_minutes: shorten max_steps (and so the cosine or linear decay) to the steps the time
+    # left can hold at the pace measured so far, so the schedule still ends at its low rate when
+    # the machine is slower than planned, instead of the deadline cutting it off at a high rate.
+    fit_deadline: bool = False
     # Continue training this LoRA adapter (a folder with adapter_config.json) instead of a fresh
     # one: recipe v3 grows the shipped adapter on CPU rather than retraining it from nothing.
     init_adapter: str | None = None

@@ -49,10 +49,20 @@ def get_lr(step: int, peak: float, kind: str, total: int, warmup: int) -> float:
     return peak * lr_factor(step, kind, total, warmup)
 
 
-def make_scheduler(optimizer: Any, kind: str, total: int, warmup: int) -> Any:
+def make_scheduler(optimizer: Any, kind: str, total: int | list[int], warmup: int) -> Any:
     """A torch LambdaLR over `lr_factor`: it multiplies each parameter group's peak rate, steps
-    with the optimizer and saves and loads its position with a checkpoint."""
+    with the optimizer and saves and loads its position with a checkpoint. `total` given as a
+    one-item list is read at every step, so a run may shorten it (`fitted_total`)."""
     import torch
 
     check_scheduler(kind)
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, kind, total, warmup))
+    horizon = total if isinstance(total, list) else [total]
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, kind, horizon[0], warmup))
+
+
+def fitted_total(step: int, total: int, seconds_per_step: float, seconds_left: float) -> int:
+    """The last step a time budget can reach at the measured pace: `total`, or fewer when the
+    steps still to go would not fit in `seconds_left` (never fewer than one more step)."""
+    if seconds_per_step <= 0:
+        return total
+    return min(total, step + max(1, int(seconds_left / seconds_per_step)))

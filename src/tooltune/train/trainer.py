@@ -32,7 +32,7 @@ from tooltune.train.metrics import MetricsLogger
 from tooltune.train.model import apply_lora, load_training_model, save_trained, tree_masks_supported
 from tooltune.train.objective import SFT, Objective, to_device
 from tooltune.train.packing import PackStats, batches, stats
-from tooltune.train.schedule import make_scheduler
+from tooltune.train.schedule import fitted_total, make_scheduler
 
 
 @dataclass
@@ -158,7 +158,8 @@ class Trainer:
         total = self.total_steps(acc.num_processes)
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=torch.cuda.is_available())
-        scheduler = make_scheduler(optimizer, cfg.scheduler, total, warmup=round(cfg.warmup_ratio * total))
+        self.horizon = [total]  # the scheduler's last step; fit_deadline may shorten it
+        scheduler = make_scheduler(optimizer, cfg.scheduler, self.horizon, warmup=round(cfg.warmup_ratio * total))
         loss_model: Any = self.objective.module(self.model, cfg)
         if cfg.compile and torch.cuda.is_available():
             loss_model = torch.compile(loss_model, dynamic=True)
@@ -196,6 +197,7 @@ class Trainer:
         history: list[dict[str, Any]] = []
         real_tokens, train_seconds, eval_loss = 0, 0.0, None
         best, stale = math.inf, 0
+        begun, first = time.monotonic(), step
         try:
             while step < total:
                 started = time.perf_counter()
@@ -224,6 +226,11 @@ class Trainer:
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{row['tokens_per_s']:.0f}")
+                if deadline is not None and cfg.fit_deadline and step < total:
+                    now = time.monotonic()
+                    total = self.horizon[0] = fitted_total(step, total, (now - begun) / (step - first), deadline - now)
+                    if bar is not None:
+                        bar.total = total
                 stop_now = ((deadline is not None and time.monotonic() > deadline) or interrupted.is_set()
                             or bool(cfg.early_stop and stale >= cfg.early_stop))
                 if (cfg.save_steps and step % cfg.save_steps == 0) or step == total or stop_now:
