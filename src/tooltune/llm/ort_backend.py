@@ -33,6 +33,7 @@ from typing import Any
 from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText
+from tooltune.llm.constrain import Guided
 from tooltune.llm.context import fit_context, model_context, prompt_token_ids
 from tooltune.llm.prefix_cache import common_prefix
 
@@ -109,7 +110,7 @@ class _Length:
         return int(self.generator.token_count())
 
 
-class OrtLLM(LLM):
+class OrtLLM(Guided, LLM):
     name = "ort"
 
     def __init__(self, model: str | None = None, adapter: str | None = None, *, threads: int | None = None) -> None:
@@ -131,13 +132,13 @@ class OrtLLM(LLM):
         self.tokenizer = load_tokenizer(source)
         self.renderer = ChatRenderer(self.tokenizer)
         context = min(json.loads((weights / "config.json").read_text()).get("max_position_embeddings", CONTEXT), CONTEXT)
-        self.model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=context))  # what `model_context` reads
-        self.generation_config = SimpleNamespace(eos_token_id=json.loads((weights / "config.json").read_text()).get("eos_token_id"))
+        eos = json.loads((weights / "config.json").read_text()).get("eos_token_id")
+        # What `model_context` and `Guided` read of a model.
+        self.model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=context), generation_config=SimpleNamespace(eos_token_id=eos))
         self.load_seconds = time.perf_counter() - started
         self._generator: Any = None
         self._tokens: list[int] = []  # what the generator's KV cache holds
         self._lock = threading.Lock()
-        self._guides: Any = None
 
     def prompt_text(self, request: GenerationRequest) -> str:
         return self.renderer.prompt_text(request.rendered)
@@ -175,23 +176,6 @@ class OrtLLM(LLM):
         params.set_search_options(max_length=self.model.config.max_position_embeddings)
         self._generator, self._tokens = self.og.Generator(self.model_og, params), []
         return self._generator
-
-    @property
-    def _eos_ids(self) -> set[int]:
-        configured = self.generation_config.eos_token_id
-        ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
-        return ids | ({self.tokenizer.eos_token_id} if self.tokenizer.eos_token_id is not None else set())
-
-    def guide(self, request: GenerationRequest) -> Any:
-        """The grammar guide for a constrained request (tooltune.llm.constrain), else None."""
-        if request.constraint is None:
-            return None
-        from tooltune.llm.constrain import GuideFactory
-        from tooltune.llm.copying import copy_source
-
-        if self._guides is None:
-            self._guides = GuideFactory(self.tokenizer, self._eos_ids)
-        return self._guides.guide(request.constraint, copy_source(request.messages))
 
 
 def _fp32_folders(source: str, adapter: str | None) -> tuple[Path, Path]:
