@@ -10,14 +10,13 @@ Paths:
   same kernels: token-exact by construction;
 - `static-bf16`: the same with bf16 weights and activations;
 - `int8`: today's `--weights int8` model through `tooltune.llm.decode`;
-- `ort:DIR`: an onnxruntime-genai model folder (`pip install onnxruntime-genai`), greedy through
-  `get_logits` + `append_tokens`, the loop a tooltune backend would run. Make the folder with
-  `python -m onnxruntime_genai.models.builder -i HF_FOLDER -o DIR -p int4 -e cpu`, where
-  HF_FOLDER holds the merged fp32 model and its tokenizer, and its config.json carries
-  `"rope_embedding_base": 100000.0` (builder 0.18 reads no `rope_parameters` and would silently
-  use theta 10000).
+- `ort`: the fp32 ONNX folder `--backend ort` converts and caches (`tooltune[ort]`);
+- `ort:DIR`: any onnxruntime-genai model folder, e.g. an int4 one made with
+  `python -m onnxruntime_genai.models.builder -i HF_FOLDER -o DIR -p int4 -e cpu` from a folder
+  holding the merged fp32 weights and the tokenizer files.
+Both run greedy through `get_logits` + `append_tokens`, the loop `--backend ort` runs.
 
-    OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/decode_paths.py --prompts 20 --paths today,static,int8,ort:/tmp/ort_int4
+    OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/decode_paths.py --prompts 20 --paths today,static,int8,ort,ort:/tmp/ort_int4
 """
 
 from __future__ import annotations
@@ -145,10 +144,14 @@ def make_paths(names: list[str], llm: Any, threads: int, n: int) -> dict[str, An
             paths[name] = static_path(StaticDecoder(lite, torch.bfloat16 if name.endswith("bf16") else torch.float32), n)
         elif name == "int8":
             paths[name] = torch_path(TransformersLLM(*resolve_model(None), weights="int8").model, n)
+        elif name == "ort":
+            from tooltune.llm.ort_backend import OrtLLM
+
+            paths[name] = ort_path(str(OrtLLM(*resolve_model(None)).folder), threads, n)
         elif name.startswith("ort:"):
             paths[name] = ort_path(name[4:], threads, n)
         else:
-            raise SystemExit(f"--paths: unknown path {name!r}; use today, static, static-bf16, int8 or ort:DIR")
+            raise SystemExit(f"--paths: unknown path {name!r}; use today, static, static-bf16, int8, ort or ort:DIR")
     return paths
 
 

@@ -58,7 +58,7 @@ def onnx_folder(weights: Path, tokenizer: Path) -> Path:
     if (folder / "genai_config.json").is_file():
         return folder
     print(f"converting {weights.name} to ONNX once (about a minute); cached in {folder}", file=sys.stderr)
-    built = weights_cache._build(folder, lambda tmp: _convert(weights, tokenizer, tmp))
+    built = weights_cache.build_folder(folder, lambda tmp: _convert(weights, tokenizer, tmp))
     if built is None:
         raise TooltuneError(f"--backend ort: cannot write the ONNX copy in {folder.parent}; set {weights_cache.CACHE_ENV} to a writable folder")
     return built
