@@ -31,7 +31,7 @@ BASE_URL_HELP = "OpenAI-compatible server, e.g. http://localhost:8000/v1"
 API_KEY_HELP = "API key for --base-url"
 MODEL_HELP = ("embedded (default: SmolLM2 + shipped adapter) | embedded-v2 (the previous adapter) | embedded-base | HF model folder | .gguf file; "
               "with --base-url, the served model name")
-BACKEND_HELP = "Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp"
+BACKEND_HELP = "Local backend: auto (llama.cpp for a .gguf when installed) | transformers | llamacpp | ort (onnxruntime-genai, fp32)"
 ADAPTER_HELP = "LoRA adapter on top of --model: a PEFT folder (or a GGUF LoRA for llama.cpp)"
 WEIGHTS_HELP = "Local transformers weights: fp32 (exact) | int8 (~2.5x faster decoding on CPU, approximate)"
 FORMAT_HELP = "react | json | native"

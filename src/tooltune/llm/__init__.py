@@ -7,7 +7,7 @@ from tooltune.llm.base import LLM, Completion, GenerationRequest
 from tooltune.llm.int8 import check_weights
 from tooltune.llm.scripted import ScriptedLLM
 
-BACKENDS = ("auto", "transformers", "llamacpp")
+BACKENDS = ("auto", "transformers", "llamacpp", "ort")
 
 
 def check_backend(backend: str) -> None:
@@ -26,7 +26,8 @@ def make_llm(
     shipped), "embedded-v2" (the previous default adapter), "embedded-base", a HF model folder or a .gguf file. `adapter`: a PEFT LoRA folder
     (or, for llama.cpp, a GGUF LoRA file) applied on top. `backend`: "transformers", "llamacpp",
     or "auto" = llama.cpp for a .gguf when `llama-cpp-python` is installed and no PEFT adapter is
-    involved, else transformers. `weights`: "fp32" or "int8" for transformers (`tooltune.llm.int8`)."""
+    involved, else transformers; "ort" = the same fp32 weights as transformers through
+    onnxruntime-genai (`tooltune.llm.ort_backend`). `weights`: "fp32" or "int8" for transformers (`tooltune.llm.int8`)."""
     check_backend(backend)
     check_weights(weights)
     if weights != "fp32" and base_url:
@@ -49,6 +50,12 @@ def make_llm(
         from tooltune.llm.llamacpp_backend import LlamaCppLLM
 
         return LlamaCppLLM(base, adapter=adapter, **_accepted(LlamaCppLLM, kwargs))
+    if backend == "ort":
+        if weights != "fp32":
+            raise TooltuneError("--weights int8 is for the transformers backend; --backend ort runs the fp32 weights")
+        from tooltune.llm.ort_backend import OrtLLM
+
+        return OrtLLM(base, adapter=adapter, **_accepted(OrtLLM, kwargs))
     from tooltune.llm.transformers_backend import TransformersLLM
 
     return TransformersLLM(base, adapter=adapter, weights=weights, **_accepted(TransformersLLM, kwargs))
@@ -59,7 +66,7 @@ def enforces_constraints(model: str | None, base_url: str | None, *, adapter: st
     `constraint` (the local transformers one); servers and llama.cpp decode free."""
     if base_url or backend == "llamacpp":
         return False
-    if backend == "transformers" or weights != "fp32":
+    if backend in ("transformers", "ort") or weights != "fp32":
         return True
     from tooltune.llm.embedded import resolve_model
 

@@ -141,6 +141,33 @@ class GuideFactory:
         return Guide(matcher, self.lltok.vocab_size, self.copy_bias(constraint, source))
 
 
+class Guided:
+    """`guide(request)` and the end tokens for a local backend that decodes with
+    `tooltune.llm.decode` (transformers, onnxruntime-genai): its `model.generation_config` and
+    `tokenizer` say which tokens end a completion, as `generate` sees them."""
+
+    _guides: GuideFactory | None = None  # made on the first constrained request
+    model: Any
+    tokenizer: Any
+
+    @property
+    def _eos_ids(self) -> set[int]:
+        """The generation config's end tokens, plus the tokenizer's."""
+        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
+        return ids | ({self.tokenizer.eos_token_id} if self.tokenizer.eos_token_id is not None else set())
+
+    def guide(self, request: Any) -> Guide | None:
+        """The grammar guide for a constrained request, else None."""
+        if request.constraint is None:
+            return None
+        if self._guides is None:
+            self._guides = GuideFactory(self.tokenizer, self._eos_ids)
+        from tooltune.llm.copying import copy_source
+
+        return self._guides.guide(request.constraint, copy_source(request.messages))
+
+
 @lru_cache(maxsize=64)
 def _compiled(factory: GuideFactory, grammar: str) -> Any:
     llg = _llguidance()

@@ -20,6 +20,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText
+from tooltune.llm.constrain import Guided
 from tooltune.llm.context import fit_context, model_context, prompt_token_ids
 from tooltune.llm.embedded import embedded_model_path
 from tooltune.llm.loading import apply_adapter, load_pretrained, load_tokenizer, load_with_adapter, merged_source, split_source
@@ -124,7 +125,7 @@ def _disk_prefix(choice: Any, model: str | None, adapter: str | None, weights: s
     return disk_prefix.DiskPrefixCache(disk_prefix.model_key(_model_path(model), adapter, weights))
 
 
-class TransformersLLM(LLM):
+class TransformersLLM(Guided, LLM):
     name = "transformers"
 
     def __init__(
@@ -148,7 +149,6 @@ class TransformersLLM(LLM):
         self.prefix_cache = PrefixCache(self.model.config, cache_entries if enabled else 0)
         on_cpu = getattr(self.model, "device", None) is None or str(self.model.device) == "cpu"  # saved caches load onto the CPU
         self.disk_prefix = _disk_prefix(disk_prefix, model, adapter, weights, model_obj is None) if enabled and on_cpu else None
-        self._guides: Any = None  # tooltune.llm.constrain.GuideFactory, made on the first constrained request
 
     def prompt_text(self, request: GenerationRequest) -> str:
         return self.renderer.prompt_text(request.rendered)
@@ -197,25 +197,6 @@ class TransformersLLM(LLM):
             disk.store(ids, cache)
         finish = "stop" if relay.stopped or len(new) < request.max_tokens else "length"
         return Completion(text, None, finish, len(ids), len(new))
-
-    @property
-    def _eos_ids(self) -> set[int]:
-        """End tokens as `generate` sees them: the generation config's, plus the tokenizer's."""
-        configured = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
-        ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
-        return ids | ({self.tokenizer.eos_token_id} if self.tokenizer.eos_token_id is not None else set())
-
-    def guide(self, request: GenerationRequest) -> Any:
-        """The grammar guide for a constrained request (tooltune.llm.constrain), else None."""
-        if request.constraint is None:
-            return None
-        if self._guides is None:
-            from tooltune.llm.constrain import GuideFactory
-
-            self._guides = GuideFactory(self.tokenizer, self._eos_ids)
-        from tooltune.llm.copying import copy_source
-
-        return self._guides.guide(request.constraint, copy_source(request.messages))
 
     def _empty_cache(self) -> Any:
         from transformers import DynamicCache

@@ -89,7 +89,7 @@ def fp32_folder(gguf: Path) -> Path | None:
     if (folder / "config.json").is_file():
         return folder
     print(f"converting {gguf.name} to fp32 once (about 20 s); cached in {folder} so later starts take about a second", file=sys.stderr)
-    return _build(folder, lambda tmp: _convert(gguf, tmp))
+    return build_folder(folder, lambda tmp: _convert(gguf, tmp))
 
 
 def merged_folder(gguf: Path, adapter: Path, write: Callable[[Path], None]) -> Path | None:
@@ -107,7 +107,7 @@ def merged_folder(gguf: Path, adapter: Path, write: Callable[[Path], None]) -> P
         os.utime(folder)  # most recently used: kept by the pruning below
         return folder
     print(f"merging the adapter {adapter.name} into {gguf.name} once; cached in {folder}", file=sys.stderr)
-    built = _build(folder, write)
+    built = build_folder(folder, write)
     _prune_merged(MERGED_KEPT)
     return built
 
@@ -139,10 +139,10 @@ def tokenizer_folder(gguf: Path) -> Path | None:
 
         AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(tmp)
 
-    return _build(folder, save)
+    return build_folder(folder, save)
 
 
-def _build(folder: Path, write: Callable[[Path], None]) -> Path | None:
+def build_folder(folder: Path, write: Callable[[Path], None]) -> Path | None:
     """Run `write` into a temporary folder next to `folder`, then rename it into place: readers
     see the whole folder or none of it, whatever happens meanwhile."""
     try:
