@@ -83,3 +83,19 @@ def fit_context(request: GenerationRequest, prompt_tokens: int, context: int | N
     if context is None or prompt_tokens + request.max_tokens <= context:
         return request
     return dataclasses.replace(request, max_tokens=max(1, context - prompt_tokens))
+
+
+class RenderedPrompt:
+    """`prompt_text` and `prompt_ids` of a local backend: tooltune's ChatRenderer (`self.renderer`)
+    writes the prompt, the backend's own tokenizer (`self.tokenizer`) counts it against the model's
+    context. One copy for the transformers, llama.cpp and onnxruntime-genai backends."""
+
+    renderer: Any
+    tokenizer: Any
+
+    def prompt_text(self, request: GenerationRequest) -> str:
+        return self.renderer.prompt_text(request.rendered)
+
+    def prompt_ids(self, request: GenerationRequest) -> list[int]:
+        """Raises ContextLengthError, before any prefill, for a prompt the model cannot hold."""
+        return prompt_token_ids(self.tokenizer, self.prompt_text(request), model_context(self))

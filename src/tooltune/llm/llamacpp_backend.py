@@ -22,7 +22,7 @@ from pathlib import Path
 from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText, cut_at_stop
-from tooltune.llm.context import model_context, prompt_token_ids
+from tooltune.llm.context import RenderedPrompt
 
 INSTALL_HINT = "install it with: pip install 'tooltune[llamacpp]' (see docs/inference.md for the build flags)"
 
@@ -31,7 +31,7 @@ def available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
-class LlamaCppLLM(LLM):
+class LlamaCppLLM(RenderedPrompt, LLM):
     name = "llamacpp"
 
     def __init__(self, model: str | Path, adapter: str | Path | None = None, *, n_ctx: int = 4096, n_threads: int | None = None, seed: int = 0) -> None:
@@ -61,12 +61,6 @@ class LlamaCppLLM(LLM):
         self.renderer = ChatRenderer(self.tokenizer)
         self.load_seconds = time.perf_counter() - started
         self._lock = threading.Lock()  # one llama.cpp context: one generation at a time
-
-    def prompt_text(self, request: GenerationRequest) -> str:
-        return self.renderer.prompt_text(request.rendered)
-
-    def prompt_ids(self, request: GenerationRequest) -> list[int]:
-        return prompt_token_ids(self.tokenizer, self.prompt_text(request), model_context(self))
 
     def complete(self, request: GenerationRequest, on_text: OnText | None = None) -> Completion:
         ids = self.prompt_ids(request)

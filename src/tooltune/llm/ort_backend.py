@@ -34,7 +34,7 @@ from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText
 from tooltune.llm.constrain import Guided
-from tooltune.llm.context import fit_context, model_context, prompt_token_ids
+from tooltune.llm.context import RenderedPrompt, fit_context, model_context
 from tooltune.llm.prefix_cache import common_prefix
 
 INSTALL_HINT = "pip install 'tooltune[ort]' (onnxruntime-genai, onnx, onnx-ir)"
@@ -110,7 +110,7 @@ class _Length:
         return int(self.generator.token_count())
 
 
-class OrtLLM(Guided, LLM):
+class OrtLLM(RenderedPrompt, Guided, LLM):
     name = "ort"
 
     def __init__(self, model: str | None = None, adapter: str | None = None, *, threads: int | None = None) -> None:
@@ -139,12 +139,6 @@ class OrtLLM(Guided, LLM):
         self._generator: Any = None
         self._tokens: list[int] = []  # what the generator's KV cache holds
         self._lock = threading.Lock()
-
-    def prompt_text(self, request: GenerationRequest) -> str:
-        return self.renderer.prompt_text(request.rendered)
-
-    def prompt_ids(self, request: GenerationRequest) -> list[int]:
-        return prompt_token_ids(self.tokenizer, self.prompt_text(request), model_context(self))
 
     def complete(self, request: GenerationRequest, on_text: OnText | None = None) -> Completion:
         from tooltune.llm.decode import TextRelay, decode

@@ -21,7 +21,7 @@ from tooltune.errors import TooltuneError
 from tooltune.formats.chat import ChatRenderer
 from tooltune.llm.base import LLM, Completion, GenerationRequest, OnText
 from tooltune.llm.constrain import Guided
-from tooltune.llm.context import fit_context, model_context, prompt_token_ids
+from tooltune.llm.context import RenderedPrompt, fit_context, model_context
 from tooltune.llm.embedded import embedded_model_path
 from tooltune.llm.loading import apply_adapter, load_pretrained, load_tokenizer, load_with_adapter, merged_source, split_source
 from tooltune.llm.prefix_cache import PrefixCache, reusable
@@ -125,7 +125,7 @@ def _disk_prefix(choice: Any, model: str | None, adapter: str | None, weights: s
     return disk_prefix.DiskPrefixCache(disk_prefix.model_key(_model_path(model), adapter, weights))
 
 
-class TransformersLLM(Guided, LLM):
+class TransformersLLM(RenderedPrompt, Guided, LLM):
     name = "transformers"
 
     def __init__(
@@ -149,13 +149,6 @@ class TransformersLLM(Guided, LLM):
         self.prefix_cache = PrefixCache(self.model.config, cache_entries if enabled else 0)
         on_cpu = getattr(self.model, "device", None) is None or str(self.model.device) == "cpu"  # saved caches load onto the CPU
         self.disk_prefix = _disk_prefix(disk_prefix, model, adapter, weights, model_obj is None) if enabled and on_cpu else None
-
-    def prompt_text(self, request: GenerationRequest) -> str:
-        return self.renderer.prompt_text(request.rendered)
-
-    def prompt_ids(self, request: GenerationRequest) -> list[int]:
-        """Raises ContextLengthError, before any prefill, for a prompt the model cannot hold."""
-        return prompt_token_ids(self.tokenizer, self.prompt_text(request), model_context(self))
 
     def _generate_kwargs(self, request: GenerationRequest, cancels: list[threading.Event | None] | None = None) -> dict[str, Any]:
         """`generate` options for `request`'s settings; `cancels`: one cancel event per batch row
