@@ -24,7 +24,7 @@ Run: .venv/bin/python benchmarks/train_throughput.py [--samples 64] [--repeats 1
      (TRL: pip install 'tooltune[bench]')
      .venv/bin/python benchmarks/train_throughput.py --systems plain,shared,shared-frozen --data fixed-list --per-list 16 --samples 32
      .venv/bin/python benchmarks/train_throughput.py --systems plain,shared --data v3 --per-list 4 --samples 32
-     .venv/bin/python benchmarks/train_throughput.py --curve 100 --data v3 --per-list 2 --max-length 800 --png docs/images/shared_rows_loss.png
+     .venv/bin/python benchmarks/train_throughput.py --curve 40 --data v3 --per-list 2 --max-length 800 --png docs/images/shared_rows_loss.png
 """
 
 from __future__ import annotations
