@@ -129,6 +129,7 @@ def curve(data: str, steps: int, per_list: int, max_length: int, png: str, lr: f
     from tooltune.train.loss import LossModel
     from tooltune.train.model import apply_lora, load_for_training
     from tooltune.train.packing import collate
+    from tooltune.train.tree import rejoin
 
     torch.manual_seed(0)
     base, tok = load_for_training(None)
@@ -144,7 +145,7 @@ def curve(data: str, steps: int, per_list: int, max_length: int, png: str, lr: f
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
         started = time.perf_counter()
         for i, row in enumerate(rows):
-            parts = [[_whole(row.prefix, b)] for b in row.branches] if system == "plain" else [row]
+            parts = [[rejoin(row.prefix, b)] for b in row.branches] if system == "plain" else [row]
             count, sums = 0, []
             for part in parts:
                 s, c = lm(**{k: v for k, v in collate([part], tok.pad_token_id).items() if k != "real_tokens"})
@@ -158,13 +159,6 @@ def curve(data: str, steps: int, per_list: int, max_length: int, png: str, lr: f
             print(f"{system} step {i + 1}/{steps} loss {float(loss):.4f} ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
     _plot(losses, png, per_list, data)
     return losses["plain"], losses["shared"]
-
-
-def _whole(prefix: list[int], branch: Any) -> Any:
-    from tooltune.train.dataset import IGNORE, Example
-
-    weights = [0.0] * len(prefix) + branch.weights if branch.weights is not None else None
-    return Example(prefix + branch.input_ids, [IGNORE] * len(prefix) + branch.labels, weights, branch.source, len(prefix))
 
 
 def _plot(losses: dict[str, list[float]], png: str, per_list: int, data: str) -> None:

@@ -68,11 +68,12 @@ def tree_rows(examples: list[Example], max_length: int) -> list[TreeRow]:
             else:
                 mine.append(TreeRow(prefix, [branch]))
                 room.append(max_length - len(prefix) - len(branch))
-        rows += [r if len(r.branches) > 1 else TreeRow([], [_rejoin(prefix, r.branches[0])]) for r in mine]
+        rows += [r if len(r.branches) > 1 else TreeRow([], [rejoin(prefix, r.branches[0])]) for r in mine]
     return rows
 
 
-def _rejoin(prefix: list[int], branch: Example) -> Example:
+def rejoin(prefix: list[int], branch: Example) -> Example:
+    """A branch made a plain row again: the prefix in front, untrained."""
     weights = [0.0] * len(prefix) + branch.weights if branch.weights is not None else None
     return Example(prefix + branch.input_ids, [IGNORE] * len(prefix) + branch.labels, weights, branch.source, len(prefix))
 
